@@ -1,0 +1,100 @@
+"""Type stubs for the Rust extension (rust/validator). Checked by mypy.stubtest."""
+
+from typing import Final, Literal, TypedDict, final
+
+ErrorCode = Literal[
+    "type",
+    "required",
+    "length",
+    "range",
+    "format",
+    "too_many_items",
+    "duplicate_field",
+    "duplicate_key",
+    "parse",
+]
+FileErrorCode = Literal["empty", "encoding", "parse", "top_level", "depth", "too_large"]
+
+class RecordErrorDict(TypedDict):
+    record: int
+    line: int
+    pointer: str
+    code: ErrorCode
+    message: str
+
+class FileErrorDict(TypedDict):
+    code: FileErrorCode
+    message: str
+    line: int
+    offset: int
+
+class MovieDict(TypedDict):
+    title: str
+    year: int
+    id: str | None
+    href: str | None
+    cast: list[str]
+    genres: list[str]
+    extract: str | None
+    thumbnail: str | None
+    thumbnail_width: int | None
+    thumbnail_height: int | None
+    record_key: str
+    content_hash: int
+    record: int
+    line: int
+
+COPY_COLUMNS: Final[tuple[str, ...]]
+COPY_HEADER: Final[bytes]
+COPY_TRAILER: Final[bytes]
+
+class CatalogFileError(ValueError):
+    """A whole-file error: no record of the file is usable."""
+
+    code: FileErrorCode
+    line: int
+    offset: int
+    report: Report
+
+@final
+class Report:
+    records_total: int
+    records_valid: int
+    records_invalid: int
+    duplicates_collapsed: int
+    bytes_read: int
+    error_counts: dict[str, int]
+    errors: list[RecordErrorDict]
+    errors_total: int
+    file_error: FileErrorDict | None
+    def to_dict(self) -> dict[str, object]: ...
+
+@final
+class Batch:
+    copy_data: bytes
+    count: int
+    def records(self) -> list[MovieDict]: ...
+    def __len__(self) -> int: ...
+
+@final
+class Validator:
+    def __init__(
+        self,
+        *,
+        filename: str | None = None,
+        format: Literal["auto", "json", "ndjson"] = "auto",
+        max_errors: int = 1000,
+        max_depth: int = 64,
+        max_bytes: int | None = None,
+        max_record_bytes: int = 16777216,
+        current_year: int | None = None,
+        copy: bool = True,
+    ) -> None: ...
+    def feed(self, chunk: bytes) -> Batch: ...
+    def finish(self) -> Batch: ...
+    @property
+    def report(self) -> Report: ...
+    @property
+    def bytes_fed(self) -> int: ...
+
+def decode_copy(data: bytes) -> list[MovieDict]: ...
