@@ -1,0 +1,578 @@
+//! The file's framing (array, wrapper object, NDJSON) over a stream of decompressed chunks.
+//!
+//! Work is done in *units* (a record, a top-level name or ignored value, an NDJSON line) parsed
+//! from one contiguous slice. Bytes of a unit cut by a chunk boundary wait in `carry`; a retry
+//! happens only once the carry has doubled, so a huge unit costs linear time, and a unit larger
+//! than `max_record_bytes` is an error, so memory stays bounded whatever the input.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::copy;
+use crate::error::{push_pointer_token, ErrorCode, FileError, FileErrorCode, RecordError};
+use crate::json::{starts_value, Cursor, Stop};
+use crate::record::{Place, RecordParser};
+use crate::report::Report;
+
+/// Settings of one validation run (docs/provider-format.md, "Limits").
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub ndjson: bool,
+    pub max_errors: usize,
+    pub max_depth: usize,
+    pub max_bytes: Option<u64>,
+    pub max_record_bytes: usize,
+    pub current_year: i64,
+    /// Produce COPY data for valid records (otherwise only count them).
+    pub copy: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            ndjson: false,
+            max_errors: 1000,
+            max_depth: 64,
+            max_bytes: None,
+            max_record_bytes: 16 << 20,
+            current_year: 2026,
+            copy: true,
+        }
+    }
+}
+
+/// A carried unit is retried once at least this many new bytes have arrived.
+const MIN_PIECE: usize = 64 << 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Bom,
+    Start,
+    ArrayFirst,
+    ArrayAfterItem,
+    ArrayNext,
+    ObjFirst,
+    ObjAfterKey,
+    ObjValue,
+    ObjAfterMember,
+    ObjNext,
+    Done,
+    Lines,
+}
+
+/// Record keys are already XXH3 hashes: hashing them again would only cost time.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+}
+
+pub struct Stream {
+    cfg: Config,
+    stage: Stage,
+    carry: Vec<u8>,
+    need: usize,
+    /// Absolute offset and line of the first byte not yet consumed.
+    offset: u64,
+    line: u64,
+    bytes_in: u64,
+    in_wrapper: bool,
+    movies_seen: bool,
+    key_is_movies: bool,
+    top_names: HashSet<Vec<u8>>,
+    nonblank_lines: u64,
+    parser: RecordParser,
+    skip_stack: Vec<bool>,
+    skip_scratch: Vec<u8>,
+    seen_keys: HashMap<u128, u64, BuildHasherDefault<KeyHasher>>,
+    out: Vec<u8>,
+    out_count: usize,
+    pub report: Report,
+    failed: Option<FileError>,
+}
+
+impl Stream {
+    pub fn new(cfg: Config) -> Self {
+        Stream {
+            parser: RecordParser::new(cfg.max_depth, cfg.current_year),
+            cfg,
+            stage: Stage::Bom,
+            carry: Vec::new(),
+            need: 0,
+            offset: 0,
+            line: 1,
+            bytes_in: 0,
+            in_wrapper: false,
+            movies_seen: false,
+            key_is_movies: false,
+            top_names: HashSet::new(),
+            nonblank_lines: 0,
+            skip_stack: Vec::new(),
+            skip_scratch: Vec::new(),
+            seen_keys: HashMap::default(),
+            out: Vec::new(),
+            out_count: 0,
+            report: Report::default(),
+            failed: None,
+        }
+    }
+
+    pub fn bytes_in(&self) -> u64 {
+        self.bytes_in
+    }
+
+    /// COPY tuples produced since the last call, and how many records they hold.
+    pub fn take_output(&mut self) -> (Vec<u8>, usize) {
+        let count = std::mem::take(&mut self.out_count);
+        (std::mem::take(&mut self.out), count)
+    }
+
+    pub fn failed(&self) -> Option<&FileError> {
+        self.failed.as_ref()
+    }
+
+    /// Feed decompressed bytes.
+    pub fn feed(&mut self, input: &[u8]) -> Result<(), FileError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let room = self.cfg.max_bytes.map_or(u64::MAX, |m| m.saturating_sub(self.bytes_in));
+        let now = input.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        self.bytes_in += now as u64;
+        let mut result = self.push(&input[..now]);
+        if result.is_ok() && now < input.len() {
+            let limit = self.cfg.max_bytes.unwrap_or_default();
+            result = Err(self.error_at(FileErrorCode::TooLarge, format!("the file is larger than the {limit}-byte limit"), limit, self.line));
+        }
+        self.remember(result)
+    }
+
+    /// The end of the input.
+    pub fn finish(&mut self) -> Result<(), FileError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let carry = std::mem::take(&mut self.carry);
+        let result = self.run(&carry, true).and_then(|n| {
+            if n == carry.len() {
+                Ok(())
+            } else {
+                Err(self.error_at(FileErrorCode::Parse, "unexpected end of input".into(), self.offset, self.line))
+            }
+        });
+        self.remember(result)
+    }
+
+    fn remember(&mut self, result: Result<(), FileError>) -> Result<(), FileError> {
+        if let Err(e) = &result {
+            self.failed = Some(e.clone());
+            self.report.file_error = Some(e.clone());
+        }
+        result
+    }
+
+    fn push(&mut self, input: &[u8]) -> Result<(), FileError> {
+        let mut i = 0;
+        // Bytes in the carry that came before `input`.
+        let mut before = self.carry.len();
+        while !self.carry.is_empty() {
+            if i == input.len() {
+                return Ok(());
+            }
+            let want = self.need.saturating_sub(self.carry.len()).max(MIN_PIECE);
+            let take = want.min(input.len() - i);
+            self.carry.extend_from_slice(&input[i..i + take]);
+            i += take;
+            if self.carry.len() < self.need && i < input.len() {
+                continue;
+            }
+            let mut carry = std::mem::take(&mut self.carry);
+            let n = self.run(&carry, false)?;
+            if n >= before {
+                // The carried unit is complete: go on straight from the input.
+                i = n - before;
+                self.need = 0;
+                break;
+            }
+            carry.drain(..n);
+            before -= n;
+            self.need = carry.len() * 2;
+            self.carry = carry;
+            self.check_unit_size()?;
+        }
+        if i < input.len() {
+            let n = self.run(&input[i..], false)?;
+            self.carry.extend_from_slice(&input[i + n..]);
+            self.need = 0;
+            self.check_unit_size()?;
+        }
+        Ok(())
+    }
+
+    fn check_unit_size(&self) -> Result<(), FileError> {
+        if self.carry.len() <= self.cfg.max_record_bytes {
+            return Ok(());
+        }
+        let what = if self.cfg.ndjson { "a line" } else { "a record or top-level value" };
+        Err(self.error_at(
+            FileErrorCode::TooLarge,
+            format!("{what} starting here is larger than the {}-byte record limit", self.cfg.max_record_bytes),
+            self.offset,
+            self.line,
+        ))
+    }
+
+    fn error_at(&self, code: FileErrorCode, message: String, offset: u64, line: u64) -> FileError {
+        FileError { code, message, line, offset }
+    }
+
+    /// Consume `buf[from..to]`: advance the offset and the line count.
+    fn commit(&mut self, buf: &[u8], from: usize, to: usize) {
+        self.offset += (to - from) as u64;
+        self.line += newlines(&buf[from..to]);
+    }
+
+    /// A scanning stop inside `buf` as a file error (`committed` is where `self.offset` is).
+    fn stop_error(&self, stop: &Stop, buf: &[u8], committed: usize) -> FileError {
+        let (code, at, message) = match stop {
+            Stop::Syntax { at, msg } => (syntax_code(msg), *at, (*msg).to_string()),
+            Stop::Encoding { at } => (FileErrorCode::Encoding, *at, "invalid UTF-8".to_string()),
+            Stop::Depth { at } => (FileErrorCode::Depth, *at, format!("containers are nested deeper than the limit of {}", self.cfg.max_depth)),
+            Stop::Incomplete => (FileErrorCode::Parse, buf.len(), "unexpected end of input".to_string()),
+        };
+        let at = at.clamp(committed, buf.len());
+        let line = self.line + newlines(&buf[committed..at]);
+        self.error_at(code, message, self.offset + (at - committed) as u64, line)
+    }
+
+    /// Process whole units of `buf`; returns how many bytes were consumed.
+    fn run(&mut self, buf: &[u8], eof: bool) -> Result<usize, FileError> {
+        let mut cur = Cursor::new(buf, 0, eof);
+        let mut committed = 0;
+        loop {
+            let step = match self.stage {
+                Stage::Bom => self.bom(&mut cur),
+                Stage::Lines => self.line_step(&mut cur),
+                _ => self.json_step(&mut cur),
+            };
+            match step {
+                Ok(true) => {
+                    self.commit(buf, committed, cur.pos);
+                    committed = cur.pos;
+                }
+                Ok(false) | Err(Stop::Incomplete) if !eof => return Ok(committed),
+                Ok(false) => return Ok(committed),
+                Err(stop) => return Err(self.stop_error(&stop, buf, committed)),
+            }
+        }
+    }
+
+    /// One step of an array or wrapper file. `Ok(false)`: nothing more to do with these bytes.
+    fn json_step(&mut self, cur: &mut Cursor) -> Result<bool, Stop> {
+        let ws_start = cur.pos;
+        cur.skip_ws();
+        if cur.pos > ws_start {
+            // Committed on its own, so that the line count is right where the next unit starts.
+            return Ok(true);
+        }
+        if cur.pos == cur.buf.len() {
+            if !cur.eof {
+                return Err(Stop::Incomplete);
+            }
+            return match self.stage {
+                Stage::Start => Err(Stop::Syntax { at: cur.pos, msg: EMPTY }),
+                Stage::Done => Ok(false),
+                _ => Err(cur.out_of_input()),
+            };
+        }
+        let b = cur.buf[cur.pos];
+        match self.stage {
+            Stage::Start => match b {
+                b'[' | b'{' => {
+                    if self.cfg.max_depth < 1 {
+                        return Err(Stop::Depth { at: cur.pos });
+                    }
+                    cur.pos += 1;
+                    self.stage = if b == b'[' { Stage::ArrayFirst } else { Stage::ObjFirst };
+                    self.in_wrapper = b == b'{';
+                }
+                _ if starts_value(b) => return Err(Stop::Syntax { at: cur.pos, msg: TOP_LEVEL_KIND }),
+                _ => return Err(cur.unexpected("expected a JSON array or object")),
+            },
+            Stage::ArrayFirst if b == b']' => {
+                cur.pos += 1;
+                self.stage = self.after_array();
+            }
+            Stage::ArrayFirst | Stage::ArrayNext => {
+                let depth = if self.in_wrapper { 3 } else { 2 };
+                self.record(cur, depth)?;
+                self.stage = Stage::ArrayAfterItem;
+            }
+            Stage::ArrayAfterItem => match b {
+                b',' => {
+                    cur.pos += 1;
+                    self.stage = Stage::ArrayNext;
+                }
+                b']' => {
+                    cur.pos += 1;
+                    self.stage = self.after_array();
+                }
+                _ => return Err(cur.unexpected("expected ',' or ']' after a record")),
+            },
+            Stage::ObjFirst if b == b'}' => self.close_wrapper(cur)?,
+            Stage::ObjFirst | Stage::ObjNext => self.top_name(cur)?,
+            Stage::ObjAfterKey => {
+                cur.expect(b':', "expected ':' after an object member name")?;
+                self.stage = Stage::ObjValue;
+            }
+            Stage::ObjValue if self.key_is_movies => {
+                if b != b'[' {
+                    return Err(if starts_value(b) { Stop::Syntax { at: cur.pos, msg: MOVIES_KIND } } else { cur.unexpected("expected a JSON value") });
+                }
+                if self.cfg.max_depth < 2 {
+                    return Err(Stop::Depth { at: cur.pos });
+                }
+                cur.pos += 1;
+                self.stage = Stage::ArrayFirst;
+            }
+            Stage::ObjValue => {
+                if !starts_value(b) {
+                    return Err(cur.unexpected("expected a JSON value"));
+                }
+                cur.skip_value(2, self.cfg.max_depth, &mut self.skip_stack, &mut self.skip_scratch)?;
+                self.stage = Stage::ObjAfterMember;
+            }
+            Stage::ObjAfterMember => match b {
+                b',' => {
+                    cur.pos += 1;
+                    self.stage = Stage::ObjNext;
+                }
+                b'}' => self.close_wrapper(cur)?,
+                _ => return Err(cur.unexpected("expected ',' or '}' after a top-level member")),
+            },
+            Stage::Done => return Err(cur.unexpected("unexpected data after the top-level value")),
+            Stage::Bom | Stage::Lines => return Err(Stop::Syntax { at: cur.pos, msg: "internal: unexpected stage" }),
+        }
+        Ok(true)
+    }
+
+    fn bom(&mut self, cur: &mut Cursor) -> Result<bool, Stop> {
+        const BOM: &[u8] = b"\xEF\xBB\xBF";
+        let rest = &cur.buf[cur.pos..];
+        if rest.len() < BOM.len() && BOM.starts_with(rest) && !cur.eof {
+            return Err(Stop::Incomplete);
+        }
+        if rest.starts_with(BOM) {
+            cur.pos += BOM.len();
+        }
+        self.stage = if self.cfg.ndjson { Stage::Lines } else { Stage::Start };
+        Ok(true)
+    }
+
+    fn after_array(&self) -> Stage {
+        if self.in_wrapper {
+            Stage::ObjAfterMember
+        } else {
+            Stage::Done
+        }
+    }
+
+    fn close_wrapper(&mut self, cur: &mut Cursor) -> Result<(), Stop> {
+        if !self.movies_seen {
+            return Err(Stop::Syntax { at: cur.pos, msg: NO_MOVIES });
+        }
+        cur.pos += 1;
+        self.stage = Stage::Done;
+        Ok(())
+    }
+
+    fn top_name(&mut self, cur: &mut Cursor) -> Result<(), Stop> {
+        if cur.peek()? != b'"' {
+            return Err(cur.unexpected("expected a string as object member name"));
+        }
+        let at = cur.pos;
+        self.skip_scratch.clear();
+        let name = cur.string(&mut self.skip_scratch)?;
+        let bytes = name.bytes(cur.buf, &self.skip_scratch).to_vec();
+        if self.top_names.contains(&bytes) {
+            return Err(Stop::Syntax { at, msg: REPEATED_TOP });
+        }
+        self.key_is_movies = bytes == b"movies";
+        self.movies_seen |= self.key_is_movies;
+        self.top_names.insert(bytes);
+        self.stage = Stage::ObjAfterKey;
+        Ok(())
+    }
+
+    /// One NDJSON line (or blank line).
+    fn line_step(&mut self, cur: &mut Cursor) -> Result<bool, Stop> {
+        let buf = cur.buf;
+        let start = cur.pos;
+        if start == buf.len() {
+            if cur.eof && self.nonblank_lines == 0 {
+                return Err(Stop::Syntax { at: start, msg: EMPTY });
+            }
+            return Ok(false);
+        }
+        let (end, next) = match buf[start..].iter().position(|&b| b == b'\n') {
+            Some(k) => (start + k, start + k + 1),
+            None if cur.eof => (buf.len(), buf.len()),
+            None => return Err(Stop::Incomplete),
+        };
+        let line = &buf[start..end];
+        if line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
+            cur.pos = next;
+            return Ok(true);
+        }
+        self.nonblank_lines += 1;
+        let mut sub = Cursor::new(&buf[..end], start, true);
+        sub.skip_ws();
+        let parsed = self.parser.parse(&mut sub, 1).and_then(|()| {
+            sub.skip_ws();
+            if sub.pos == end {
+                Ok(())
+            } else {
+                Err(sub.unexpected("unexpected data after the value on this line"))
+            }
+        });
+        match parsed {
+            Ok(()) => self.finish_record(buf, start, self.line),
+            Err(Stop::Syntax { at, msg }) => {
+                // A bad line is a record error, but invalid UTF-8 anywhere is the file's.
+                if let Err(e) = std::str::from_utf8(line) {
+                    return Err(Stop::Encoding { at: start + e.valid_up_to() });
+                }
+                self.parse_error_record(at - start, msg);
+            }
+            Err(other) => return Err(other),
+        }
+        cur.pos = next;
+        Ok(true)
+    }
+
+    fn parse_error_record(&mut self, column: usize, msg: &'static str) {
+        let index = self.next_record();
+        self.report.records_invalid += 1;
+        let line = self.line;
+        self.report.add_error(ErrorCode::Parse, self.cfg.max_errors, || RecordError {
+            record: index,
+            line,
+            pointer: format!("/{index}"),
+            code: ErrorCode::Parse,
+            message: format!("line is not one JSON value: {msg} at byte {} of the line", column + 1),
+        });
+    }
+
+    fn next_record(&mut self) -> u64 {
+        let index = self.report.records_total;
+        self.report.records_total += 1;
+        index
+    }
+
+    /// A record of an array or wrapper file at the cursor.
+    fn record(&mut self, cur: &mut Cursor, depth: usize) -> Result<(), Stop> {
+        let start = cur.pos;
+        self.parser.parse(cur, depth)?;
+        self.finish_record(cur.buf, start, self.line);
+        Ok(())
+    }
+
+    /// Count the record just parsed (starting at `buf[start]`, on `line`) and emit it if valid.
+    fn finish_record(&mut self, buf: &[u8], start: usize, line: u64) {
+        let index = self.next_record();
+        if !self.parser.issues.is_empty() {
+            self.report.records_invalid += 1;
+            let prefix = if self.in_wrapper { "/movies" } else { "" };
+            for issue in &self.parser.issues {
+                let max = self.cfg.max_errors;
+                self.report.add_error(issue.code, max, || {
+                    let mut pointer = format!("{prefix}/{index}");
+                    match &issue.place {
+                        Place::Record => {}
+                        Place::Field(f) => push_pointer_token(&mut pointer, f.name()),
+                        Place::Item(f, i) => {
+                            push_pointer_token(&mut pointer, f.name());
+                            push_pointer_token(&mut pointer, &i.to_string());
+                        }
+                        Place::Name(n) => push_pointer_token(&mut pointer, n),
+                    }
+                    RecordError {
+                        record: index,
+                        line: line + newlines(&buf[start..issue.at.max(start)]),
+                        pointer,
+                        code: issue.code,
+                        message: issue.message(),
+                    }
+                });
+            }
+            return;
+        }
+        let mark = self.out.len();
+        let id = copy::encode(&mut self.out, &self.parser.movie, buf, &self.parser.scratch, index, line);
+        match self.seen_keys.get(&id.key) {
+            None => {
+                self.seen_keys.insert(id.key, id.content);
+                self.report.records_valid += 1;
+                if self.cfg.copy {
+                    self.out_count += 1;
+                } else {
+                    self.out.truncate(mark);
+                }
+            }
+            Some(&content) => {
+                self.out.truncate(mark);
+                if content == id.content {
+                    self.report.duplicates_collapsed += 1;
+                } else {
+                    self.report.records_invalid += 1;
+                    let prefix = if self.in_wrapper { "/movies" } else { "" };
+                    self.report.add_error(ErrorCode::DuplicateKey, self.cfg.max_errors, || RecordError {
+                        record: index,
+                        line,
+                        pointer: format!("{prefix}/{index}"),
+                        code: ErrorCode::DuplicateKey,
+                        message: "another record earlier in the file has the same key but different content".into(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+const EMPTY: &str = "the file holds no data";
+const TOP_LEVEL_KIND: &str = "the top-level value must be an array of movies or an object with a 'movies' array";
+const MOVIES_KIND: &str = "the top-level 'movies' field must be an array";
+const NO_MOVIES: &str = "the top-level object has no 'movies' field";
+const REPEATED_TOP: &str = "a top-level field name occurs more than once";
+
+/// Which file error code a syntax stop stands for (some framing rules reuse `Stop::Syntax`).
+pub fn syntax_code(msg: &str) -> FileErrorCode {
+    match msg {
+        EMPTY => FileErrorCode::Empty,
+        TOP_LEVEL_KIND | MOVIES_KIND | NO_MOVIES | REPEATED_TOP => FileErrorCode::TopLevel,
+        _ => FileErrorCode::Parse,
+    }
+}
+
+fn newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+impl Stream {
+    /// Record a file error found outside the stream (a corrupt gzip stream).
+    pub fn fail_with(&mut self, error: FileError) {
+        let error = FileError { line: self.line, ..error };
+        let _ = self.remember(Err(error));
+    }
+}
