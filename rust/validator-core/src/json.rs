@@ -49,19 +49,6 @@ impl Str {
     }
 }
 
-const WORD_ONES: u64 = 0x0101_0101_0101_0101;
-const WORD_HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// True when any byte of `w` is `"`, `\` or a control character (< 0x20).
-#[inline]
-fn word_needs_attention(w: u64) -> bool {
-    let quote = w ^ (WORD_ONES * u64::from(b'"'));
-    let backslash = w ^ (WORD_ONES * u64::from(b'\\'));
-    let has_zero = |x: u64| x.wrapping_sub(WORD_ONES) & !x & WORD_HIGHS;
-    let below_space = w.wrapping_sub(WORD_ONES * 0x20) & !w & WORD_HIGHS;
-    (has_zero(quote) | has_zero(backslash) | below_space) != 0
-}
-
 #[inline]
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
@@ -135,69 +122,48 @@ impl<'a> Cursor<'a> {
 
     /// Scan a string at `pos` (which holds `"`). Escaped strings are decoded into `scratch`.
     pub fn string(&mut self, scratch: &mut Vec<u8>) -> Scan<Str> {
-        let open = self.pos;
-        let start = open + 1;
-        let mut i = start;
-        let mut high = false;
         let buf = self.buf;
-        // Fast path: find the closing quote of a string without escapes.
-        loop {
-            while let Some(word) = buf.get(i..i + 8) {
-                let w = u64::from_le_bytes([
-                    word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
-                ]);
-                high |= w & WORD_HIGHS != 0;
-                if word_needs_attention(w) {
-                    break;
-                }
-                i += 8;
-            }
-            let Some(&b) = buf.get(i) else {
-                return Err(self.string_end_missing(start, i, high));
-            };
-            match b {
-                b'"' => {
-                    if high {
-                        check_utf8_span(buf, start, i)?;
-                    }
-                    self.pos = i + 1;
-                    return Ok(Str { in_scratch: false, start, end: i, lone_surrogate: false });
-                }
-                b'\\' => break,
-                0..=0x1f => return Err(self.control_char(start, i, high)),
-                _ => {
-                    high |= b >= 0x80;
-                    i += 1;
-                }
-            }
+        let start = self.pos + 1;
+        // Fast path: a string without escapes, found and checked in one pass (`scan_string`);
+        // most bytes of a catalog are in such strings.
+        let (mut i, high) = scan_string(buf, start);
+        if i == buf.len() {
+            return Err(self.string_end_missing(start, buf.len()));
         }
-        // Slow path: decode escapes into scratch.
+        if buf[i] < 0x20 || high {
+            check_span(buf, start, i)?;
+        }
+        if buf[i] == b'"' {
+            self.pos = i + 1;
+            return Ok(Str { in_scratch: false, start, end: i, lone_surrogate: false });
+        }
+        if buf[i] != b'\\' {
+            return Err(Stop::Syntax { at: i, msg: "unescaped control character in string" });
+        }
+        // Slow path: decode escapes into scratch, span by span.
         let s_start = scratch.len();
         scratch.extend_from_slice(&buf[start..i]);
         let mut lone_surrogate = false;
         loop {
-            let Some(&b) = buf.get(i) else {
-                return Err(self.string_end_missing(start, i, high));
-            };
-            match b {
-                b'"' => {
-                    if high {
-                        check_utf8_span(buf, start, i)?;
-                    }
-                    self.pos = i + 1;
-                    return Ok(Str { in_scratch: true, start: s_start, end: scratch.len(), lone_surrogate });
-                }
-                b'\\' => {
-                    let (advance, surrogate) = self.escape(i, scratch, start, high)?;
-                    lone_surrogate |= surrogate;
-                    i += advance;
-                }
-                0..=0x1f => return Err(self.control_char(start, i, high)),
-                _ => {
-                    high |= b >= 0x80;
-                    scratch.push(b);
-                    i += 1;
-                }
+            // `buf[i]` is a backslash here.
+            let (advance, surrogate) = self.escape(i, scratch, start)?;
+            lone_surrogate |= surrogate;
+            i += advance;
+            let (end, high) = scan_string(buf, i);
+            if end == buf.len() {
+                return Err(self.string_end_missing(start, buf.len()));
+            }
+            if buf[end] < 0x20 || high {
+                check_span(buf, i, end).map_err(|stop| self.earlier_encoding(start, i, stop))?;
+            }
+            if buf[end] < 0x20 {
+                return Err(Stop::Syntax { at: end, msg: "unescaped control character in string" });
+            }
+            scratch.extend_from_slice(&buf[i..end]);
+            i = end;
+            if buf[i] == b'"' {
+                self.pos = i + 1;
+                return Ok(Str { in_scratch: true, start: s_start, end: scratch.len(), lone_surrogate });
             }
         }
     }
@@ -211,10 +177,10 @@ impl<'a> Cursor<'a> {
     }
 
     /// Decode the escape at `i` (a backslash); returns (bytes consumed, produced a lone surrogate).
-    fn escape(&self, i: usize, out: &mut Vec<u8>, start: usize, high: bool) -> Scan<(usize, bool)> {
+    fn escape(&self, i: usize, out: &mut Vec<u8>, start: usize) -> Scan<(usize, bool)> {
         let buf = self.buf;
         let Some(&kind) = buf.get(i + 1) else {
-            return Err(self.string_end_missing(start, i + 1, high));
+            return Err(self.string_end_missing(start, i + 1));
         };
         let simple = match kind {
             b'"' => b'"',
@@ -227,18 +193,18 @@ impl<'a> Cursor<'a> {
             b't' => b'\t',
             b'u' => 0,
             _ => {
-                return Err(first_of(buf, start, i + 1, high, "invalid escape in string"));
+                return Err(first_of(buf, start, i + 1, "invalid escape in string"));
             }
         };
         if kind != b'u' {
             out.push(simple);
             return Ok((2, false));
         }
-        let first = self.hex4(i + 2, start, high)?;
+        let first = self.hex4(i + 2, start)?;
         if (0xD800..0xDC00).contains(&first) {
             // A high surrogate: a low one must follow as another \u escape to make a pair.
             if buf.get(i + 6) == Some(&b'\\') && buf.get(i + 7) == Some(&b'u') {
-                let second = self.hex4(i + 8, start, high)?;
+                let second = self.hex4(i + 8, start)?;
                 if (0xDC00..0xE000).contains(&second) {
                     let c = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
                     push_code_point(out, c);
@@ -255,17 +221,17 @@ impl<'a> Cursor<'a> {
         Ok((6, (0xDC00..0xE000).contains(&first)))
     }
 
-    fn hex4(&self, at: usize, start: usize, high: bool) -> Scan<u32> {
+    fn hex4(&self, at: usize, start: usize) -> Scan<u32> {
         let mut value = 0u32;
         for k in 0..4 {
             let Some(&h) = self.buf.get(at + k) else {
-                return Err(self.string_end_missing(start, at + k, high));
+                return Err(self.string_end_missing(start, at + k));
             };
             let digit = match h {
                 b'0'..=b'9' => h - b'0',
                 b'a'..=b'f' => h - b'a' + 10,
                 b'A'..=b'F' => h - b'A' + 10,
-                _ => return Err(first_of(self.buf, start, at + k, high, "invalid \\u escape")),
+                _ => return Err(first_of(self.buf, start, at + k, "invalid \\u escape")),
             };
             value = value * 16 + u32::from(digit);
         }
@@ -273,16 +239,20 @@ impl<'a> Cursor<'a> {
     }
 
     #[cold]
-    fn string_end_missing(&self, start: usize, at: usize, high: bool) -> Stop {
+    fn string_end_missing(&self, start: usize, at: usize) -> Stop {
         if !self.eof {
             return Stop::Incomplete;
         }
-        first_of(self.buf, start, at, high, "unterminated string")
+        first_of(self.buf, start, at, "unterminated string")
     }
 
+    /// A stop inside a string's later span: invalid UTF-8 in an earlier span comes first.
     #[cold]
-    fn control_char(&self, start: usize, at: usize, high: bool) -> Stop {
-        first_of(self.buf, start, at, high, "unescaped control character in string")
+    fn earlier_encoding(&self, start: usize, span_start: usize, stop: Stop) -> Stop {
+        match simdutf8::compat::from_utf8(&self.buf[start..span_start]) {
+            Err(e) => Stop::Encoding { at: start + e.valid_up_to() },
+            Ok(_) => stop,
+        }
     }
 
     /// Scan a number token at `pos`.
@@ -448,21 +418,64 @@ impl<'a> Cursor<'a> {
 /// The error to report for a string that stopped at `at` for `msg`: invalid UTF-8 earlier in
 /// the string comes first in stream order.
 #[cold]
-fn first_of(buf: &[u8], start: usize, at: usize, high: bool, msg: &'static str) -> Stop {
-    if high {
-        if let Err(stop) = check_utf8_span(buf, start, at.min(buf.len())) {
-            return stop;
-        }
+fn first_of(buf: &[u8], start: usize, at: usize, msg: &'static str) -> Stop {
+    let end = at.min(buf.len());
+    match simdutf8::compat::from_utf8(&buf[start..end]) {
+        // A sequence cut short by the stopping byte (or by the true end) is invalid too.
+        Err(e) => Stop::Encoding { at: start + e.valid_up_to() },
+        Ok(_) => Stop::Syntax { at, msg },
     }
-    Stop::Syntax { at, msg }
 }
 
-/// Valid UTF-8 in `buf[start..end]`, a span that ends at an ASCII byte or the true end.
-fn check_utf8_span(buf: &[u8], start: usize, end: usize) -> Scan<()> {
-    match std::str::from_utf8(&buf[start..end]) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(Stop::Encoding { at: start + e.valid_up_to() }),
+/// The first `"`, `\\` or control character at or after `from` (or `buf.len()`), and whether
+/// any byte before it is non-ASCII. Works on 32-byte blocks whose test the compiler turns into
+/// a few SIMD instructions, so string bytes are read once at memory speed.
+#[inline]
+fn scan_string(buf: &[u8], from: usize) -> (usize, bool) {
+    let mut i = from;
+    let mut high = 0u8;
+    while let Some(block) = buf.get(i..i + 32) {
+        let mut special = 0u8;
+        let mut block_high = 0u8;
+        for &b in block {
+            special |= u8::from(b == b'"') | u8::from(b == b'\\') | u8::from(b < 0x20);
+            block_high |= b;
+        }
+        if special != 0 {
+            break;
+        }
+        high |= block_high;
+        i += 32;
     }
+    while let Some(&b) = buf.get(i) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            break;
+        }
+        high |= b;
+        i += 1;
+    }
+    (i, high >= 0x80)
+}
+
+/// `buf[start..end]`, raw string bytes between quotes or escapes: valid UTF-8 and no control
+/// character, reporting whichever comes first.
+fn check_span(buf: &[u8], start: usize, end: usize) -> Scan<()> {
+    if simdutf8::basic::from_utf8(&buf[start..end]).is_ok() && buf[start..end].iter().all(|&b| b >= 0x20) {
+        return Ok(());
+    }
+    check_span_slow(buf, start, end)
+}
+
+fn check_span_slow(buf: &[u8], start: usize, end: usize) -> Scan<()> {
+    let span = &buf[start..end];
+    let control = span.iter().position(|&b| b < 0x20).map_or(end, |k| start + k);
+    if let Err(e) = simdutf8::compat::from_utf8(&buf[start..control]) {
+        return Err(Stop::Encoding { at: start + e.valid_up_to() });
+    }
+    if control < end {
+        return Err(Stop::Syntax { at: control, msg: "unescaped control character in string" });
+    }
+    Ok(())
 }
 
 /// Is there a valid UTF-8 character at the start of `bytes`? Incomplete when cut short.

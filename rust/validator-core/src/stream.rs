@@ -92,6 +92,8 @@ pub struct Stream {
     key_is_movies: bool,
     top_names: HashSet<Vec<u8>>,
     nonblank_lines: u64,
+    /// Newlines in the unit just consumed, when the step already knows (NDJSON lines).
+    known_newlines: Option<u64>,
     parser: RecordParser,
     skip_stack: Vec<bool>,
     skip_scratch: Vec<u8>,
@@ -118,6 +120,7 @@ impl Stream {
             key_is_movies: false,
             top_names: HashSet::new(),
             nonblank_lines: 0,
+            known_newlines: None,
             skip_stack: Vec::new(),
             skip_scratch: Vec::new(),
             seen_keys: HashMap::default(),
@@ -240,7 +243,7 @@ impl Stream {
     /// Consume `buf[from..to]`: advance the offset and the line count.
     fn commit(&mut self, buf: &[u8], from: usize, to: usize) {
         self.offset += (to - from) as u64;
-        self.line += newlines(&buf[from..to]);
+        self.line += self.known_newlines.take().unwrap_or_else(|| newlines(&buf[from..to]));
     }
 
     /// A scanning stop inside `buf` as a file error (`committed` is where `self.offset` is).
@@ -425,14 +428,16 @@ impl Stream {
             }
             return Ok(false);
         }
-        let (end, next) = match buf[start..].iter().position(|&b| b == b'\n') {
+        let (end, next) = match memchr::memchr(b'\n', &buf[start..]) {
             Some(k) => (start + k, start + k + 1),
             None if cur.eof => (buf.len(), buf.len()),
             None => return Err(Stop::Incomplete),
         };
         let line = &buf[start..end];
+        let newline = u64::from(next > end);
         if line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
             cur.pos = next;
+            self.known_newlines = Some(newline);
             return Ok(true);
         }
         self.nonblank_lines += 1;
@@ -458,6 +463,7 @@ impl Stream {
             Err(other) => return Err(other),
         }
         cur.pos = next;
+        self.known_newlines = Some(newline);
         Ok(true)
     }
 
@@ -566,7 +572,7 @@ pub fn syntax_code(msg: &str) -> FileErrorCode {
 }
 
 fn newlines(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 impl Stream {

@@ -1,22 +1,42 @@
 //! Text rules of the provider format: trimming, lengths in code points, http(s) URLs.
 
 /// Trim Unicode `White_Space` from both ends of valid UTF-8 (as `char::is_whitespace` does).
-/// Returns the trimmed sub-range of `bytes`.
+/// Returns the trimmed sub-range of `bytes`. Only the edge characters are decoded.
 pub fn trim(bytes: &[u8]) -> (usize, usize) {
-    let edge_is_plain = |b: u8| b < 0x80 && !b.is_ascii_whitespace() && b != 0x0b;
-    match (bytes.first(), bytes.last()) {
-        (Some(&first), Some(&last)) if edge_is_plain(first) && edge_is_plain(last) => (0, bytes.len()),
-        (None, _) | (_, None) => (0, 0),
-        _ => match std::str::from_utf8(bytes) {
-            Ok(s) => {
-                let trimmed_start = s.trim_start();
-                let start = s.len() - trimmed_start.len();
-                (start, start + trimmed_start.trim_end().len())
-            }
-            // Not reachable for scanned strings (checked before); keep the value as it is.
-            Err(_) => (0, bytes.len()),
-        },
+    let mut start = 0;
+    while let Some((c, len)) = char_at(bytes, start) {
+        if !c.is_whitespace() {
+            break;
+        }
+        start += len;
     }
+    let mut end = bytes.len();
+    while end > start {
+        let mut k = end - 1;
+        while k > start && (bytes[k] & 0xC0) == 0x80 {
+            k -= 1;
+        }
+        match char_at(bytes, k) {
+            Some((c, _)) if c.is_whitespace() => end = k,
+            _ => break,
+        }
+    }
+    (start, end)
+}
+
+/// The character starting at `bytes[i]` and its length in bytes.
+fn char_at(bytes: &[u8], i: usize) -> Option<(char, usize)> {
+    let lead = *bytes.get(i)?;
+    if lead < 0x80 {
+        return Some((char::from(lead), 1));
+    }
+    let len = match lead {
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    };
+    let s = std::str::from_utf8(bytes.get(i..i + len)?).ok()?;
+    s.chars().next().map(|c| (c, len))
 }
 
 /// Number of code points in valid UTF-8.

@@ -1,0 +1,1 @@
+"""One module per ``moviestore`` subcommand; each has ``register(subparsers)``."""

@@ -1,0 +1,76 @@
+"""Validate catalog files with the Rust extension: the public face of ``moviestore._validator``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from moviestore._validator import Batch, CatalogFileError, Report, Validator
+
+__all__ = ["CHUNK_SIZE", "CatalogFileError", "Limits", "Report", "iter_batches", "validate_path"]
+
+# Big enough that per-call overhead vanishes, small enough to keep memory flat.
+CHUNK_SIZE = 1 << 20
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Validation settings (docs/provider-format.md, "Limits")."""
+
+    max_errors: int = 1000
+    max_depth: int = 64
+    max_bytes: int | None = None
+    max_record_bytes: int = 16 << 20
+    current_year: int | None = None
+    format: Literal["auto", "json", "ndjson"] = "auto"
+
+    def validator(self, filename: str, *, copy: bool = True) -> Validator:
+        return Validator(
+            filename=filename,
+            format=self.format,
+            max_errors=self.max_errors,
+            max_depth=self.max_depth,
+            max_bytes=self.max_bytes,
+            max_record_bytes=self.max_record_bytes,
+            current_year=self.current_year,
+            copy=copy,
+        )
+
+
+def read_chunks(stream: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    while chunk := stream.read(size):
+        yield chunk
+
+
+def iter_batches(
+    validator: Validator, chunks: Iterable[bytes], progress: Progress | None = None
+) -> Iterator[Batch]:
+    """Feed ``chunks`` through ``validator``, yielding non-empty batches of valid records.
+
+    Raises ``CatalogFileError`` on a whole-file error; ``validator.report`` has the counts.
+    """
+    for chunk in chunks:
+        batch = validator.feed(chunk)
+        if progress is not None:
+            progress(len(chunk))
+        if batch.count:
+            yield batch
+    last = validator.finish()
+    if last.count:
+        yield last
+
+
+def validate_path(path: Path, limits: Limits, progress: Progress | None = None) -> Report:
+    """Validate one file without producing COPY data. Whole-file errors are in the report."""
+    validator = limits.validator(path.name, copy=False)
+    with path.open("rb") as f:
+        try:
+            for _ in iter_batches(validator, read_chunks(f), progress):
+                pass
+        except CatalogFileError as e:
+            return e.report
+    return validator.report
