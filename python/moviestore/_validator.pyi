@@ -1,48 +1,19 @@
 """Type stubs for the Rust extension (rust/validator). Checked by mypy.stubtest."""
 
-from typing import Final, Literal, TypedDict, final
+from typing import Final, Literal, final
 
-ErrorCode = Literal[
-    "type",
-    "required",
-    "length",
-    "range",
-    "format",
-    "too_many_items",
-    "duplicate_field",
-    "duplicate_key",
-    "parse",
+from moviestore.validation_types import FileErrorCode, FileErrorDict, MovieDict, RecordErrorDict
+
+__all__ = [
+    "COPY_COLUMNS",
+    "COPY_HEADER",
+    "COPY_TRAILER",
+    "Batch",
+    "CatalogFileError",
+    "Report",
+    "Validator",
+    "decode_copy",
 ]
-FileErrorCode = Literal["empty", "encoding", "parse", "top_level", "depth", "too_large"]
-
-class RecordErrorDict(TypedDict):
-    record: int
-    line: int
-    pointer: str
-    code: ErrorCode
-    message: str
-
-class FileErrorDict(TypedDict):
-    code: FileErrorCode
-    message: str
-    line: int
-    offset: int
-
-class MovieDict(TypedDict):
-    title: str
-    year: int
-    id: str | None
-    href: str | None
-    cast: list[str]
-    genres: list[str]
-    extract: str | None
-    thumbnail: str | None
-    thumbnail_width: int | None
-    thumbnail_height: int | None
-    record_key: str
-    content_hash: int
-    record: int
-    line: int
 
 COPY_COLUMNS: Final[tuple[str, ...]]
 COPY_HEADER: Final[bytes]
@@ -78,8 +49,8 @@ class Batch:
 
 @final
 class Validator:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         filename: str | None = None,
         format: Literal["auto", "json", "ndjson"] = "auto",
@@ -89,7 +60,7 @@ class Validator:
         max_record_bytes: int = 16777216,
         current_year: int | None = None,
         copy: bool = True,
-    ) -> None: ...
+    ) -> Validator: ...
     def feed(self, chunk: bytes) -> Batch: ...
     def finish(self) -> Batch: ...
     @property

@@ -13,7 +13,8 @@ class ProgressBar:
     def __init__(self, label: str, total: int, stream: TextIO = sys.stderr, width: int = 30):
         self.label, self.total, self.stream, self.width = label, max(total, 1), stream, width
         self.done = 0
-        self.started = self.last_draw = time.monotonic()
+        self.started = time.monotonic()
+        self.last_draw = float("-inf")  # draw on the first advance
 
     def advance(self, n: int) -> None:
         self.done += n

@@ -88,7 +88,9 @@ def check_one(path: Path, limits: Limits, args: argparse.Namespace, out: TextIO)
     except OSError as e:
         message = f"cannot read the file: {e.strerror or e}"
         if args.format == "json":
-            out.write(dumps({"file": str(path), "file_error": {"code": "unreadable", "message": message}}))
+            out.write(
+                dumps({"file": str(path), "file_error": {"code": "unreadable", "message": message}})
+            )
         else:
             out.write(f"{path}: {message}\n")
         return EXIT_UNUSABLE

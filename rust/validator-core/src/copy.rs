@@ -1,4 +1,4 @@
-//! PostgreSQL binary COPY: encoding valid records, and decoding them back (for tests and tools).
+//! `PostgreSQL` binary COPY: encoding valid records, and decoding them back (for tests and tools).
 //!
 //! Binary COPY needs no escaping, so a record's strings go out as one length and one memcpy each.
 
@@ -39,7 +39,14 @@ pub struct Identity {
 }
 
 /// Append one tuple for a valid record; returns its identity.
-pub fn encode(out: &mut Vec<u8>, m: &Movie, input: &[u8], scratch: &[u8], record: u64, line: u64) -> Identity {
+pub fn encode(
+    out: &mut Vec<u8>,
+    m: &Movie,
+    input: &[u8],
+    scratch: &[u8],
+    record: u64,
+    line: u64,
+) -> Identity {
     let text = |s: &Span| s.bytes(input, scratch);
     let start = out.len();
     out.extend_from_slice(&(COLUMNS.len() as u16).to_be_bytes());
@@ -171,9 +178,9 @@ impl<'a> Reader<'a> {
     }
 
     fn field(&mut self) -> Result<Option<&'a [u8]>, DecodeError> {
-        let len = self.u32()? as i32;
-        if len < 0 {
-            return Ok(None);
+        let len = self.u32()?;
+        if len == u32::MAX {
+            return Ok(None); // -1: NULL
         }
         self.take(len as usize).map(Some)
     }

@@ -16,6 +16,8 @@ pub enum Stop {
     Encoding { at: usize },
     /// A container opened at `at` is nested deeper than the limit.
     Depth { at: usize },
+    /// The unit starting at `at` does not end within the record size limit.
+    TooLarge { at: usize },
 }
 
 pub type Scan<T> = Result<T, Stop>;
@@ -238,12 +240,17 @@ impl<'a> Cursor<'a> {
         Ok(value)
     }
 
+    /// Out of bytes inside a string. Before asking for more, the bytes at hand are checked, so
+    /// that the error found never depends on where the input was cut into chunks.
     #[cold]
     fn string_end_missing(&self, start: usize, at: usize) -> Stop {
-        if !self.eof {
-            return Stop::Incomplete;
+        if self.eof {
+            return first_of(self.buf, start, at, "unterminated string");
         }
-        first_of(self.buf, start, at, "unterminated string")
+        match simdutf8::compat::from_utf8(&self.buf[start..at]) {
+            Err(e) if e.error_len().is_some() => Stop::Encoding { at: start + e.valid_up_to() },
+            _ => Stop::Incomplete,
+        }
     }
 
     /// A stop inside a string's later span: invalid UTF-8 in an earlier span comes first.
@@ -336,7 +343,13 @@ impl<'a> Cursor<'a> {
 
     /// Skip one value of any kind. `depth` is the depth a container at `pos` would have.
     /// Iterative, so hostile nesting costs memory bounded by `max_depth`, never the stack.
-    pub fn skip_value(&mut self, depth: usize, max_depth: usize, stack: &mut Vec<bool>, scratch: &mut Vec<u8>) -> Scan<()> {
+    pub fn skip_value(
+        &mut self,
+        depth: usize,
+        max_depth: usize,
+        stack: &mut Vec<bool>,
+        scratch: &mut Vec<u8>,
+    ) -> Scan<()> {
         stack.clear();
         loop {
             // A value starts here.
@@ -506,7 +519,11 @@ fn push_code_point(out: &mut Vec<u8>, c: u32) {
     } else if c < 0x800 {
         out.extend_from_slice(&[0xC0 | (c >> 6) as u8, 0x80 | (c & 0x3F) as u8]);
     } else if c < 0x10000 {
-        out.extend_from_slice(&[0xE0 | (c >> 12) as u8, 0x80 | ((c >> 6) & 0x3F) as u8, 0x80 | (c & 0x3F) as u8]);
+        out.extend_from_slice(&[
+            0xE0 | (c >> 12) as u8,
+            0x80 | ((c >> 6) & 0x3F) as u8,
+            0x80 | (c & 0x3F) as u8,
+        ]);
     } else {
         out.extend_from_slice(&[
             0xF0 | (c >> 18) as u8,
@@ -534,9 +551,25 @@ mod tests {
 
     #[test]
     fn rejects_lax_json() {
-        for bad in ["[1,]", "{\"a\":1,}", "NaN", "[01]", "[1.]", "[.5]", "[+1]", "'x'", "[1 2]", "{\"a\" 1}", "\"a\tb\"", "\"\\x\""] {
+        for bad in [
+            "[1,]",
+            "{\"a\":1,}",
+            "NaN",
+            "[01]",
+            "[1.]",
+            "[.5]",
+            "[+1]",
+            "'x'",
+            "[1 2]",
+            "{\"a\" 1}",
+            "\"a\tb\"",
+            "\"\\x\"",
+        ] {
             let r = skip(bad, 64);
-            assert!(matches!(r, Err(Stop::Syntax { .. })) || r.as_ref().is_ok_and(|&p| p < bad.len()), "{bad}: {r:?}");
+            assert!(
+                matches!(r, Err(Stop::Syntax { .. })) || r.as_ref().is_ok_and(|&p| p < bad.len()),
+                "{bad}: {r:?}"
+            );
         }
     }
 

@@ -151,10 +151,14 @@ impl Issue {
         match &self.why {
             Why::NotObject(got) => format!("record must be an object, got {got}"),
             Why::WrongType { expected, got } => format!("{what} must be {expected}, got {got}"),
-            Why::NotInteger => format!("{what} must be an integer, got a number with a fraction or exponent"),
+            Why::NotInteger => {
+                format!("{what} must be an integer, got a number with a fraction or exponent")
+            }
             Why::Missing => format!("{what} is required"),
             Why::TooShort => format!("{what} must not be empty (after trimming white space)"),
-            Why::TooLong { max, chars } => format!("{what} is {chars} characters long; at most {max} are allowed"),
+            Why::TooLong { max, chars } => {
+                format!("{what} is {chars} characters long; at most {max} are allowed")
+            }
             Why::OutOfRange { min, max } => format!("{what} must be between {min} and {max}"),
             Why::Nul => format!("{what} contains U+0000, which cannot be stored"),
             Why::Surrogate => format!("{what} contains an unpaired UTF-16 surrogate escape"),
@@ -205,7 +209,11 @@ impl RecordParser {
 
     /// Parse the value at the cursor as a movie record at container depth `depth`.
     pub fn parse(&mut self, cur: &mut Cursor, depth: usize) -> Scan<()> {
-        self.movie = Movie { cast: std::mem::take(&mut self.movie.cast), genres: std::mem::take(&mut self.movie.genres), ..Movie::default() };
+        self.movie = Movie {
+            cast: std::mem::take(&mut self.movie.cast),
+            genres: std::mem::take(&mut self.movie.genres),
+            ..Movie::default()
+        };
         self.movie.cast.clear();
         self.movie.genres.clear();
         self.issues.clear();
@@ -321,16 +329,20 @@ impl RecordParser {
             Field::Title => self.movie.title = self.string(cur, depth, place, 1, TITLE_MAX, false)?,
             Field::Href => self.movie.href = self.string(cur, depth, place, 0, HREF_MAX, false)?,
             Field::Extract => self.movie.extract = self.string(cur, depth, place, 0, EXTRACT_MAX, false)?,
-            Field::Thumbnail => self.movie.thumbnail = self.string(cur, depth, place, 0, THUMBNAIL_MAX, true)?,
+            Field::Thumbnail => {
+                self.movie.thumbnail = self.string(cur, depth, place, 0, THUMBNAIL_MAX, true)?
+            }
             Field::Year => {
                 let year_max = self.year_max;
                 self.movie.year = self.integer(cur, depth, place, YEAR_MIN, year_max)?.map(|(v, _)| v as i32);
             }
             Field::ThumbnailWidth => {
-                self.movie.thumbnail_width = self.integer(cur, depth, place, 1, DIMENSION_MAX)?.map(|(v, _)| v as i32);
+                self.movie.thumbnail_width =
+                    self.integer(cur, depth, place, 1, DIMENSION_MAX)?.map(|(v, _)| v as i32);
             }
             Field::ThumbnailHeight => {
-                self.movie.thumbnail_height = self.integer(cur, depth, place, 1, DIMENSION_MAX)?.map(|(v, _)| v as i32);
+                self.movie.thumbnail_height =
+                    self.integer(cur, depth, place, 1, DIMENSION_MAX)?.map(|(v, _)| v as i32);
             }
             Field::Id => self.movie.id = self.id(cur, depth)?,
             Field::Cast => self.list(cur, depth, field, CAST_ITEM_MAX, CAST_MAX_ITEMS)?,
@@ -341,7 +353,13 @@ impl RecordParser {
     }
 
     /// Skip a value of the wrong type and record a `type` issue.
-    fn wrong_type(&mut self, cur: &mut Cursor, depth: usize, place: Place, expected: &'static str) -> Scan<()> {
+    fn wrong_type(
+        &mut self,
+        cur: &mut Cursor,
+        depth: usize,
+        place: Place,
+        expected: &'static str,
+    ) -> Scan<()> {
         let at = cur.pos;
         let first = cur.peek()?;
         if !crate::json::starts_value(first) {
@@ -353,7 +371,15 @@ impl RecordParser {
     }
 
     /// A string field (or item): type, then U+0000/surrogates, then length, then URL.
-    fn string(&mut self, cur: &mut Cursor, depth: usize, place: Place, min: usize, max: usize, url: bool) -> Scan<Option<Span>> {
+    fn string(
+        &mut self,
+        cur: &mut Cursor,
+        depth: usize,
+        place: Place,
+        min: usize,
+        max: usize,
+        url: bool,
+    ) -> Scan<Option<Span>> {
         let at = cur.pos;
         if cur.peek()? != b'"' {
             self.wrong_type(cur, depth, place, "a string")?;
@@ -370,7 +396,14 @@ impl RecordParser {
         }
     }
 
-    fn check_string(&self, s: Str, input: &[u8], min: usize, max: usize, url: bool) -> Result<Span, (ErrorCode, Why)> {
+    fn check_string(
+        &self,
+        s: Str,
+        input: &[u8],
+        min: usize,
+        max: usize,
+        url: bool,
+    ) -> Result<Span, (ErrorCode, Why)> {
         if s.lone_surrogate {
             return Err((ErrorCode::Format, Why::Surrogate));
         }
@@ -381,7 +414,11 @@ impl RecordParser {
         let (a, b) = text::trim(bytes);
         let trimmed = &bytes[a..b];
         if !text::length_ok(trimmed, min, max) {
-            let why = if trimmed.is_empty() { Why::TooShort } else { Why::TooLong { max, chars: text::char_count(trimmed) } };
+            let why = if trimmed.is_empty() {
+                Why::TooShort
+            } else {
+                Why::TooLong { max, chars: text::char_count(trimmed) }
+            };
             return Err((ErrorCode::Length, why));
         }
         if url && !text::is_http_url(trimmed) {
@@ -391,7 +428,14 @@ impl RecordParser {
     }
 
     /// An integer field: returns the value and the token's span when it is in range.
-    fn integer(&mut self, cur: &mut Cursor, depth: usize, place: Place, min: i64, max: i64) -> Scan<Option<(i64, Span)>> {
+    fn integer(
+        &mut self,
+        cur: &mut Cursor,
+        depth: usize,
+        place: Place,
+        min: i64,
+        max: i64,
+    ) -> Scan<Option<(i64, Span)>> {
         let at = cur.pos;
         if !matches!(cur.peek()?, b'-' | b'0'..=b'9') {
             self.wrong_type(cur, depth, place, "an integer")?;
@@ -404,7 +448,9 @@ impl RecordParser {
         }
         let token = &cur.buf[n.start..n.end];
         match parse_i64(token) {
-            Some(v) if (min..=max).contains(&v) => Ok(Some((v, Span { in_scratch: false, start: n.start, end: n.end }))),
+            Some(v) if (min..=max).contains(&v) => {
+                Ok(Some((v, Span { in_scratch: false, start: n.start, end: n.end })))
+            }
             _ => {
                 self.issue(ErrorCode::Range, at, place, Why::OutOfRange { min, max });
                 Ok(None)
@@ -447,7 +493,14 @@ impl RecordParser {
     }
 
     /// `cast` / `genres`: an array of strings, trimmed, repeats collapsed, at most `max_items`.
-    fn list(&mut self, cur: &mut Cursor, depth: usize, field: Field, item_max: usize, max_items: usize) -> Scan<()> {
+    fn list(
+        &mut self,
+        cur: &mut Cursor,
+        depth: usize,
+        field: Field,
+        item_max: usize,
+        max_items: usize,
+    ) -> Scan<()> {
         let open = cur.pos;
         if cur.peek()? != b'[' {
             return self.wrong_type(cur, depth, Place::Field(field), "an array of strings");
@@ -470,7 +523,15 @@ impl RecordParser {
         result
     }
 
-    fn list_items(&mut self, cur: &mut Cursor, depth: usize, field: Field, item_max: usize, max_items: usize, items: &mut Vec<Span>) -> Scan<()> {
+    fn list_items(
+        &mut self,
+        cur: &mut Cursor,
+        depth: usize,
+        field: Field,
+        item_max: usize,
+        max_items: usize,
+        items: &mut Vec<Span>,
+    ) -> Scan<()> {
         if cur.peek()? == b']' {
             cur.pos += 1;
             return Ok(());
@@ -516,7 +577,8 @@ impl RecordParser {
                     self.item_hashes.insert(xxh3_64(s.bytes(input, &self.scratch)));
                 }
             }
-            !self.item_hashes.insert(xxh3_64(value)) && items.iter().any(|s| s.bytes(input, &self.scratch) == value)
+            !self.item_hashes.insert(xxh3_64(value))
+                && items.iter().any(|s| s.bytes(input, &self.scratch) == value)
         };
         if !present {
             items.push(span);
@@ -556,7 +618,10 @@ mod tests {
 
     #[test]
     fn a_valid_record_has_no_issue() {
-        assert_eq!(codes(r#"{"title":" Carmen ","year":1915,"cast":["A","A "," B"],"genres":null,"x":[{"y":1}]}"#), vec![]);
+        assert_eq!(
+            codes(r#"{"title":" Carmen ","year":1915,"cast":["A","A "," B"],"genres":null,"x":[{"y":1}]}"#),
+            vec![]
+        );
         let (p, _) = check(r#"{"title":" Carmen ","year":1915,"cast":["A","A "," B"]}"#);
         assert_eq!(p.movie.cast.len(), 2);
     }
@@ -594,7 +659,10 @@ mod tests {
         let (p, _) = check(r#"{"title":"x","year":2000,"id":-0}"#);
         let id = p.movie.id.expect("id");
         assert_eq!(id.bytes(b"", &p.scratch), b"0");
-        assert_eq!(codes(r#"{"title":"x","year":2000,"id":1.5}"#), vec![(ErrorCode::Type, Place::Field(Field::Id))]);
+        assert_eq!(
+            codes(r#"{"title":"x","year":2000,"id":1.5}"#),
+            vec![(ErrorCode::Type, Place::Field(Field::Id))]
+        );
     }
 
     #[test]

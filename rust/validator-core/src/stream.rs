@@ -156,7 +156,12 @@ impl Stream {
         let mut result = self.push(&input[..now]);
         if result.is_ok() && now < input.len() {
             let limit = self.cfg.max_bytes.unwrap_or_default();
-            result = Err(self.error_at(FileErrorCode::TooLarge, format!("the file is larger than the {limit}-byte limit"), limit, self.line));
+            result = Err(Self::error_at(
+                FileErrorCode::TooLarge,
+                format!("the file is larger than the {limit}-byte limit"),
+                limit,
+                self.line,
+            ));
         }
         self.remember(result)
     }
@@ -171,7 +176,12 @@ impl Stream {
             if n == carry.len() {
                 Ok(())
             } else {
-                Err(self.error_at(FileErrorCode::Parse, "unexpected end of input".into(), self.offset, self.line))
+                Err(Self::error_at(
+                    FileErrorCode::Parse,
+                    "unexpected end of input".into(),
+                    self.offset,
+                    self.line,
+                ))
             }
         });
         self.remember(result)
@@ -210,33 +220,19 @@ impl Stream {
             }
             carry.drain(..n);
             before -= n;
-            self.need = carry.len() * 2;
+            // Retry when the carry has doubled (linear total work), or just past the size limit.
+            self.need = (carry.len() * 2).min(self.cfg.max_record_bytes + 2);
             self.carry = carry;
-            self.check_unit_size()?;
         }
         if i < input.len() {
             let n = self.run(&input[i..], false)?;
             self.carry.extend_from_slice(&input[i + n..]);
             self.need = 0;
-            self.check_unit_size()?;
         }
         Ok(())
     }
 
-    fn check_unit_size(&self) -> Result<(), FileError> {
-        if self.carry.len() <= self.cfg.max_record_bytes {
-            return Ok(());
-        }
-        let what = if self.cfg.ndjson { "a line" } else { "a record or top-level value" };
-        Err(self.error_at(
-            FileErrorCode::TooLarge,
-            format!("{what} starting here is larger than the {}-byte record limit", self.cfg.max_record_bytes),
-            self.offset,
-            self.line,
-        ))
-    }
-
-    fn error_at(&self, code: FileErrorCode, message: String, offset: u64, line: u64) -> FileError {
+    fn error_at(code: FileErrorCode, message: String, offset: u64, line: u64) -> FileError {
         FileError { code, message, line, offset }
     }
 
@@ -251,12 +247,17 @@ impl Stream {
         let (code, at, message) = match stop {
             Stop::Syntax { at, msg } => (syntax_code(msg), *at, (*msg).to_string()),
             Stop::Encoding { at } => (FileErrorCode::Encoding, *at, "invalid UTF-8".to_string()),
-            Stop::Depth { at } => (FileErrorCode::Depth, *at, format!("containers are nested deeper than the limit of {}", self.cfg.max_depth)),
+            Stop::Depth { at } => (
+                FileErrorCode::Depth,
+                *at,
+                format!("containers are nested deeper than the limit of {}", self.cfg.max_depth),
+            ),
+            Stop::TooLarge { at } => (FileErrorCode::TooLarge, *at, self.too_large_message()),
             Stop::Incomplete => (FileErrorCode::Parse, buf.len(), "unexpected end of input".to_string()),
         };
         let at = at.clamp(committed, buf.len());
         let line = self.line + newlines(&buf[committed..at]);
-        self.error_at(code, message, self.offset + (at - committed) as u64, line)
+        Self::error_at(code, message, self.offset + (at - committed) as u64, line)
     }
 
     /// Process whole units of `buf`; returns how many bytes were consumed.
@@ -276,7 +277,7 @@ impl Stream {
                 }
                 Ok(false) | Err(Stop::Incomplete) if !eof => return Ok(committed),
                 Ok(false) => return Ok(committed),
-                Err(stop) => return Err(self.stop_error(&stop, buf, committed)),
+                Err(other) => return Err(self.stop_error(&other, buf, committed)),
             }
         }
     }
@@ -319,7 +320,7 @@ impl Stream {
             }
             Stage::ArrayFirst | Stage::ArrayNext => {
                 let depth = if self.in_wrapper { 3 } else { 2 };
-                self.record(cur, depth)?;
+                self.bounded(cur, |me, c| me.record(c, depth))?;
                 self.stage = Stage::ArrayAfterItem;
             }
             Stage::ArrayAfterItem => match b {
@@ -334,14 +335,18 @@ impl Stream {
                 _ => return Err(cur.unexpected("expected ',' or ']' after a record")),
             },
             Stage::ObjFirst if b == b'}' => self.close_wrapper(cur)?,
-            Stage::ObjFirst | Stage::ObjNext => self.top_name(cur)?,
+            Stage::ObjFirst | Stage::ObjNext => self.bounded(cur, Self::top_name)?,
             Stage::ObjAfterKey => {
                 cur.expect(b':', "expected ':' after an object member name")?;
                 self.stage = Stage::ObjValue;
             }
             Stage::ObjValue if self.key_is_movies => {
                 if b != b'[' {
-                    return Err(if starts_value(b) { Stop::Syntax { at: cur.pos, msg: MOVIES_KIND } } else { cur.unexpected("expected a JSON value") });
+                    return Err(if starts_value(b) {
+                        Stop::Syntax { at: cur.pos, msg: MOVIES_KIND }
+                    } else {
+                        cur.unexpected("expected a JSON value")
+                    });
                 }
                 if self.cfg.max_depth < 2 {
                     return Err(Stop::Depth { at: cur.pos });
@@ -353,7 +358,9 @@ impl Stream {
                 if !starts_value(b) {
                     return Err(cur.unexpected("expected a JSON value"));
                 }
-                cur.skip_value(2, self.cfg.max_depth, &mut self.skip_stack, &mut self.skip_scratch)?;
+                self.bounded(cur, |me, c| {
+                    c.skip_value(2, me.cfg.max_depth, &mut me.skip_stack, &mut me.skip_scratch)
+                })?;
                 self.stage = Stage::ObjAfterMember;
             }
             Stage::ObjAfterMember => match b {
@@ -365,7 +372,9 @@ impl Stream {
                 _ => return Err(cur.unexpected("expected ',' or '}' after a top-level member")),
             },
             Stage::Done => return Err(cur.unexpected("unexpected data after the top-level value")),
-            Stage::Bom | Stage::Lines => return Err(Stop::Syntax { at: cur.pos, msg: "internal: unexpected stage" }),
+            Stage::Bom | Stage::Lines => {
+                return Err(Stop::Syntax { at: cur.pos, msg: "internal: unexpected stage" })
+            }
         }
         Ok(true)
     }
@@ -428,8 +437,12 @@ impl Stream {
             }
             return Ok(false);
         }
-        let (end, next) = match memchr::memchr(b'\n', &buf[start..]) {
+        // Look for the newline only as far as the size limit (plus the newline itself).
+        let window = start.saturating_add(self.cfg.max_record_bytes).saturating_add(1).min(buf.len());
+        let (end, next) = match memchr::memchr(b'\n', &buf[start..window]) {
             Some(k) => (start + k, start + k + 1),
+            None if window < buf.len() => return Err(Stop::TooLarge { at: start }),
+            None if buf.len() - start > self.cfg.max_record_bytes => return Err(Stop::TooLarge { at: start }),
             None if cur.eof => (buf.len(), buf.len()),
             None => return Err(Stop::Incomplete),
         };
@@ -484,6 +497,34 @@ impl Stream {
         let index = self.report.records_total;
         self.report.records_total += 1;
         index
+    }
+
+    /// Run one unit on a view of the input that ends just past the record size limit: a unit
+    /// that does not end within the limit is `too_large`, whether its bytes arrived in one
+    /// chunk or in many, and errors before the limit are found either way.
+    fn bounded<T>(
+        &mut self,
+        cur: &mut Cursor,
+        unit: impl FnOnce(&mut Self, &mut Cursor) -> Result<T, Stop>,
+    ) -> Result<T, Stop> {
+        let start = cur.pos;
+        let end = start.saturating_add(self.cfg.max_record_bytes).saturating_add(1);
+        let cut = cur.buf.len() > end;
+        let mut view = Cursor::new(&cur.buf[..cur.buf.len().min(end)], start, cur.eof && !cut);
+        match unit(self, &mut view) {
+            Err(Stop::Incomplete) if cut => Err(Stop::TooLarge { at: start }),
+            Ok(_) if view.pos - start > self.cfg.max_record_bytes => Err(Stop::TooLarge { at: start }),
+            Ok(value) => {
+                cur.pos = view.pos;
+                Ok(value)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    fn too_large_message(&self) -> String {
+        let what = if self.cfg.ndjson { "a line" } else { "a record or top-level value" };
+        format!("{what} starting here is larger than the {}-byte record limit", self.cfg.max_record_bytes)
     }
 
     /// A record of an array or wrapper file at the cursor.
@@ -548,7 +589,8 @@ impl Stream {
                         line,
                         pointer: format!("{prefix}/{index}"),
                         code: ErrorCode::DuplicateKey,
-                        message: "another record earlier in the file has the same key but different content".into(),
+                        message: "another record earlier in the file has the same key but different content"
+                            .into(),
                     });
                 }
             }
@@ -557,7 +599,8 @@ impl Stream {
 }
 
 const EMPTY: &str = "the file holds no data";
-const TOP_LEVEL_KIND: &str = "the top-level value must be an array of movies or an object with a 'movies' array";
+const TOP_LEVEL_KIND: &str =
+    "the top-level value must be an array of movies or an object with a 'movies' array";
 const MOVIES_KIND: &str = "the top-level 'movies' field must be an array";
 const NO_MOVIES: &str = "the top-level object has no 'movies' field";
 const REPEATED_TOP: &str = "a top-level field name occurs more than once";

@@ -29,7 +29,11 @@ pub struct Validator {
 impl Validator {
     /// `gzip`: the file name says so (`.gz`); otherwise the magic bytes decide.
     pub fn new(cfg: Config, gzip: bool) -> Self {
-        let decoding = if gzip { Decoding::Gzip(Box::new(MultiGzDecoder::new(Vec::new()))) } else { Decoding::Sniffing(Vec::new()) };
+        let decoding = if gzip {
+            Decoding::Gzip(Box::new(MultiGzDecoder::new(Vec::new())))
+        } else {
+            Decoding::Sniffing(Vec::new())
+        };
         Validator { stream: Stream::new(cfg), decoding, bytes_fed: 0 }
     }
 
@@ -44,7 +48,11 @@ impl Validator {
                 return Ok(());
             }
             let head = std::mem::take(head);
-            self.decoding = if head.starts_with(GZIP_MAGIC) { Decoding::Gzip(Box::new(MultiGzDecoder::new(Vec::new()))) } else { Decoding::Plain };
+            self.decoding = if head.starts_with(GZIP_MAGIC) {
+                Decoding::Gzip(Box::new(MultiGzDecoder::new(Vec::new())))
+            } else {
+                Decoding::Plain
+            };
             return self.decode(&head);
         }
         self.decode(chunk)

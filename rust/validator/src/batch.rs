@@ -58,7 +58,7 @@ fn row_dict(py: Python<'_>, row: Row) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("thumbnail_height", row.thumbnail_height)?;
     d.set_item("record_key", format!("{:032x}", row.record_key))?;
     // Signed, as PostgreSQL's int8 column holds it.
-    d.set_item("content_hash", row.content_hash as i64)?;
+    d.set_item("content_hash", row.content_hash.cast_signed())?;
     d.set_item("record", row.record)?;
     d.set_item("line", row.line)?;
     Ok(d)

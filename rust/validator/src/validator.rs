@@ -41,14 +41,18 @@ impl PyValidator {
         current_year: Option<i64>,
         copy: bool,
     ) -> PyResult<Self> {
-        let name = filename.unwrap_or_default().to_ascii_lowercase();
-        let gzip = name.ends_with(".gz");
-        let stem = name.strip_suffix(".gz").unwrap_or(&name);
+        let name = filename.unwrap_or_default();
+        let gzip = has_suffix(name, ".gz");
+        let stem = if gzip { &name[..name.len() - 3] } else { name };
         let ndjson = match format {
-            "auto" => stem.ends_with(".jsonl") || stem.ends_with(".ndjson"),
+            "auto" => has_suffix(stem, ".jsonl") || has_suffix(stem, ".ndjson"),
             "json" => false,
             "ndjson" => true,
-            other => return Err(PyValueError::new_err(format!("format must be 'auto', 'json' or 'ndjson', not {other:?}"))),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "format must be 'auto', 'json' or 'ndjson', not {other:?}"
+                )))
+            }
         };
         if !(1..=MAX_DEPTH_LIMIT).contains(&max_depth) {
             return Err(PyValueError::new_err(format!("max_depth must be between 1 and {MAX_DEPTH_LIMIT}")));
@@ -99,6 +103,12 @@ impl PyValidator {
             Err(e) => Err(file_error(py, &e, self.inner.report())),
         }
     }
+}
+
+/// Does `name` end in `suffix` (ASCII case ignored)?
+fn has_suffix(name: &str, suffix: &str) -> bool {
+    name.len() >= suffix.len()
+        && name.as_bytes()[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 /// The current year in UTC (civil-from-days, Howard Hinnant's algorithm).
