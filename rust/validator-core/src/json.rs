@@ -65,11 +65,14 @@ pub struct Cursor<'a> {
     pub buf: &'a [u8],
     pub pos: usize,
     pub eof: bool,
+    /// Newlines skipped so far. JSON allows raw newlines only in whitespace, so counting them
+    /// here gives line numbers without another pass over the input.
+    pub newlines: u64,
 }
 
 impl<'a> Cursor<'a> {
     pub fn new(buf: &'a [u8], pos: usize, eof: bool) -> Self {
-        Cursor { buf, pos, eof }
+        Cursor { buf, pos, eof, newlines: 0 }
     }
 
     #[inline]
@@ -78,6 +81,7 @@ impl<'a> Cursor<'a> {
             if !is_ws(b) {
                 break;
             }
+            self.newlines += u64::from(b == b'\n');
             self.pos += 1;
         }
     }
@@ -316,7 +320,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn at(&self, pos: usize) -> Cursor<'a> {
-        Cursor { buf: self.buf, pos, eof: self.eof }
+        Cursor { buf: self.buf, pos, eof: self.eof, newlines: 0 }
     }
 
     /// `true`, `false` or `null` at `pos`; returns which one (the first byte).

@@ -318,9 +318,7 @@ impl RecordParser {
 
     /// Check one known field's value; returns whether a non-null value was given.
     fn field(&mut self, cur: &mut Cursor, field: Field, depth: usize) -> Scan<bool> {
-        let at = cur.pos;
-        let first = cur.peek()?;
-        if first == b'n' {
+        if cur.peek()? == b'n' {
             cur.literal()?;
             return Ok(false);
         }
@@ -328,27 +326,23 @@ impl RecordParser {
         match field {
             Field::Title => self.movie.title = self.string(cur, depth, place, 1, TITLE_MAX, false)?,
             Field::Href => self.movie.href = self.string(cur, depth, place, 0, HREF_MAX, false)?,
-            Field::Extract => self.movie.extract = self.string(cur, depth, place, 0, EXTRACT_MAX, false)?,
+            Field::Extract => {
+                self.movie.extract = self.string(cur, depth, place, 0, EXTRACT_MAX, false)?;
+            }
             Field::Thumbnail => {
-                self.movie.thumbnail = self.string(cur, depth, place, 0, THUMBNAIL_MAX, true)?
+                self.movie.thumbnail = self.string(cur, depth, place, 0, THUMBNAIL_MAX, true)?;
             }
-            Field::Year => {
-                let year_max = self.year_max;
-                self.movie.year = self.integer(cur, depth, place, YEAR_MIN, year_max)?.map(|(v, _)| v as i32);
-            }
+            Field::Year => self.movie.year = self.integer(cur, depth, place, YEAR_MIN, self.year_max)?,
             Field::ThumbnailWidth => {
-                self.movie.thumbnail_width =
-                    self.integer(cur, depth, place, 1, DIMENSION_MAX)?.map(|(v, _)| v as i32);
+                self.movie.thumbnail_width = self.integer(cur, depth, place, 1, DIMENSION_MAX)?;
             }
             Field::ThumbnailHeight => {
-                self.movie.thumbnail_height =
-                    self.integer(cur, depth, place, 1, DIMENSION_MAX)?.map(|(v, _)| v as i32);
+                self.movie.thumbnail_height = self.integer(cur, depth, place, 1, DIMENSION_MAX)?;
             }
             Field::Id => self.movie.id = self.id(cur, depth)?,
             Field::Cast => self.list(cur, depth, field, CAST_ITEM_MAX, CAST_MAX_ITEMS)?,
             Field::Genres => self.list(cur, depth, field, GENRE_MAX, GENRES_MAX_ITEMS)?,
         }
-        let _ = at;
         Ok(true)
     }
 
@@ -427,7 +421,7 @@ impl RecordParser {
         Ok(Span { in_scratch: s.in_scratch, start: s.start + a, end: s.start + b })
     }
 
-    /// An integer field: returns the value and the token's span when it is in range.
+    /// An integer field: its value when it is an integer in `min..=max` (which fits an i32).
     fn integer(
         &mut self,
         cur: &mut Cursor,
@@ -435,7 +429,7 @@ impl RecordParser {
         place: Place,
         min: i64,
         max: i64,
-    ) -> Scan<Option<(i64, Span)>> {
+    ) -> Scan<Option<i32>> {
         let at = cur.pos;
         if !matches!(cur.peek()?, b'-' | b'0'..=b'9') {
             self.wrong_type(cur, depth, place, "an integer")?;
@@ -448,9 +442,7 @@ impl RecordParser {
         }
         let token = &cur.buf[n.start..n.end];
         match parse_i64(token) {
-            Some(v) if (min..=max).contains(&v) => {
-                Ok(Some((v, Span { in_scratch: false, start: n.start, end: n.end })))
-            }
+            Some(v) if (min..=max).contains(&v) => Ok(i32::try_from(v).ok()),
             _ => {
                 self.issue(ErrorCode::Range, at, place, Why::OutOfRange { min, max });
                 Ok(None)

@@ -92,8 +92,6 @@ pub struct Stream {
     key_is_movies: bool,
     top_names: HashSet<Vec<u8>>,
     nonblank_lines: u64,
-    /// Newlines in the unit just consumed, when the step already knows (NDJSON lines).
-    known_newlines: Option<u64>,
     parser: RecordParser,
     skip_stack: Vec<bool>,
     skip_scratch: Vec<u8>,
@@ -120,7 +118,6 @@ impl Stream {
             key_is_movies: false,
             top_names: HashSet::new(),
             nonblank_lines: 0,
-            known_newlines: None,
             skip_stack: Vec::new(),
             skip_scratch: Vec::new(),
             seen_keys: HashMap::default(),
@@ -236,12 +233,6 @@ impl Stream {
         FileError { code, message, line, offset }
     }
 
-    /// Consume `buf[from..to]`: advance the offset and the line count.
-    fn commit(&mut self, buf: &[u8], from: usize, to: usize) {
-        self.offset += (to - from) as u64;
-        self.line += self.known_newlines.take().unwrap_or_else(|| newlines(&buf[from..to]));
-    }
-
     /// A scanning stop inside `buf` as a file error (`committed` is where `self.offset` is).
     fn stop_error(&self, stop: &Stop, buf: &[u8], committed: usize) -> FileError {
         let (code, at, message) = match stop {
@@ -264,6 +255,7 @@ impl Stream {
     fn run(&mut self, buf: &[u8], eof: bool) -> Result<usize, FileError> {
         let mut cur = Cursor::new(buf, 0, eof);
         let mut committed = 0;
+        let mut committed_newlines = 0;
         loop {
             let step = match self.stage {
                 Stage::Bom => self.bom(&mut cur),
@@ -272,8 +264,10 @@ impl Stream {
             };
             match step {
                 Ok(true) => {
-                    self.commit(buf, committed, cur.pos);
+                    self.offset += (cur.pos - committed) as u64;
+                    self.line += cur.newlines - committed_newlines;
                     committed = cur.pos;
+                    committed_newlines = cur.newlines;
                 }
                 Ok(false) | Err(Stop::Incomplete) if !eof => return Ok(committed),
                 Ok(false) => return Ok(committed),
@@ -442,7 +436,9 @@ impl Stream {
         let (end, next) = match memchr::memchr(b'\n', &buf[start..window]) {
             Some(k) => (start + k, start + k + 1),
             None if window < buf.len() => return Err(Stop::TooLarge { at: start }),
-            None if buf.len() - start > self.cfg.max_record_bytes => return Err(Stop::TooLarge { at: start }),
+            None if buf.len() - start > self.cfg.max_record_bytes => {
+                return Err(Stop::TooLarge { at: start })
+            }
             None if cur.eof => (buf.len(), buf.len()),
             None => return Err(Stop::Incomplete),
         };
@@ -450,7 +446,7 @@ impl Stream {
         let newline = u64::from(next > end);
         if line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
             cur.pos = next;
-            self.known_newlines = Some(newline);
+            cur.newlines += newline;
             return Ok(true);
         }
         self.nonblank_lines += 1;
@@ -476,7 +472,7 @@ impl Stream {
             Err(other) => return Err(other),
         }
         cur.pos = next;
-        self.known_newlines = Some(newline);
+        cur.newlines += newline;
         Ok(true)
     }
 
@@ -516,6 +512,7 @@ impl Stream {
             Ok(_) if view.pos - start > self.cfg.max_record_bytes => Err(Stop::TooLarge { at: start }),
             Ok(value) => {
                 cur.pos = view.pos;
+                cur.newlines += view.newlines;
                 Ok(value)
             }
             Err(other) => Err(other),
@@ -621,7 +618,11 @@ fn newlines(bytes: &[u8]) -> u64 {
 impl Stream {
     /// Record a file error found outside the stream (a corrupt gzip stream).
     pub fn fail_with(&mut self, error: FileError) {
-        let error = FileError { line: self.line, ..error };
         let _ = self.remember(Err(error));
+    }
+
+    /// The line of the first byte not yet consumed.
+    pub fn line(&self) -> u64 {
+        self.line
     }
 }

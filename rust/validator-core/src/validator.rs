@@ -100,7 +100,7 @@ impl Validator {
         let error = FileError {
             code: FileErrorCode::Encoding,
             message: format!("the gzip stream is corrupt or truncated: {e}"),
-            line: 0,
+            line: self.stream.line(),
             offset: self.stream.bytes_in(),
         };
         self.stream.fail_with(error.clone());
