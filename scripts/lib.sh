@@ -48,7 +48,7 @@ ensure_venv() {
     [ -x "$PY" ] || { log "creating $VENV"; python3 -m venv "$VENV"; }
     local stamp="$VENV/.lock-stamp"
     local want
-    want="$(cat "$ROOT"/requirements/*.lock | sha256sum | cut -d' ' -f1)"
+    want="$(cat "$ROOT/requirements/bootstrap.lock" "$ROOT/requirements/dev.lock" | sha256sum | cut -d' ' -f1)"
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         log "installing pinned Python packages"
         "$PY" -m pip install -q --require-hashes -r "$ROOT/requirements/bootstrap.lock"

@@ -11,5 +11,6 @@ log "ruff";               ruff check . && ruff format --check .
 log "mypy";               mypy
 log "stubtest";           python -m mypy.stubtest moviestore._validator
 log "pytest";             pytest -q -p no:cacheprovider
+log "infrastructure";     "$ROOT/scripts/infra-check.sh"
 log "fuzz";               "$ROOT/scripts/fuzz.sh" "${FUZZ_SECONDS:-60}"
 log "all checks passed"

@@ -1,0 +1,15 @@
+terraform {
+  # Write-only arguments (password_wo, secret_string_wo) need Terraform 1.11.
+  required_version = ">= 1.11"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 6.28, < 7.0"
+    }
+    random = {
+      source  = "hashicorp/random"
+      version = ">= 3.7, < 4.0"
+    }
+  }
+}
