@@ -9,6 +9,7 @@ use validator_core::{Config, Report, Validator};
 struct Outcome {
     report: Report,
     copy: Vec<u8>,
+    streamed: usize,
 }
 
 fn run(options: u8, body: &[u8], chunk: usize) -> Outcome {
@@ -20,13 +21,16 @@ fn run(options: u8, body: &[u8], chunk: usize) -> Outcome {
         max_record_bytes: if options & 4 != 0 { 96 } else { 1 << 20 },
         current_year: 2026,
         copy: true,
+        stream_errors: options & 16 != 0,
     };
     let mut v = Validator::new(cfg, options & 8 != 0);
     let mut copy = Vec::new();
+    let mut streamed = 0;
     let mut ok = true;
     for piece in body.chunks(chunk.max(1)) {
         ok = v.feed(piece).is_ok();
         copy.extend(v.take_output().0);
+        streamed += v.take_errors().len();
         if !ok {
             break;
         }
@@ -34,8 +38,9 @@ fn run(options: u8, body: &[u8], chunk: usize) -> Outcome {
     if ok {
         let _ = v.finish();
         copy.extend(v.take_output().0);
+        streamed += v.take_errors().len();
     }
-    Outcome { report: v.report(), copy }
+    Outcome { report: v.report(), copy, streamed }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -51,6 +56,9 @@ fuzz_target!(|data: &[u8]| {
         let rows = decode(&whole.copy).expect("our own COPY data decodes");
         assert_eq!(rows.len() as u64, r.records_valid);
         assert_eq!(whole.copy, chunked.copy, "COPY output depends on chunking");
+        if options & 16 != 0 {
+            assert_eq!(whole.streamed as u64, r.errors_total, "every error is streamed");
+        }
     }
     assert_eq!(
         format!("{:?}", whole.report.file_error.as_ref().map(|e| (e.code, e.offset, e.line))),

@@ -21,13 +21,12 @@ impl Report {
         self.error_counts[code as usize]
     }
 
-    /// Count an error; keep it only while fewer than `max_errors` are kept. The error is built
-    /// only when kept, so a file of a million bad records does not build a million messages.
-    pub fn add_error(&mut self, code: ErrorCode, max_errors: usize, build: impl FnOnce() -> RecordError) {
+    /// Count an error and keep it while fewer than `max_errors` are kept.
+    pub fn add_error(&mut self, code: ErrorCode, max_errors: usize, error: Option<RecordError>) {
         self.error_counts[code as usize] += 1;
         self.errors_total += 1;
-        if self.errors.len() < max_errors {
-            self.errors.push(build());
+        if let Some(error) = error.filter(|_| self.errors.len() < max_errors) {
+            self.errors.push(error);
         }
     }
 

@@ -25,6 +25,8 @@ pub struct Config {
     pub current_year: i64,
     /// Produce COPY data for valid records (otherwise only count them).
     pub copy: bool,
+    /// Hand out every error through [`Stream::take_errors`], for a complete report.
+    pub stream_errors: bool,
 }
 
 impl Default for Config {
@@ -37,6 +39,7 @@ impl Default for Config {
             max_record_bytes: 16 << 20,
             current_year: 2026,
             copy: true,
+            stream_errors: false,
         }
     }
 }
@@ -98,6 +101,7 @@ pub struct Stream {
     seen_keys: HashMap<u128, u64, BuildHasherDefault<KeyHasher>>,
     out: Vec<u8>,
     out_count: usize,
+    streamed_errors: Vec<RecordError>,
     pub report: Report,
     failed: Option<FileError>,
 }
@@ -123,6 +127,7 @@ impl Stream {
             seen_keys: HashMap::default(),
             out: Vec::new(),
             out_count: 0,
+            streamed_errors: Vec::new(),
             report: Report::default(),
             failed: None,
         }
@@ -136,6 +141,26 @@ impl Stream {
     pub fn take_output(&mut self) -> (Vec<u8>, usize) {
         let count = std::mem::take(&mut self.out_count);
         (std::mem::take(&mut self.out), count)
+    }
+
+    /// Every error found since the last call (with `stream_errors`).
+    pub fn take_errors(&mut self) -> Vec<RecordError> {
+        std::mem::take(&mut self.streamed_errors)
+    }
+
+    /// Count an error; build it only when the report keeps it or errors are streamed, so a
+    /// file of a million bad records does not build a million messages for nothing.
+    fn error(&mut self, code: ErrorCode, build: impl FnOnce() -> RecordError) {
+        let keep = self.report.wants_details(self.cfg.max_errors);
+        if !keep && !self.cfg.stream_errors {
+            self.report.add_error(code, self.cfg.max_errors, None);
+            return;
+        }
+        let error = build();
+        if self.cfg.stream_errors {
+            self.streamed_errors.push(error.clone());
+        }
+        self.report.add_error(code, self.cfg.max_errors, Some(error));
     }
 
     pub fn failed(&self) -> Option<&FileError> {
@@ -480,7 +505,7 @@ impl Stream {
         let index = self.next_record();
         self.report.records_invalid += 1;
         let line = self.line;
-        self.report.add_error(ErrorCode::Parse, self.cfg.max_errors, || RecordError {
+        self.error(ErrorCode::Parse, || RecordError {
             record: index,
             line,
             pointer: format!("/{index}"),
@@ -538,28 +563,17 @@ impl Stream {
         if !self.parser.issues.is_empty() {
             self.report.records_invalid += 1;
             let prefix = if self.in_wrapper { "/movies" } else { "" };
-            for issue in &self.parser.issues {
-                let max = self.cfg.max_errors;
-                self.report.add_error(issue.code, max, || {
-                    let mut pointer = format!("{prefix}/{index}");
-                    match &issue.place {
-                        Place::Record => {}
-                        Place::Field(f) => push_pointer_token(&mut pointer, f.name()),
-                        Place::Item(f, i) => {
-                            push_pointer_token(&mut pointer, f.name());
-                            push_pointer_token(&mut pointer, &i.to_string());
-                        }
-                        Place::Name(n) => push_pointer_token(&mut pointer, n),
-                    }
-                    RecordError {
-                        record: index,
-                        line: line + newlines(&buf[start..issue.at.max(start)]),
-                        pointer,
-                        code: issue.code,
-                        message: issue.message(),
-                    }
+            let issues = std::mem::take(&mut self.parser.issues);
+            for issue in &issues {
+                self.error(issue.code, || RecordError {
+                    record: index,
+                    line: line + newlines(&buf[start..issue.at.max(start)]),
+                    pointer: pointer(prefix, index, &issue.place),
+                    code: issue.code,
+                    message: issue.message(),
                 });
             }
+            self.parser.issues = issues;
             return;
         }
         let mark = self.out.len();
@@ -581,7 +595,7 @@ impl Stream {
                 } else {
                     self.report.records_invalid += 1;
                     let prefix = if self.in_wrapper { "/movies" } else { "" };
-                    self.report.add_error(ErrorCode::DuplicateKey, self.cfg.max_errors, || RecordError {
+                    self.error(ErrorCode::DuplicateKey, || RecordError {
                         record: index,
                         line,
                         pointer: format!("{prefix}/{index}"),
@@ -609,6 +623,20 @@ pub fn syntax_code(msg: &str) -> FileErrorCode {
         TOP_LEVEL_KIND | MOVIES_KIND | NO_MOVIES | REPEATED_TOP => FileErrorCode::TopLevel,
         _ => FileErrorCode::Parse,
     }
+}
+
+fn pointer(prefix: &str, index: u64, place: &Place) -> String {
+    let mut pointer = format!("{prefix}/{index}");
+    match place {
+        Place::Record => {}
+        Place::Field(f) => push_pointer_token(&mut pointer, f.name()),
+        Place::Item(f, i) => {
+            push_pointer_token(&mut pointer, f.name());
+            push_pointer_token(&mut pointer, &i.to_string());
+        }
+        Place::Name(n) => push_pointer_token(&mut pointer, n),
+    }
+    pointer
 }
 
 fn newlines(bytes: &[u8]) -> u64 {

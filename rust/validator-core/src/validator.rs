@@ -107,6 +107,10 @@ impl Validator {
         error
     }
 
+    pub fn take_errors(&mut self) -> Vec<crate::RecordError> {
+        self.stream.take_errors()
+    }
+
     pub fn take_output(&mut self) -> (Vec<u8>, usize) {
         self.stream.take_output()
     }

@@ -2,7 +2,7 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use validator_core::{ErrorCode, FileError, Report};
+use validator_core::{ErrorCode, FileError, RecordError, Report};
 
 use crate::CatalogFileError;
 
@@ -57,21 +57,7 @@ impl PyReport {
     }
     #[getter]
     fn errors<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let items = self
-            .inner
-            .errors
-            .iter()
-            .map(|e| {
-                let d = PyDict::new(py);
-                d.set_item("record", e.record)?;
-                d.set_item("line", e.line)?;
-                d.set_item("pointer", &e.pointer)?;
-                d.set_item("code", e.code.as_str())?;
-                d.set_item("message", &e.message)?;
-                Ok(d)
-            })
-            .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, items)
+        error_list(py, &self.inner.errors)
     }
     #[getter]
     fn file_error<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
@@ -105,6 +91,23 @@ impl PyReport {
             r.file_error.as_ref().map(|e| e.code.as_str())
         )
     }
+}
+
+/// Record errors as a list of dicts (the `RecordErrorDict` of the stub).
+pub fn error_list<'py>(py: Python<'py>, errors: &[RecordError]) -> PyResult<Bound<'py, PyList>> {
+    let items = errors
+        .iter()
+        .map(|e| {
+            let d = PyDict::new(py);
+            d.set_item("record", e.record)?;
+            d.set_item("line", e.line)?;
+            d.set_item("pointer", &e.pointer)?;
+            d.set_item("code", e.code.as_str())?;
+            d.set_item("message", &e.message)?;
+            Ok(d)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
 }
 
 fn file_error_dict<'py>(py: Python<'py>, e: &FileError) -> PyResult<Bound<'py, PyDict>> {

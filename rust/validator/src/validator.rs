@@ -4,10 +4,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyList;
 use validator_core::{Config, FileError, Validator};
 
 use crate::batch::Batch;
-use crate::convert::{file_error, PyReport};
+use crate::convert::{error_list, file_error, PyReport};
 
 const MAX_DEPTH_LIMIT: usize = 1024;
 
@@ -29,6 +30,7 @@ impl PyValidator {
         max_record_bytes = 16_777_216,
         current_year = None,
         copy = true,
+        stream_errors = false,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -40,6 +42,7 @@ impl PyValidator {
         max_record_bytes: usize,
         current_year: Option<i64>,
         copy: bool,
+        stream_errors: bool,
     ) -> PyResult<Self> {
         let name = filename.unwrap_or_default();
         let gzip = has_suffix(name, ".gz");
@@ -64,7 +67,16 @@ impl PyValidator {
         if !(1..=9999).contains(&current_year) {
             return Err(PyValueError::new_err("current_year must be between 1 and 9999"));
         }
-        let cfg = Config { ndjson, max_errors, max_depth, max_bytes, max_record_bytes, current_year, copy };
+        let cfg = Config {
+            ndjson,
+            max_errors,
+            max_depth,
+            max_bytes,
+            max_record_bytes,
+            current_year,
+            copy,
+            stream_errors,
+        };
         Ok(PyValidator { inner: Validator::new(cfg, gzip) })
     }
 
@@ -80,6 +92,11 @@ impl PyValidator {
         let inner = &mut self.inner;
         let result = py.detach(|| inner.finish());
         self.batch(py, result)
+    }
+
+    /// Every record error found since the last call (needs `stream_errors=True`).
+    fn take_errors<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        error_list(py, &self.inner.take_errors())
     }
 
     #[getter]
