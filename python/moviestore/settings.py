@@ -1,0 +1,64 @@
+"""Typed settings, read once from the environment (prefix ``MOVIESTORE_``) and checked at start-up.
+
+The local stack and AWS differ only here: with ``aws_endpoint_url`` unset, boto3 talks to AWS
+with the pod's IAM role; set, it talks to the local moto server.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MOVIESTORE_", extra="ignore", frozen=True)
+
+    env: Literal["local", "staging", "production"] = "local"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    database_url: SecretStr
+    database_read_url: SecretStr | None = None
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    statement_timeout_ms: int = Field(default=5000, ge=100)
+    redis_url: SecretStr
+    redis_timeout_seconds: float = Field(default=0.05, gt=0, le=5)
+
+    aws_region: str = "us-east-1"
+    aws_endpoint_url: str | None = None
+    s3_bucket: str = Field(min_length=3, max_length=63)
+    sqs_queue_url: str
+    sqs_dlq_url: str
+    sns_provider_topic_arn: str
+    sns_alerts_topic_arn: str | None = None
+
+    api_port: int = Field(default=8080, ge=1, le=65535)
+    metrics_port: int = Field(default=9090, ge=0, le=65535)
+
+    worker_concurrency: int = Field(default=1, ge=1, le=16)
+    worker_shutdown_grace_seconds: float = Field(default=300, ge=0)
+    sqs_visibility_timeout_seconds: int = Field(default=120, ge=10, le=43200)
+    sqs_wait_seconds: int = Field(default=20, ge=0, le=20)
+    max_file_bytes: int | None = Field(default=50 << 30, ge=1)
+    max_record_bytes: int = Field(default=16 << 20, ge=1024)
+    # A file with more invalid records than this share is rejected whole: its export is broken.
+    reject_invalid_ratio: float = Field(default=0.5, ge=0, le=1)
+    report_max_errors: int = Field(default=1000, ge=0)
+
+    @model_validator(mode="after")
+    def cloud_has_no_local_endpoint(self) -> Settings:
+        if self.env != "local" and self.aws_endpoint_url:
+            raise ValueError(
+                "aws_endpoint_url is for the local stack only; unset it outside env=local"
+            )
+        if self.env != "local" and "127.0.0.1" in self.database_url.get_secret_value():
+            raise ValueError("database_url points at this machine outside env=local")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings; a missing or invalid one stops start-up with a clear message."""
+    return Settings()  # type: ignore[call-arg]  # values come from the environment

@@ -1,0 +1,1 @@
+"""PostgreSQL: the schema (versioned SQL migrations) and the adapters that read and write it."""

@@ -1,0 +1,34 @@
+"""Real services for integration tests: one local stack (PostgreSQL, Redis, moto) per session.
+
+Started by the tests themselves, never assumed: when a service cannot start, the tests fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from moviestore.localstack.stack import Endpoints, LocalStack, set_env
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, Endpoints]]:
+    stack = LocalStack(tmp_path_factory.mktemp("stack"))
+    endpoints = stack.start(visibility_timeout=30)
+    try:
+        yield stack, endpoints
+    finally:
+        stack.destroy()
+
+
+@pytest.fixture(scope="session")
+def endpoints(local_stack: tuple[LocalStack, Endpoints]) -> Iterator[Endpoints]:
+    with set_env(local_stack[1].settings_env()):
+        yield local_stack[1]
+
+
+@pytest.fixture
+def state_dir(local_stack: tuple[LocalStack, Endpoints]) -> Path:
+    return local_stack[0].state
