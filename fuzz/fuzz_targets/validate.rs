@@ -29,7 +29,7 @@ fn run(options: u8, body: &[u8], chunk: usize) -> Outcome {
     let mut ok = true;
     for piece in body.chunks(chunk.max(1)) {
         ok = v.feed(piece).is_ok();
-        copy.extend(v.take_output().0);
+        v.drain_output(|data, _| copy.extend_from_slice(data));
         streamed += v.take_errors().len();
         if !ok {
             break;
@@ -37,7 +37,7 @@ fn run(options: u8, body: &[u8], chunk: usize) -> Outcome {
     }
     if ok {
         let _ = v.finish();
-        copy.extend(v.take_output().0);
+        v.drain_output(|data, _| copy.extend_from_slice(data));
         streamed += v.take_errors().len();
     }
     Outcome { report: v.report(), copy, streamed }

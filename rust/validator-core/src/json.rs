@@ -39,6 +39,8 @@ pub struct Str {
     pub end: usize,
     /// An escape produced an unpaired UTF-16 surrogate (stored as WTF-8 in scratch).
     pub lone_surrogate: bool,
+    /// An escape produced U+0000 (the only way a string can hold it).
+    pub nul: bool,
 }
 
 impl Str {
@@ -141,7 +143,7 @@ impl<'a> Cursor<'a> {
         }
         if buf[i] == b'"' {
             self.pos = i + 1;
-            return Ok(Str { in_scratch: false, start, end: i, lone_surrogate: false });
+            return Ok(Str { in_scratch: false, start, end: i, lone_surrogate: false, nul: false });
         }
         if buf[i] != b'\\' {
             return Err(Stop::Syntax { at: i, msg: "unescaped control character in string" });
@@ -150,10 +152,12 @@ impl<'a> Cursor<'a> {
         let s_start = scratch.len();
         scratch.extend_from_slice(&buf[start..i]);
         let mut lone_surrogate = false;
+        let mut nul = false;
         loop {
             // `buf[i]` is a backslash here.
             let (advance, surrogate) = self.escape(i, scratch, start)?;
             lone_surrogate |= surrogate;
+            nul |= scratch.last() == Some(&0);
             i += advance;
             let (end, high) = scan_string(buf, i);
             if end == buf.len() {
@@ -169,7 +173,7 @@ impl<'a> Cursor<'a> {
             i = end;
             if buf[i] == b'"' {
                 self.pos = i + 1;
-                return Ok(Str { in_scratch: true, start: s_start, end: scratch.len(), lone_surrogate });
+                return Ok(Str { in_scratch: true, start: s_start, end: scratch.len(), lone_surrogate, nul });
             }
         }
     }
@@ -445,12 +449,20 @@ fn first_of(buf: &[u8], start: usize, at: usize, msg: &'static str) -> Stop {
 }
 
 /// The first `"`, `\\` or control character at or after `from` (or `buf.len()`), and whether
-/// any byte before it is non-ASCII. Works on 32-byte blocks whose test the compiler turns into
-/// a few SIMD instructions, so string bytes are read once at memory speed.
+/// any byte before it is non-ASCII. 32-byte blocks whose test compiles to a few SIMD
+/// instructions skip the plain stretches; 8-byte words (SWAR) find the exact byte.
 #[inline]
 fn scan_string(buf: &[u8], from: usize) -> (usize, bool) {
     let mut i = from;
-    let mut high = 0u8;
+    let mut high_bits = 0u64;
+    // Most strings by count are short (names, keys): try two words before any block.
+    for _ in 0..2 {
+        match find_in_word(buf, i, &mut high_bits) {
+            Some(Ok(found)) => return found,
+            Some(Err(())) => i += 8,
+            None => return scan_tail(buf, i, high_bits),
+        }
+    }
     while let Some(block) = buf.get(i..i + 32) {
         let mut special = 0u8;
         let mut block_high = 0u8;
@@ -461,38 +473,69 @@ fn scan_string(buf: &[u8], from: usize) -> (usize, bool) {
         if special != 0 {
             break;
         }
-        high |= block_high;
+        high_bits |= u64::from(block_high);
         i += 32;
     }
+    loop {
+        match find_in_word(buf, i, &mut high_bits) {
+            Some(Ok(found)) => return found,
+            Some(Err(())) => i += 8,
+            None => return scan_tail(buf, i, high_bits),
+        }
+    }
+}
+
+/// Look for a special byte in the 8 bytes at `i`: `Some(Ok(answer))` when found, `Some(Err)`
+/// when the word is plain (its bytes join `high_bits`), `None` when fewer than 8 bytes remain.
+#[inline]
+#[allow(clippy::result_unit_err)]
+fn find_in_word(buf: &[u8], i: usize, high_bits: &mut u64) -> Option<Result<(usize, bool), ()>> {
+    let w = u64::from_le_bytes(*buf.get(i..)?.first_chunk::<8>()?);
+    let found = special_bytes(w);
+    if found == 0 {
+        *high_bits |= w;
+        return Some(Err(()));
+    }
+    let k = (found.trailing_zeros() / 8) as usize;
+    let before = if k == 0 { 0 } else { w & (u64::MAX >> (64 - 8 * k)) };
+    Some(Ok((i + k, (*high_bits | before) & WORD_HIGHS != 0)))
+}
+
+fn scan_tail(buf: &[u8], mut i: usize, high_bits: u64) -> (usize, bool) {
+    let mut high = high_bits & WORD_HIGHS != 0;
     while let Some(&b) = buf.get(i) {
         if b == b'"' || b == b'\\' || b < 0x20 {
             break;
         }
-        high |= b;
+        high |= b >= 0x80;
         i += 1;
     }
-    (i, high >= 0x80)
+    (i, high)
 }
 
-/// `buf[start..end]`, raw string bytes between quotes or escapes: valid UTF-8 and no control
-/// character, reporting whichever comes first.
+const WORD_ONES: u64 = 0x0101_0101_0101_0101;
+const WORD_HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in the byte lanes of `w` that are `"`, `\\` or below 0x20. Lanes above the
+/// first such byte may be flagged wrongly (borrows), so only the lowest flag is exact.
+#[inline]
+fn special_bytes(w: u64) -> u64 {
+    let zero_lanes = |x: u64| x.wrapping_sub(WORD_ONES) & !x & WORD_HIGHS;
+    let control = w.wrapping_sub(WORD_ONES * 0x20) & !w & WORD_HIGHS;
+    zero_lanes(w ^ (WORD_ONES * u64::from(b'"'))) | zero_lanes(w ^ (WORD_ONES * u64::from(b'\\'))) | control
+}
+
+/// `buf[start..end]`, raw string bytes before the first special byte (so free of control
+/// characters): valid UTF-8, or an encoding error at the first bad byte.
+#[inline]
 fn check_span(buf: &[u8], start: usize, end: usize) -> Scan<()> {
-    if simdutf8::basic::from_utf8(&buf[start..end]).is_ok() && buf[start..end].iter().all(|&b| b >= 0x20) {
+    if simdutf8::basic::from_utf8(&buf[start..end]).is_ok() {
         return Ok(());
     }
-    check_span_slow(buf, start, end)
-}
-
-fn check_span_slow(buf: &[u8], start: usize, end: usize) -> Scan<()> {
-    let span = &buf[start..end];
-    let control = span.iter().position(|&b| b < 0x20).map_or(end, |k| start + k);
-    if let Err(e) = simdutf8::compat::from_utf8(&buf[start..control]) {
-        return Err(Stop::Encoding { at: start + e.valid_up_to() });
+    match simdutf8::compat::from_utf8(&buf[start..end]) {
+        Err(e) => Err(Stop::Encoding { at: start + e.valid_up_to() }),
+        Ok(_) => Ok(()),
     }
-    if control < end {
-        return Err(Stop::Syntax { at: control, msg: "unescaped control character in string" });
-    }
-    Ok(())
 }
 
 /// Is there a valid UTF-8 character at the start of `bytes`? Incomplete when cut short.

@@ -401,10 +401,10 @@ impl RecordParser {
         if s.lone_surrogate {
             return Err((ErrorCode::Format, Why::Surrogate));
         }
-        let bytes = s.bytes(input, &self.scratch);
-        if s.in_scratch && bytes.contains(&0) {
+        if s.nul {
             return Err((ErrorCode::Format, Why::Nul));
         }
+        let bytes = s.bytes(input, &self.scratch);
         let (a, b) = text::trim(bytes);
         let trimmed = &bytes[a..b];
         if !text::length_ok(trimmed, min, max) {

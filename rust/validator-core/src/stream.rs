@@ -137,10 +137,13 @@ impl Stream {
         self.bytes_in
     }
 
-    /// COPY tuples produced since the last call, and how many records they hold.
-    pub fn take_output(&mut self) -> (Vec<u8>, usize) {
-        let count = std::mem::take(&mut self.out_count);
-        (std::mem::take(&mut self.out), count)
+    /// Hand the COPY tuples produced since the last call (and their record count) to `f`, then
+    /// forget them. The buffer is reused: fresh memory for every chunk costs page faults.
+    pub fn drain_output<R>(&mut self, f: impl FnOnce(&[u8], usize) -> R) -> R {
+        let result = f(&self.out, self.out_count);
+        self.out.clear();
+        self.out_count = 0;
+        result
     }
 
     /// Every error found since the last call (with `stream_errors`).

@@ -46,11 +46,12 @@ pub fn char_count(bytes: &[u8]) -> usize {
 
 /// Is the length in code points within `min..=max`? Avoids counting when bytes decide.
 pub fn length_ok(bytes: &[u8], min: usize, max: usize) -> bool {
+    // A character is one to four bytes: the byte length often decides without counting.
     if bytes.len() < min {
         return false;
     }
-    if bytes.len() <= max {
-        return min == 0 || char_count(bytes) >= min;
+    if bytes.len() <= max && bytes.len() >= min.saturating_mul(4) {
+        return true;
     }
     let n = char_count(bytes);
     n >= min && n <= max

@@ -111,8 +111,9 @@ impl Validator {
         self.stream.take_errors()
     }
 
-    pub fn take_output(&mut self) -> (Vec<u8>, usize) {
-        self.stream.take_output()
+    /// See [`Stream::drain_output`](crate::stream::Stream::drain_output).
+    pub fn drain_output<R>(&mut self, f: impl FnOnce(&[u8], usize) -> R) -> R {
+        self.stream.drain_output(f)
     }
 
     pub fn report(&self) -> Report {

@@ -13,14 +13,14 @@ fn validate_in(input: &[u8], cfg: &Config, gzip: bool, chunk: usize) -> (Report,
     let mut ok = true;
     for piece in input.chunks(chunk.max(1)) {
         ok = v.feed(piece).is_ok();
-        out.extend(v.take_output().0);
+        v.drain_output(|data, _| out.extend_from_slice(data));
         if !ok {
             break;
         }
     }
     if ok {
         let _ = v.finish();
-        out.extend(v.take_output().0);
+        v.drain_output(|data, _| out.extend_from_slice(data));
     }
     (v.report(), out)
 }

@@ -113,10 +113,7 @@ impl PyValidator {
 impl PyValidator {
     fn batch(&mut self, py: Python<'_>, result: Result<(), FileError>) -> PyResult<Batch> {
         match result {
-            Ok(()) => {
-                let (data, count) = self.inner.take_output();
-                Ok(Batch::new(py, &data, count))
-            }
+            Ok(()) => Ok(self.inner.drain_output(|data, count| Batch::new(py, data, count))),
             Err(e) => Err(file_error(py, &e, self.inner.report())),
         }
     }
