@@ -203,7 +203,7 @@ impl<'a> Cursor<'a> {
             b't' => b'\t',
             b'u' => 0,
             _ => {
-                return Err(first_of(buf, start, i + 1, "invalid escape in string"));
+                return Err(self.first_of(start, i + 1, "invalid escape in string"));
             }
         };
         if kind != b'u' {
@@ -241,7 +241,7 @@ impl<'a> Cursor<'a> {
                 b'0'..=b'9' => h - b'0',
                 b'a'..=b'f' => h - b'a' + 10,
                 b'A'..=b'F' => h - b'A' + 10,
-                _ => return Err(first_of(self.buf, start, at + k, "invalid \\u escape")),
+                _ => return Err(self.first_of(start, at + k, "invalid \\u escape")),
             };
             value = value * 16 + u32::from(digit);
         }
@@ -253,12 +253,24 @@ impl<'a> Cursor<'a> {
     #[cold]
     fn string_end_missing(&self, start: usize, at: usize) -> Stop {
         if self.eof {
-            return first_of(self.buf, start, at, "unterminated string");
+            return self.first_of(start, at, "unterminated string");
         }
         match simdutf8::compat::from_utf8(&self.buf[start..at]) {
             Err(e) if e.error_len().is_some() => Stop::Encoding { at: start + e.valid_up_to() },
             _ => Stop::Incomplete,
         }
+    }
+
+    /// The error for a string that stopped at `at` for `msg`: invalid UTF-8 earlier in the
+    /// string, or starting at `at` itself, comes first in stream order.
+    #[cold]
+    fn first_of(&self, start: usize, at: usize, msg: &'static str) -> Stop {
+        let end = at.min(self.buf.len());
+        if let Err(e) = simdutf8::compat::from_utf8(&self.buf[start..end]) {
+            // A sequence cut short by the stopping byte (or by the true end) is invalid too.
+            return Stop::Encoding { at: start + e.valid_up_to() };
+        }
+        self.at(end).unexpected(msg)
     }
 
     /// A stop inside a string's later span: invalid UTF-8 in an earlier span comes first.
@@ -433,18 +445,6 @@ impl<'a> Cursor<'a> {
         self.skip_string(scratch)?;
         self.skip_ws();
         self.expect(b':', "expected ':' after an object member name")
-    }
-}
-
-/// The error to report for a string that stopped at `at` for `msg`: invalid UTF-8 earlier in
-/// the string comes first in stream order.
-#[cold]
-fn first_of(buf: &[u8], start: usize, at: usize, msg: &'static str) -> Stop {
-    let end = at.min(buf.len());
-    match simdutf8::compat::from_utf8(&buf[start..end]) {
-        // A sequence cut short by the stopping byte (or by the true end) is invalid too.
-        Err(e) => Stop::Encoding { at: start + e.valid_up_to() },
-        Ok(_) => Stop::Syntax { at, msg },
     }
 }
 

@@ -263,7 +263,7 @@ impl RecordParser {
                     None => self.unknown_name_repeated(name, cur.buf),
                 };
                 if repeated {
-                    let shown = String::from_utf8_lossy(name.bytes(cur.buf, &self.scratch)).into_owned();
+                    let shown = text::wtf8_lossy(name.bytes(cur.buf, &self.scratch));
                     self.issue(ErrorCode::DuplicateField, name_at, Place::Name(shown), Why::RepeatedField);
                     cur.skip_value(depth + 1, self.max_depth, &mut self.stack, &mut self.scratch)?;
                 } else if let Some(field) = field {

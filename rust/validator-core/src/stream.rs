@@ -460,15 +460,18 @@ impl Stream {
             return Ok(false);
         }
         // Look for the newline only as far as the size limit (plus the newline itself).
-        let window = start.saturating_add(self.cfg.max_record_bytes).saturating_add(1).min(buf.len());
-        let (end, next) = match memchr::memchr(b'\n', &buf[start..window]) {
-            Some(k) => (start + k, start + k + 1),
-            None if window < buf.len() => return Err(Stop::TooLarge { at: start }),
-            None if buf.len() - start > self.cfg.max_record_bytes => {
-                return Err(Stop::TooLarge { at: start })
+        let max = self.cfg.max_record_bytes;
+        let window = start.saturating_add(max).saturating_add(1).min(buf.len());
+        let (end, next) = if let Some(k) = memchr::memchr(b'\n', &buf[start..window]) {
+            (start + k, start + k + 1)
+        } else {
+            let too_long = buf.len() - start > max;
+            if !cur.eof || too_long {
+                // No whole line yet: an error in the bytes at hand still comes first.
+                self.partial_line(&buf[..buf.len().min(start.saturating_add(max))], start)?;
+                return Err(if too_long { Stop::TooLarge { at: start } } else { Stop::Incomplete });
             }
-            None if cur.eof => (buf.len(), buf.len()),
-            None => return Err(Stop::Incomplete),
+            (buf.len(), buf.len())
         };
         let line = &buf[start..end];
         let newline = u64::from(next > end);
@@ -502,6 +505,20 @@ impl Stream {
         cur.pos = next;
         cur.newlines += newline;
         Ok(true)
+    }
+
+    /// Whole-file errors (invalid UTF-8, nesting too deep) in the start of a line that has not
+    /// ended yet, so that they are found whether or not the rest of the line ever arrives.
+    fn partial_line(&mut self, view: &[u8], start: usize) -> Result<(), Stop> {
+        let mut sub = Cursor::new(view, start, false);
+        sub.skip_ws();
+        if let Err(stop @ (Stop::Encoding { .. } | Stop::Depth { .. })) = self.parser.parse(&mut sub, 1) {
+            return Err(stop);
+        }
+        match simdutf8::compat::from_utf8(&view[start..]) {
+            Err(e) if e.error_len().is_some() => Err(Stop::Encoding { at: start + e.valid_up_to() }),
+            _ => Ok(()),
+        }
     }
 
     fn parse_error_record(&mut self, column: usize, msg: &'static str) {
@@ -585,9 +602,8 @@ impl Stream {
             None => {
                 self.seen_keys.insert(id.key, id.content);
                 self.report.records_valid += 1;
-                if self.cfg.copy {
-                    self.out_count += 1;
-                } else {
+                self.out_count += 1;
+                if !self.cfg.copy {
                     self.out.truncate(mark);
                 }
             }

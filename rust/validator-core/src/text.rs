@@ -57,6 +57,23 @@ pub fn length_ok(bytes: &[u8], min: usize, max: usize) -> bool {
     n >= min && n <= max
 }
 
+/// Text for a decoded JSON string that may hold unpaired surrogates (as WTF-8, from `\\uD800`
+/// escapes): each surrogate becomes one U+FFFD, since no UTF-8 report can carry it.
+pub fn wtf8_lossy(bytes: &[u8]) -> String {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == 0xED && bytes.get(i + 1).is_some_and(|&b| b >= 0xA0) && i + 2 < bytes.len() {
+            out.extend_from_slice("\u{fffd}".as_bytes());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// `http://` or `https://` (scheme in any ASCII case), then a first character that is not
 /// `/`, `?` or `#`.
 pub fn is_http_url(bytes: &[u8]) -> bool {

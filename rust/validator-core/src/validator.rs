@@ -64,6 +64,11 @@ impl Validator {
             Decoding::Gzip(decoder) => {
                 for piece in chunk.chunks(GZIP_PIECE) {
                     let written = decoder.write_all(piece);
+                    if written.is_err() {
+                        // What was inflated before the corruption is still validated first:
+                        // an earlier error in it comes first in stream order.
+                        let _ = decoder.flush();
+                    }
                     let inflated = std::mem::take(decoder.get_mut());
                     self.stream.feed(&inflated)?;
                     if let Err(e) = written {
@@ -82,7 +87,6 @@ impl Validator {
         match std::mem::replace(&mut self.decoding, Decoding::Plain) {
             Decoding::Sniffing(head) => self.stream.feed(&head)?,
             Decoding::Plain => {}
-            Decoding::Gzip(_) if self.bytes_fed == 0 => {}
             Decoding::Gzip(mut decoder) => {
                 let finished = decoder.try_finish();
                 let inflated = std::mem::take(decoder.get_mut());

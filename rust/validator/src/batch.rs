@@ -56,7 +56,12 @@ fn row_dict(py: Python<'_>, row: Row) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("thumbnail", row.thumbnail)?;
     d.set_item("thumbnail_width", row.thumbnail_width)?;
     d.set_item("thumbnail_height", row.thumbnail_height)?;
-    d.set_item("record_key", format!("{:032x}", row.record_key))?;
+    let k = format!("{:032x}", row.record_key);
+    // PostgreSQL's text form of a uuid.
+    d.set_item(
+        "record_key",
+        format!("{}-{}-{}-{}-{}", &k[..8], &k[8..12], &k[12..16], &k[16..20], &k[20..]),
+    )?;
     // Signed, as PostgreSQL's int8 column holds it.
     d.set_item("content_hash", row.content_hash.cast_signed())?;
     d.set_item("record", row.record)?;
