@@ -163,7 +163,13 @@ impl Issue {
             Why::Nul => format!("{what} contains U+0000, which cannot be stored"),
             Why::Surrogate => format!("{what} contains an unpaired UTF-16 surrogate escape"),
             Why::NotUrl => format!("{what} must be an http(s) URL"),
-            Why::TooManyItems { max } => format!("{what} has more than {max} items"),
+            Why::TooManyItems { max } => {
+                let list = match &self.place {
+                    Place::Item(f, _) | Place::Field(f) => f.name(),
+                    _ => "the list",
+                };
+                format!("'{list}' has more than {max} items; the rest are not checked")
+            }
             Why::RepeatedField => format!("{what} occurs more than once in the object"),
         }
     }
