@@ -1,0 +1,33 @@
+"""moviestore._validator, fed 1 MiB chunks as the loader feeds it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from moviestore._validator import Validator
+from peers import CHUNK, Counts, Runner
+
+
+def _prepare(copy: bool) -> Runner:
+    def run(path: Path) -> Counts:
+        validator = Validator(filename=path.name, copy=copy)
+        out = 0
+        with open(path, "rb", buffering=0) as f:
+            while chunk := f.read(CHUNK):
+                out += len(validator.feed(chunk).copy_data)
+            out += len(validator.finish().copy_data)
+        report = validator.report
+        if report.records_invalid or report.file_error:
+            print(f"warning: {path.name}: {report.to_dict()}", file=sys.stderr)
+        return Counts(report.records_total, report.records_valid, out)
+
+    return run
+
+
+def prepare_validate() -> Runner:
+    return _prepare(copy=False)
+
+
+def prepare_copy() -> Runner:
+    return _prepare(copy=True)
