@@ -6,8 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from moviestore import __version__
-from moviestore.commands import validate
+from moviestore.commands import migrate, validate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,12 +19,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"moviestore {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     validate.register(commands)
+    migrate.register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code: int = args.run(args)
+    try:
+        code: int = args.run(args)
+    except ValidationError as e:
+        # Settings come from MOVIESTORE_* variables: say which are missing or wrong, no traceback.
+        print(
+            f"moviestore: invalid settings (MOVIESTORE_* environment variables):\n{e}",
+            file=sys.stderr,
+        )
+        return 2
     return code
 
 

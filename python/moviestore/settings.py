@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     sns_alerts_topic_arn: str | None = None
 
     api_port: int = Field(default=8080, ge=1, le=65535)
+    api_processes: int = Field(default=1, ge=1, le=64)
+    api_workers: int = Field(default=1, ge=1, le=64)
     metrics_port: int = Field(default=9090, ge=0, le=65535)
 
     worker_concurrency: int = Field(default=1, ge=1, le=16)

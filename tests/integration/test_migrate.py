@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 import threading
 
 import psycopg
@@ -51,3 +54,31 @@ def test_an_edited_migration_is_refused(
     monkeypatch.setattr(migrations, "available", lambda: [edited, *rest])
     with pytest.raises(RuntimeError, match="changed after it was applied"):
         migrations.migrate(endpoints.database_url)
+
+
+def test_the_migrate_command_uses_the_settings(endpoints: Endpoints) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "moviestore.cli", "migrate"],
+        env=os.environ.copy(),  # the stack's MOVIESTORE_* settings
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "schema at version" in done.stdout
+
+
+def test_missing_settings_stop_start_up_with_a_clear_error(endpoints: Endpoints) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIESTORE_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "moviestore.cli", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "invalid settings" in done.stderr and "database_url" in done.stderr
+    assert "Traceback" not in done.stderr
