@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from moviestore import __version__
-from moviestore.commands import migrate, validate
+from moviestore.commands import migrate, upload, validate
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     validate.register(commands)
     migrate.register(commands)
+    upload.register(commands)
     return parser
 
 

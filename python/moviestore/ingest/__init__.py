@@ -1,0 +1,1 @@
+"""Ingestion: from an S3 event to committed rows, reports and notifications."""
