@@ -28,7 +28,9 @@ class Limits:
     current_year: int | None = None
     format: Literal["auto", "json", "ndjson"] = "auto"
 
-    def validator(self, filename: str, *, copy: bool = True) -> Validator:
+    def validator(
+        self, filename: str, *, copy: bool = True, stream_errors: bool = False
+    ) -> Validator:
         return Validator(
             filename=filename,
             format=self.format,
@@ -38,6 +40,7 @@ class Limits:
             max_record_bytes=self.max_record_bytes,
             current_year=self.current_year,
             copy=copy,
+            stream_errors=stream_errors,
         )
 
 

@@ -1,0 +1,216 @@
+"""One uploaded object, start to finish: claim it, validate and load it in ONE transaction,
+then tell the provider. Exactly once, whatever fails on the way:
+
+* every object version has one ``ingestions`` row; a final status means "done, acknowledge";
+* the load transaction holds an advisory lock on the version, so two workers handed the same
+  object at once cannot both load it (the second is told ``busy`` and retries later);
+* rows, counts and the final status commit together; a crash before the commit leaves no row
+  of the file, and the message, not deleted, comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import PurePosixPath
+from typing import Any
+
+import orjson
+import psycopg
+
+from moviestore.aws.clients import Clients
+from moviestore.ingest.events import ObjectRef
+from moviestore.ingest.reports import ErrorSink, report_key
+from moviestore.logs import event
+from moviestore.settings import Settings
+from moviestore.store.loader import TooManyInvalidError, load
+from moviestore.validation import CHUNK_SIZE, CatalogFileError, Limits, Report
+
+log = logging.getLogger("moviestore.ingest")
+
+
+class Outcome(StrEnum):
+    LOADED = "loaded"
+    PARTIALLY_LOADED = "partially_loaded"
+    REJECTED = "rejected"
+    ALREADY_DONE = "already_done"
+    BUSY = "busy"
+
+
+FINAL = ("loaded", "partially_loaded", "rejected")
+
+
+@dataclass
+class Result:
+    outcome: Outcome
+    ingestion_id: int | None = None
+    report: Report | None = None
+    reason: str | None = None
+    report_key: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def needs_dead_letter(self) -> bool:
+        return self.outcome in (Outcome.REJECTED, Outcome.PARTIALLY_LOADED)
+
+
+CLAIM = """
+INSERT INTO ingestions (bucket, key, version, provider, status, worker, bytes)
+VALUES (%(bucket)s, %(key)s, %(version)s, %(provider)s, 'processing', %(worker)s, %(size)s)
+ON CONFLICT (bucket, key, version) DO UPDATE
+    SET attempts = ingestions.attempts + 1, worker = EXCLUDED.worker, started_at = now(),
+        status = 'processing'
+    WHERE ingestions.status NOT IN ('loaded', 'partially_loaded', 'rejected')
+RETURNING id
+"""
+
+FINISH = """
+UPDATE ingestions SET status = %(status)s, records_total = %(total)s,
+    records_valid = %(valid)s, records_invalid = %(invalid)s,
+    duplicates_collapsed = %(collapsed)s, rows_inserted = %(inserted)s,
+    rows_updated = %(updated)s, error_counts = %(error_counts)s, error_summary = %(summary)s,
+    report_key = %(report_key)s, bytes = %(bytes)s, finished_at = now()
+WHERE id = %(id)s
+"""
+
+
+class Ingestor:
+    """Ingests objects; one per worker thread (it owns no connection between files)."""
+
+    def __init__(self, settings: Settings, clients: Clients, worker_name: str):
+        self.settings, self.clients, self.worker = settings, clients, worker_name
+        self.limits = Limits(
+            max_errors=settings.report_max_errors,
+            max_bytes=settings.max_file_bytes,
+            max_record_bytes=settings.max_record_bytes,
+        )
+
+    def ingest(self, ref: ObjectRef) -> Result:
+        started = time.monotonic()
+        url = self.settings.database_url.get_secret_value()
+        with psycopg.connect(url, autocommit=True) as conn:
+            claimed = conn.execute(CLAIM, {**ref.__dict__, "worker": self.worker}).fetchone()
+            if claimed is None:
+                return Result(
+                    Outcome.ALREADY_DONE, reason="this object version was already ingested"
+                )
+            ingestion_id = int(claimed[0])
+            conn.autocommit = False
+            result = self.load_locked(conn, ref, ingestion_id)
+        event(
+            log,
+            logging.INFO,
+            "ingestion finished",
+            outcome=result.outcome.value,
+            ingestion_id=ingestion_id,
+            seconds=round(time.monotonic() - started, 3),
+            **result.summary,
+        )
+        return result
+
+    def load_locked(self, conn: psycopg.Connection, ref: ObjectRef, ingestion_id: int) -> Result:
+        sink = ErrorSink()
+        try:
+            with conn.transaction():
+                lock = conn.execute(
+                    "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
+                    (f"{ref.bucket}\n{ref.key}\n{ref.version}",),
+                ).fetchone()
+                if lock is None or not lock[0]:
+                    return Result(
+                        Outcome.BUSY, ingestion_id, reason="another worker holds this object"
+                    )
+                status = conn.execute(
+                    "SELECT status FROM ingestions WHERE id = %s", (ingestion_id,)
+                ).fetchone()
+                if status is not None and status[0] in FINAL:
+                    return Result(Outcome.ALREADY_DONE, ingestion_id)
+                result = self.validate_and_load(conn, ref, ingestion_id, sink)
+                key = report_key(ref) if result.needs_dead_letter else None
+                result.report_key = key
+                conn.execute(FINISH, finish_params(result, ingestion_id, key))
+            if result.report_key is not None:
+                sink.upload(self.clients, ref.bucket, result.report_key, result.summary)
+            return result
+        finally:
+            sink.close()
+
+    def validate_and_load(
+        self, conn: psycopg.Connection, ref: ObjectRef, ingestion_id: int, sink: ErrorSink
+    ) -> Result:
+        validator = self.limits.validator(PurePosixPath(ref.key).name, stream_errors=True)
+        try:
+            with conn.transaction():  # a savepoint: a rejected file leaves only its status
+                loaded = load(
+                    conn,
+                    validator,
+                    self.object_chunks(ref),
+                    provider=ref.provider,
+                    ingestion_id=ingestion_id,
+                    source_key=ref.key,
+                    reject_invalid_ratio=self.settings.reject_invalid_ratio,
+                    on_batch=lambda: sink.write(validator.take_errors()),
+                )
+        except CatalogFileError as e:
+            sink.write(validator.take_errors())
+            return rejected(ref, e.report, f"{e.code}: {e}")
+        except TooManyInvalidError as e:
+            sink.write(validator.take_errors())
+            return rejected(ref, e.report, str(e))
+        sink.write(validator.take_errors())
+        report = loaded.report
+        outcome = Outcome.PARTIALLY_LOADED if report.records_invalid else Outcome.LOADED
+        summary = summarize(ref, outcome, report) | {
+            "rows_inserted": loaded.inserted,
+            "rows_updated": loaded.updated,
+        }
+        return Result(outcome, ingestion_id, report, summary=summary)
+
+    def object_chunks(self, ref: ObjectRef) -> Iterator[bytes]:
+        body = self.clients.s3.get_object(Bucket=ref.bucket, Key=ref.key)["Body"]
+        try:
+            yield from body.iter_chunks(CHUNK_SIZE)
+        finally:
+            body.close()
+
+
+def rejected(ref: ObjectRef, report: Report, reason: str) -> Result:
+    summary = summarize(ref, Outcome.REJECTED, report) | {"reason": reason}
+    return Result(Outcome.REJECTED, None, report, reason=reason, summary=summary)
+
+
+def summarize(ref: ObjectRef, outcome: Outcome, report: Report) -> dict[str, Any]:
+    return {
+        "provider": ref.provider,
+        "bucket": ref.bucket,
+        "key": ref.key,
+        "version": ref.version,
+        "status": outcome.value,
+        "records_total": report.records_total,
+        "records_valid": report.records_valid,
+        "records_invalid": report.records_invalid,
+        "duplicates_collapsed": report.duplicates_collapsed,
+        "error_counts": report.error_counts,
+        "file_error": report.file_error,
+    }
+
+
+def finish_params(result: Result, ingestion_id: int, key: str | None) -> dict[str, Any]:
+    r = result.report
+    return {
+        "id": ingestion_id,
+        "status": result.outcome.value,
+        "total": r.records_total if r else None,
+        "valid": r.records_valid if r else None,
+        "invalid": r.records_invalid if r else None,
+        "collapsed": r.duplicates_collapsed if r else None,
+        "inserted": result.summary.get("rows_inserted", 0),
+        "updated": result.summary.get("rows_updated", 0),
+        "error_counts": orjson.dumps(r.error_counts if r else {}).decode(),
+        "summary": result.reason,
+        "report_key": key,
+        "bytes": r.bytes_read if r else None,
+    }
