@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from moviestore import __version__
-from moviestore.commands import migrate, upload, validate
+from moviestore.commands import migrate, upload, validate, worker
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.register(commands)
     migrate.register(commands)
     upload.register(commands)
+    worker.register(commands)
     return parser
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import PurePosixPath
@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 import psycopg
 
+from moviestore._validator import Validator
 from moviestore.aws.clients import Clients
 from moviestore.ingest.events import ObjectRef
 from moviestore.ingest.reports import ErrorSink, report_key
@@ -88,7 +89,9 @@ class Ingestor:
             max_record_bytes=settings.max_record_bytes,
         )
 
-    def ingest(self, ref: ObjectRef) -> Result:
+    def ingest(self, ref: ObjectRef, on_batch: Callable[[], None] | None = None) -> Result:
+        """Ingest one object version. ``on_batch`` runs between batches; an exception it raises
+        abandons the load (rolled back, nothing half-loaded) and propagates."""
         started = time.monotonic()
         url = self.settings.database_url.get_secret_value()
         with psycopg.connect(url, autocommit=True) as conn:
@@ -99,7 +102,7 @@ class Ingestor:
                 )
             ingestion_id = int(claimed[0])
             conn.autocommit = False
-            result = self.load_locked(conn, ref, ingestion_id)
+            result = self.load_locked(conn, ref, ingestion_id, on_batch)
         event(
             log,
             logging.INFO,
@@ -111,7 +114,13 @@ class Ingestor:
         )
         return result
 
-    def load_locked(self, conn: psycopg.Connection, ref: ObjectRef, ingestion_id: int) -> Result:
+    def load_locked(
+        self,
+        conn: psycopg.Connection,
+        ref: ObjectRef,
+        ingestion_id: int,
+        on_batch: Callable[[], None] | None,
+    ) -> Result:
         sink = ErrorSink()
         try:
             with conn.transaction():
@@ -128,7 +137,7 @@ class Ingestor:
                 ).fetchone()
                 if status is not None and status[0] in FINAL:
                     return Result(Outcome.ALREADY_DONE, ingestion_id)
-                result = self.validate_and_load(conn, ref, ingestion_id, sink)
+                result = self.validate_and_load(conn, ref, ingestion_id, sink, on_batch)
                 key = report_key(ref) if result.needs_dead_letter else None
                 result.report_key = key
                 conn.execute(FINISH, finish_params(result, ingestion_id, key))
@@ -139,7 +148,12 @@ class Ingestor:
             sink.close()
 
     def validate_and_load(
-        self, conn: psycopg.Connection, ref: ObjectRef, ingestion_id: int, sink: ErrorSink
+        self,
+        conn: psycopg.Connection,
+        ref: ObjectRef,
+        ingestion_id: int,
+        sink: ErrorSink,
+        on_batch: Callable[[], None] | None,
     ) -> Result:
         validator = self.limits.validator(PurePosixPath(ref.key).name, stream_errors=True)
         try:
@@ -152,7 +166,7 @@ class Ingestor:
                     ingestion_id=ingestion_id,
                     source_key=ref.key,
                     reject_invalid_ratio=self.settings.reject_invalid_ratio,
-                    on_batch=lambda: sink.write(validator.take_errors()),
+                    on_batch=lambda: after_batch(sink, validator, on_batch),
                 )
         except CatalogFileError as e:
             sink.write(validator.take_errors())
@@ -175,6 +189,12 @@ class Ingestor:
             yield from body.iter_chunks(CHUNK_SIZE)
         finally:
             body.close()
+
+
+def after_batch(sink: ErrorSink, validator: Validator, then: Callable[[], None] | None) -> None:
+    sink.write(validator.take_errors())
+    if then is not None:
+        then()
 
 
 def rejected(ref: ObjectRef, report: Report, reason: str) -> Result:

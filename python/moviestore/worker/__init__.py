@@ -1,0 +1,1 @@
+"""The ingestion worker: an SQS consumer around ``moviestore.ingest``."""

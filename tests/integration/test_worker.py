@@ -1,0 +1,109 @@
+"""``moviestore worker`` as it runs in production: a process, SQS, S3, PostgreSQL, signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import psycopg
+import pytest
+
+from moviestore.aws.clients import Clients
+from moviestore.localstack.processes import free_port
+from moviestore.localstack.stack import REGION, Endpoints
+from moviestore.store.migrate import migrate
+
+
+@pytest.fixture
+def worker(endpoints: Endpoints, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    migrate(endpoints.database_url)
+    port = free_port()
+    env = {
+        **os.environ,
+        "MOVIESTORE_METRICS_PORT": str(port),
+        "MOVIESTORE_SQS_WAIT_SECONDS": "1",
+        "MOVIESTORE_WORKER_SHUTDOWN_GRACE_SECONDS": "20",
+    }
+    log = (tmp_path / "worker.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moviestore.cli", "worker"], env=env, stdout=log, stderr=log
+    )
+    wait_for(lambda: get(port, "/healthz")[0] == 200, 30)
+    try:
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        log.close()
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except OSError:
+        return 0, b""
+
+
+def wait_for(ready: object, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if ready():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"not ready after {seconds} s")
+
+
+def loaded_rows(endpoints: Endpoints, key: str) -> int:
+    with psycopg.connect(endpoints.database_url) as c:
+        row = c.execute("SELECT count(*) FROM movies WHERE source_key = %s", (key,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_upload_to_rows_then_a_clean_sigterm(
+    endpoints: Endpoints, worker: tuple[subprocess.Popen[bytes], int]
+) -> None:
+    proc, port = worker
+    clients = Clients(REGION, endpoints.aws_endpoint)
+    key = "providers/acme/worker test é+1.json"
+    movies = [{"title": f"Film {i}", "year": 2000, "id": f"w-{i}"} for i in range(500)]
+    clients.s3.put_object(Bucket=endpoints.bucket, Key=key, Body=orjson.dumps(movies))
+    wait_for(lambda: loaded_rows(endpoints, key) == 500, 60)
+
+    assert get(port, "/readyz")[0] == 200
+    status, body = get(port, "/metrics")
+    assert status == 200 and b'moviestore_ingest_files_total{outcome="loaded"}' in body
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(40) == 0
+
+
+def test_a_malformed_message_is_dead_lettered_not_fatal(
+    endpoints: Endpoints, worker: tuple[subprocess.Popen[bytes], int]
+) -> None:
+    proc, _ = worker
+    clients = Clients(REGION, endpoints.aws_endpoint)
+    clients.sqs.send_message(QueueUrl=endpoints.queue_url, MessageBody="{not json")
+    found: list[str] = []
+
+    def dead_lettered() -> bool:
+        got = clients.sqs.receive_message(
+            QueueUrl=endpoints.dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        )
+        for m in got.get("Messages", []):
+            found.append(m["Body"])
+            clients.sqs.delete_message(QueueUrl=endpoints.dlq_url, ReceiptHandle=m["ReceiptHandle"])
+        return "{not json" in found
+
+    wait_for(dead_lettered, 30)
+    assert proc.poll() is None  # still running
