@@ -1,0 +1,120 @@
+"""``moviestore dlq list|show|redrive``: look at dead-lettered messages and replay them.
+
+Dead-lettered messages keep the original S3 event as their body; ``reason``, ``status``,
+``provider`` and ``report`` attributes say why they are there (none when SQS's redrive policy
+moved a message that kept failing). ``redrive`` sends bodies back to the ingestion queue
+unchanged and deletes them from the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from moviestore.aws.clients import Clients
+from moviestore.ingest import events
+from moviestore.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+
+# Listing must not hide messages for long: they come back after this.
+PEEK_VISIBILITY = 2
+
+
+def register(commands: Any) -> None:
+    p = commands.add_parser(
+        "dlq", help="inspect and replay the dead-letter queue", description=__doc__
+    )
+    sub = p.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
+    ls = sub.add_parser("list", help="one line per dead-lettered message")
+    ls.add_argument("--max", type=int, default=100, help="at most this many (default 100)")
+    show = sub.add_parser("show", help="one message in full, as JSON")
+    show.add_argument("message_id")
+    redrive = sub.add_parser("redrive", help="send messages back to the ingestion queue")
+    which = redrive.add_mutually_exclusive_group(required=True)
+    which.add_argument("message_id", nargs="?")
+    which.add_argument("--all", action="store_true")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    clients = Clients(settings.aws_region, settings.aws_endpoint_url)
+    dlq, queue = settings.sqs_dlq_url, settings.sqs_queue_url
+    if args.dlq_command == "list":
+        for m in peek(clients, dlq, args.max):
+            print(orjson.dumps(summary(m)).decode())
+        return 0
+    if args.dlq_command == "show":
+        for m in peek(clients, dlq, 10_000):
+            if m["MessageId"] == args.message_id:
+                print(
+                    orjson.dumps(
+                        {**summary(m), "body": m["Body"]}, option=orjson.OPT_INDENT_2
+                    ).decode()
+                )
+                return 0
+        print(f"no message {args.message_id} in the dead-letter queue")
+        return 1
+    moved = 0
+    for m in drain(clients, dlq):
+        if args.all or m["MessageId"] == args.message_id:
+            clients.sqs.send_message(QueueUrl=queue, MessageBody=m["Body"])
+            clients.sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
+            moved += 1
+        else:
+            clients.sqs.change_message_visibility(
+                QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+            )
+    print(f"redrove {moved} message(s) to the ingestion queue")
+    return 0 if moved or args.all else 1
+
+
+def peek(clients: Clients, url: str, limit: int) -> list[MessageTypeDef]:
+    """Messages without keeping them: each becomes visible again after a moment."""
+    seen: dict[str, MessageTypeDef] = {}
+    while len(seen) < limit:
+        got = receive(clients, url, PEEK_VISIBILITY)
+        fresh = [m for m in got if m["MessageId"] not in seen]
+        if not fresh:
+            break
+        seen.update((m["MessageId"], m) for m in fresh)
+    return list(seen.values())[:limit]
+
+
+def drain(clients: Clients, url: str) -> list[MessageTypeDef]:
+    """Every message, each held invisible (30 s) until the caller deletes or releases it."""
+    held: list[MessageTypeDef] = []
+    while got := receive(clients, url, 30):
+        held += got
+    return held
+
+
+def receive(clients: Clients, url: str, visibility: int) -> list[MessageTypeDef]:
+    return clients.sqs.receive_message(
+        QueueUrl=url,
+        MaxNumberOfMessages=10,
+        VisibilityTimeout=visibility,
+        WaitTimeSeconds=1,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    ).get("Messages", [])
+
+
+def summary(m: MessageTypeDef) -> dict[str, Any]:
+    attrs = {k: v.get("StringValue") for k, v in m.get("MessageAttributes", {}).items()}
+    keys = [r.key for r in events.parse(m["Body"]) if isinstance(r, events.ObjectRef)]
+    system = m.get("Attributes", {})
+    return {
+        "id": m["MessageId"],
+        "sent": system.get("SentTimestamp"),
+        "receive_count": system.get("ApproximateReceiveCount"),
+        "reason": attrs.get("reason", "failed repeatedly (redrive policy)"),
+        "status": attrs.get("status"),
+        "provider": attrs.get("provider"),
+        "report": attrs.get("report"),
+        "keys": keys,
+    }
