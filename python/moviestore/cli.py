@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from moviestore import __version__
-from moviestore.commands import dlq, migrate, upload, validate, worker
+from moviestore.commands import dev, dlq, migrate, upload, validate, worker
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     upload.register(commands)
     worker.register(commands)
     dlq.register(commands)
+    dev.register(commands)
     return parser
 
 

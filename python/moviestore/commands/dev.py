@@ -1,0 +1,109 @@
+"""``moviestore dev``: the whole platform on this machine, with sample data, until Ctrl-C.
+
+Starts PostgreSQL, Redis and moto (as the AWS endpoint) on free ports with their state in
+``--state-dir``, creates the bucket, queues, notification and topics, applies migrations,
+starts the ingestion worker, uploads the bundled sample catalogs and prints every endpoint
+(also written to ``STATE/endpoints.json``). Ctrl-C or SIGTERM stops everything cleanly;
+running it again reuses the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from moviestore.aws.clients import Clients
+from moviestore.localstack.processes import Server, free_port, port_open, wait_until
+from moviestore.localstack.stack import REGION, Endpoints, LocalStack, set_env
+from moviestore.store.migrate import migrate
+
+SAMPLES = Path(__file__).resolve().parents[3] / "samples"
+
+
+def register(commands: Any) -> None:
+    p = commands.add_parser(
+        "dev", help="run the platform locally with sample data", description=__doc__
+    )
+    p.add_argument("--state-dir", type=Path, default=Path(".state"), help="where all state lives")
+    p.add_argument("--no-samples", action="store_true", help="do not upload the sample catalogs")
+    p.set_defaults(run=run)
+    e = commands.add_parser(
+        "env",
+        help="print the settings of a running `moviestore dev` as shell exports",
+        description='eval "$(moviestore env)" points moviestore commands at the local platform.',
+    )
+    e.add_argument("--state-dir", type=Path, default=Path(".state"))
+    e.set_defaults(run=print_env)
+
+
+def print_env(args: argparse.Namespace) -> int:
+    path = args.state_dir / "endpoints.json"
+    if not path.exists():
+        print(f"moviestore env: {path} not found: is `moviestore dev` running?", file=sys.stderr)
+        return 1
+    endpoints = Endpoints(**orjson.loads(path.read_bytes()))
+    for name, value in endpoints.settings_env().items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stack = LocalStack(args.state_dir)
+    say(f"starting the local stack in {stack.state}")
+    endpoints = stack.start()
+    try:
+        migrate(endpoints.database_url)
+        metrics_port = free_port()
+        endpoints = replace(endpoints, worker_metrics=f"http://127.0.0.1:{metrics_port}/metrics")
+        worker = Server(
+            "worker",
+            [sys.executable, "-m", "moviestore.cli", "worker"],
+            stack.state / "logs" / "worker.log",
+            env={**endpoints.settings_env(), "MOVIESTORE_METRICS_PORT": str(metrics_port)},
+        )
+        worker.start()
+        stack.servers.append(worker)
+        wait_until(lambda: port_open(metrics_port), 30, "the worker", worker)
+        path = stack.write_endpoints(endpoints)
+        if not args.no_samples:
+            upload_samples(endpoints.settings_env(), endpoints.bucket, endpoints.aws_endpoint)
+        say("the platform is up:")
+        for name, value in vars(endpoints).items():
+            shown = "(set by the API issue)" if value is None else value
+            print(f"  {name:20} {shown}")
+        print(f"  {'endpoints file':20} {path}")
+        print(f"  {'logs':20} {stack.state / 'logs'}")
+        say("Ctrl-C (or SIGTERM) stops everything; run it again to continue on the same data")
+        sys.stdout.flush()
+        while not stop.wait(1):
+            if worker.exited():
+                say(f"the worker exited; see {worker.log_path}")
+                return 1
+    finally:
+        say("stopping")
+        stack.stop()
+    return 0
+
+
+def upload_samples(env: dict[str, str], bucket: str, endpoint: str) -> None:
+    with set_env(env):
+        clients = Clients(REGION, endpoint)
+        for sample in sorted(SAMPLES.glob("catalog*")):
+            key = f"providers/sample/{sample.name}"
+            clients.s3.upload_file(str(sample), bucket, key)
+            say(f"uploaded {sample.name} to s3://{bucket}/{key}")
+
+
+def say(message: str) -> None:
+    print(f"moviestore dev: {message}", flush=True)
