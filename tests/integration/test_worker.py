@@ -14,10 +14,12 @@ from pathlib import Path
 import orjson
 import psycopg
 import pytest
+import redis
 
 from moviestore.aws.clients import Clients
-from moviestore.localstack.processes import free_port
-from moviestore.localstack.stack import REGION, Endpoints
+from moviestore.ingest.cache import VERSION_KEY
+from moviestore.localstack.processes import free_port, port_open
+from moviestore.localstack.stack import REGION, Endpoints, LocalStack
 from moviestore.store.migrate import migrate
 
 
@@ -107,3 +109,33 @@ def test_a_malformed_message_is_dead_lettered_not_fatal(
 
     wait_for(dead_lettered, 30)
     assert proc.poll() is None  # still running
+
+
+def test_the_catalog_version_is_bumped_and_redis_down_fails_nothing(
+    endpoints: Endpoints,
+    worker: tuple[subprocess.Popen[bytes], int],
+    local_stack: tuple[LocalStack, Endpoints],
+) -> None:
+    clients = Clients(REGION, endpoints.aws_endpoint)
+    cache = redis.Redis.from_url(endpoints.redis_url)
+    before = int(cache.get(VERSION_KEY) or 0)
+    key = "providers/acme/bump.json"
+    clients.s3.put_object(
+        Bucket=endpoints.bucket,
+        Key=key,
+        Body=orjson.dumps([{"title": "B", "year": 2001, "id": "bump"}]),
+    )
+    wait_for(lambda: loaded_rows(endpoints, key) == 1, 60)
+    wait_for(lambda: int(cache.get(VERSION_KEY) or 0) > before, 10)
+
+    redis_server = local_stack[0].server("redis")
+    redis_server.stop()
+    try:
+        key = "providers/acme/no-redis.json"
+        body = orjson.dumps([{"title": "N", "year": 2002, "id": "no-redis"}])
+        clients.s3.put_object(Bucket=endpoints.bucket, Key=key, Body=body)
+        wait_for(lambda: loaded_rows(endpoints, key) == 1, 60)
+    finally:
+        redis_server.start()
+        wait_for(lambda: port_open(int(endpoints.redis_url.rsplit(":", 1)[1].split("/")[0])), 30)
+    assert worker[0].poll() is None

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from moviestore.aws.clients import Clients
 from moviestore.ingest import events
+from moviestore.ingest.cache import CatalogVersion
 from moviestore.ingest.notify import dead_letter, notify_provider
 from moviestore.ingest.pipeline import Ingestor, Outcome
 from moviestore.logs import correlated, event
@@ -71,6 +72,7 @@ class Heartbeat:
 class Worker:
     def __init__(self, settings: Settings, clients: Clients, ingestor: Ingestor):
         self.settings, self.clients, self.ingestor = settings, clients, ingestor
+        self.catalog = CatalogVersion(settings.redis_url.get_secret_value())
         self.stopping = threading.Event()
         self.deadline: float | None = None
 
@@ -190,6 +192,8 @@ class Worker:
                 VisibilityTimeout=BUSY_RETRY_SECONDS,
             )
             return True
+        if result.summary.get("rows_inserted") or result.summary.get("rows_updated"):
+            self.catalog.bump()
         if result.needs_dead_letter:
             dead_letter(self.clients, self.settings.sqs_dlq_url, body, result)
             notify_provider(self.clients, self.settings.sns_provider_topic_arn, result)
