@@ -139,3 +139,53 @@ def test_the_catalog_version_is_bumped_and_redis_down_fails_nothing(
         redis_server.start()
         wait_for(lambda: port_open(int(endpoints.redis_url.rsplit(":", 1)[1].split("/")[0])), 30)
     assert worker[0].poll() is None
+
+
+def start_worker(port: int, log: Path, visibility: int = 10) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "MOVIESTORE_METRICS_PORT": str(port),
+        "MOVIESTORE_SQS_WAIT_SECONDS": "1",
+        "MOVIESTORE_SQS_VISIBILITY_TIMEOUT_SECONDS": str(visibility),
+    }
+    out = log.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "moviestore.cli", "worker"], env=env, stdout=out, stderr=out
+    )
+
+
+def test_a_worker_killed_mid_file_leaves_nothing_and_the_next_loads_it_once(
+    endpoints: Endpoints, tmp_path: Path
+) -> None:
+    migrate(endpoints.database_url)
+    clients = Clients(REGION, endpoints.aws_endpoint)
+    key = "providers/acme/kill-9.ndjson"
+    extract = "A long extract. " * 60
+    lines = (
+        orjson.dumps({"title": f"K{i}", "year": 2000, "id": f"k-{i}", "extract": extract})
+        for i in range(60_000)
+    )
+    clients.s3.put_object(Bucket=endpoints.bucket, Key=key, Body=b"\n".join(lines))
+
+    port = free_port()
+    first = start_worker(port, tmp_path / "first.log")
+    try:
+        wait_for(lambda: b"moviestore_worker_busy 1.0" in get(port, "/metrics")[1], 60)
+        time.sleep(0.3)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    assert loaded_rows(endpoints, key) == 0  # nothing of a half-loaded file is visible
+
+    second_port = free_port()
+    second = start_worker(second_port, tmp_path / "second.log")
+    try:
+        wait_for(lambda: loaded_rows(endpoints, key) == 60_000, 120)
+        with psycopg.connect(endpoints.database_url) as c:
+            row = c.execute(
+                "SELECT status, attempts FROM ingestions WHERE key = %s", (key,)
+            ).fetchone()
+        assert row == ("loaded", 2)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(40) == 0
