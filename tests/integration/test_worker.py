@@ -189,3 +189,38 @@ def test_a_worker_killed_mid_file_leaves_nothing_and_the_next_loads_it_once(
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(40) == 0
+
+
+def test_postgres_restarted_mid_load_leaves_no_partial_file_and_the_retry_loads_it(
+    endpoints: Endpoints, tmp_path: Path, local_stack: tuple[LocalStack, Endpoints]
+) -> None:
+    migrate(endpoints.database_url)
+    clients = Clients(REGION, endpoints.aws_endpoint)
+    key = "providers/acme/pg-restart.ndjson"
+    extract = "Another long extract. " * 50
+    lines = (
+        orjson.dumps({"title": f"P{i}", "year": 2001, "id": f"p-{i}", "extract": extract})
+        for i in range(60_000)
+    )
+    clients.s3.put_object(Bucket=endpoints.bucket, Key=key, Body=b"\n".join(lines))
+
+    port = free_port()
+    worker = start_worker(port, tmp_path / "worker.log")
+    postgres = local_stack[0].server("postgres")
+    pg_port = int(endpoints.database_url.rsplit(":", 1)[1].split("/")[0])
+    try:
+        wait_for(lambda: b"moviestore_worker_busy 1.0" in get(port, "/metrics")[1], 60)
+        postgres.stop(signal.SIGINT)  # fast shutdown: open transactions are rolled back
+        postgres.start()
+        wait_for(lambda: port_open(pg_port), 60)
+        wait_for(lambda: loaded_rows(endpoints, key) in (0, 60_000), 5)  # never a part
+        wait_for(lambda: loaded_rows(endpoints, key) == 60_000, 120)
+        with psycopg.connect(endpoints.database_url) as c:
+            row = c.execute(
+                "SELECT status, attempts FROM ingestions WHERE key = %s", (key,)
+            ).fetchone()
+        assert row is not None and row[0] == "loaded" and row[1] >= 2
+        assert worker.poll() is None  # the worker lived through it
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(40)
