@@ -49,7 +49,13 @@ UPSERT = sql.SQL(
     """
     WITH upserted AS (
         INSERT INTO movies AS m (provider, ingestion_id, source_key, {staged})
-        SELECT %(provider)s, %(ingestion_id)s, %(source_key)s, {staged} FROM staging_movies
+        SELECT %(provider)s, %(ingestion_id)s, %(source_key)s, {staged} FROM staging_movies s
+        -- Unchanged rows are left out before the insert: ON CONFLICT DO UPDATE would lock
+        -- (and so write WAL for) every conflicting row even when its WHERE skips the update.
+        WHERE NOT EXISTS (
+            SELECT FROM movies u WHERE u.provider = %(provider)s
+                AND u.record_key = s.record_key AND u.content_hash = s.content_hash
+        )
         ON CONFLICT (provider, record_key) DO UPDATE
             SET {updates}, ingestion_id = EXCLUDED.ingestion_id,
                 source_key = EXCLUDED.source_key, updated_at = now()
