@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from moviestore.aws.clients import Clients  # noqa: E402
 from moviestore.localstack.stack import REGION, LocalStack, set_env  # noqa: E402
 from moviestore.store.loader import COLUMN_TYPES, COPY  # noqa: E402
 from moviestore.store.migrate import migrate  # noqa: E402
+from results import write_section  # noqa: E402
 
 SECTION = "## Ingestion"
 CHILD = """
@@ -181,7 +181,7 @@ def main() -> int:
     section = render(Figures(args.size_mb, size, rows, ceiling_s, first, again))
     print(section)
     if results is not None:
-        write_section(results, section)
+        write_section(results, SECTION, section)
     return 0
 
 
@@ -239,16 +239,6 @@ def render(f: Figures) -> str:
             "",
         ]
     )
-
-
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section.rstrip("\n") + "\n\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import importlib
 import json
 import os
 import platform
-import re
 import resource
 import shlex
 import subprocess
@@ -37,6 +36,7 @@ from typing import Literal
 
 import generate
 from peers import Counts, Runner
+from results import write_section
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -571,20 +571,6 @@ def render(
     return "\n".join(out)
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the `## Validator` section of RESULTS.md, leaving other sections alone."""
-    if path.exists():
-        text = path.read_text()
-    else:
-        text = "# Benchmark results\n\nEach section is written by its benchmark in `benchmarks/`.\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section.rstrip("\n") + "\n\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n")
-
-
 # --- main --------------------------------------------------------------------------------------
 
 
@@ -654,7 +640,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = render(results, data, command, (load_before, os.getloadavg()))
     print(section)
     if results_path is not None:
-        write_section(results_path, section)
+        write_section(results_path, SECTION, section)
         log(f"wrote the {SECTION!r} section of {display_path(results_path)}")
     return 0
 
