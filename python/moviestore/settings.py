@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     reject_invalid_ratio: float = Field(default=0.5, ge=0, le=1)
     report_max_errors: int = Field(default=1000, ge=0)
 
+    # The catalog cache (Redis, and each API process's memory in front of it).
+    cache_ttl_seconds: int = Field(default=300, ge=1, le=86400)
+    # After a commit the worker writes the documents of at most this many changed movies.
+    cache_warm_max_documents: int = Field(default=50_000, ge=0)
+
     @model_validator(mode="after")
     def cloud_has_no_local_endpoint(self) -> Settings:
         if self.env != "local" and self.aws_endpoint_url:
