@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from moviestore import __version__
-from moviestore.commands import dev, dlq, migrate, upload, validate, worker
+from moviestore.commands import api, dev, dlq, migrate, upload, validate, worker
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.register(commands)
     upload.register(commands)
     worker.register(commands)
+    api.register(commands)
     dlq.register(commands)
     dev.register(commands)
     return parser

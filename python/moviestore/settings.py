@@ -6,6 +6,7 @@ with the pod's IAM role; set, it talks to the local moto server.
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from typing import Literal
 
@@ -37,6 +38,21 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8080, ge=1, le=65535)
     api_processes: int = Field(default=1, ge=1, le=64)
     api_workers: int = Field(default=1, ge=1, le=64)
+    api_host: str = "0.0.0.0"
+    # SIGTERM: stop accepting, finish the requests in hand for at most this long, then exit 0.
+    api_shutdown_grace_seconds: float = Field(default=20, ge=0, le=300)
+    # Answers kept in each API process (in front of Redis), per catalog version.
+    api_memory_cache_entries: int = Field(default=20_000, ge=0)
+    # How long clients may reuse an answer without asking again (Cache-Control max-age).
+    api_client_max_age_seconds: int = Field(default=5, ge=0, le=3600)
+    # How often each API process reads the catalog version from PostgreSQL (the truth); the
+    # worker also publishes new versions on Redis, which usually arrive within milliseconds.
+    api_version_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Signs pagination cursors; every API process and pod must share it. Required outside
+    # env=local (there it defaults to a value derived from database_url).
+    api_cursor_secret: SecretStr | None = None
+    # One log line per request (JSON, with its request id); off by default at high rates.
+    api_access_log: bool = False
     metrics_port: int = Field(default=9090, ge=0, le=65535)
 
     worker_concurrency: int = Field(default=1, ge=1, le=16)
@@ -60,6 +76,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 "aws_endpoint_url is for the local stack only; unset it outside env=local"
             )
+        if self.env != "local" and self.api_cursor_secret is None:
+            raise ValueError("api_cursor_secret is required outside env=local")
         if self.env != "local" and "127.0.0.1" in self.database_url.get_secret_value():
             raise ValueError("database_url points at this machine outside env=local")
         return self
@@ -69,3 +87,10 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process's settings; a missing or invalid one stops start-up with a clear message."""
     return Settings()  # type: ignore[call-arg]  # values come from the environment
+
+
+def cursor_secret(settings: Settings) -> bytes:
+    if settings.api_cursor_secret is not None:
+        return settings.api_cursor_secret.get_secret_value().encode()
+    # env=local only (checked above): stable across restarts of the local stack.
+    return hashlib.sha256(b"cursor:" + settings.database_url.get_secret_value().encode()).digest()

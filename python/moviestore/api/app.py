@@ -1,0 +1,232 @@
+"""The Robyn application.
+
+A request first meets ``Api.front`` (a global before-request middleware, synchronous): an answer
+already in this process's memory for the current catalog version is sent from there, with its
+ETag (304 on a match), before any route handler runs. Otherwise the async route handler asks
+the ``Catalog`` (Redis, then PostgreSQL) and keeps the answer in memory for the next client.
+Every error is a problem document: 400/404/405 for the client's mistakes, 503 when PostgreSQL
+is unavailable, never a bare 500 page.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
+
+import orjson
+
+from moviestore.api import metrics, openapi, params
+from moviestore.api.cache import Answer
+from moviestore.api.framework import Request, Response, Robyn, new_app
+from moviestore.api.problems import CONTENT_TYPE, Problem
+from moviestore.api.service import Catalog
+from moviestore.logs import correlated, event
+from moviestore.settings import Settings
+
+log = logging.getLogger("moviestore.api")
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+JSON = "application/json"
+INGESTION_PARAMETERS = frozenset({"limit"})
+OPERATIONS = {"/healthz": "healthz", "/readyz": "readyz", "/metrics": "metrics",
+              "/openapi.json": "openapi", "/docs": "docs"}  # fmt: skip
+
+
+def route_of(path: str) -> str | None:
+    """The route a path belongs to (the metrics label), or None for an unknown path."""
+    parts = path.split("/")
+    if len(parts) >= 3 and parts[1] == "v1":
+        if parts[2] == "movies":
+            return {3: "movies", 4: "movie"}.get(len(parts))
+        if parts[2] == "genres" and len(parts) == 3:
+            return "genres"
+        if parts[2] == "providers" and len(parts) == 5 and parts[4] == "ingestions":
+            return "ingestions"
+        return None
+    return OPERATIONS.get(path)
+
+
+def request_id(request: Request) -> str:
+    given = request.headers.get("x-request-id")
+    if given is not None and REQUEST_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
+
+
+def matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison, as If-None-Match requires."""
+    if if_none_match is None:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
+
+
+class Api:
+    def __init__(self, settings: Settings, catalog: Catalog):
+        self.settings, self.catalog = settings, catalog
+        self.cache_control = f"public, max-age={settings.api_client_max_age_seconds}"
+        self.access_log = settings.api_access_log
+        self.inflight = 0
+        self.draining = False
+
+    # --- the in-memory front -------------------------------------------------------------
+
+    def front(self, request: Request) -> Request | Response:
+        started = time.perf_counter()
+        path = request.url.path
+        route = route_of(path)
+        if route is None or request.method != "GET":
+            rid = request_id(request)
+            if route is None:
+                problem = Problem(404, "not-found", f"no such path: {path}")
+            else:
+                problem = Problem(405, "method-not-allowed", f"{request.method} is not served")
+            return self.finish(route or "unknown", started, rid, self.problem(problem, path, rid))
+        answer = self.catalog.local.get(memory_key(path, request))
+        if answer is None:
+            return request
+        metrics.CACHE.labels("memory", "hit").inc()
+        rid = request_id(request)
+        return self.finish(route, started, rid, self.answer(request, answer, rid))
+
+    def answer(self, request: Request, answer: Answer, rid: str) -> Response:
+        headers = {
+            "etag": answer.etag,
+            "cache-control": self.cache_control,
+            "x-request-id": rid,
+        }
+        if self.draining:
+            headers["connection"] = "close"
+        if matches(request.headers.get("if-none-match"), answer.etag):
+            return Response(304, headers, b"")
+        headers["content-type"] = JSON
+        return Response(200, headers, answer.body)
+
+    def problem(self, problem: Problem, path: str, rid: str) -> Response:
+        headers = {"content-type": CONTENT_TYPE, "x-request-id": rid, "cache-control": "no-store"}
+        if problem.status == 405:
+            headers["allow"] = "GET"
+        if problem.status == 503:
+            headers["retry-after"] = "1"
+        return Response(problem.status, headers, problem.body(path, rid))
+
+    def finish(self, route: str, started: float, rid: str, response: Response) -> Response:
+        seconds = time.perf_counter() - started
+        metrics.REQUESTS.labels(route, str(response.status_code)).inc()
+        metrics.LATENCY.labels(route).observe(seconds)
+        if self.access_log:
+            event(log, logging.INFO, "request", route=route, status=response.status_code,
+                  ms=round(seconds * 1000, 3), request_id=rid)  # fmt: skip
+        return response
+
+    # --- the handlers behind it ----------------------------------------------------------
+
+    async def handle(
+        self, route: str, request: Request, compute: Callable[[], Awaitable[Answer]]
+    ) -> Response:
+        started = time.perf_counter()
+        rid = request_id(request)
+        self.inflight += 1
+        try:
+            with correlated(request_id=rid, route=route):
+                version = self.catalog.local.version
+                try:
+                    answer = await compute()
+                except Problem as problem:
+                    response = self.problem(problem, request.url.path, rid)
+                except Exception:
+                    log.exception("request failed")
+                    problem = Problem(500, "unavailable", "an internal error; it is logged")
+                    response = self.problem(problem, request.url.path, rid)
+                else:
+                    metrics.CACHE.labels("memory", "miss").inc()
+                    if route != "ingestions":
+                        self.catalog.local.put(memory_key(request.url.path, request), answer,
+                                               version)  # fmt: skip
+                    response = self.answer(request, answer, rid)
+            return self.finish(route, started, rid, response)
+        finally:
+            self.inflight -= 1
+
+    async def movies(self, request: Request) -> Response:
+        async def compute() -> Answer:
+            return await self.catalog.movies(params.movie_query(request.query_params.multi_items()))
+
+        return await self.handle("movies", request, compute)
+
+    async def movie(self, request: Request) -> Response:
+        async def compute() -> Answer:
+            params.decode(request.query_params.multi_items(), frozenset())
+            return await self.catalog.movie(params.movie_id(request.path_params["id"]))
+
+        return await self.handle("movie", request, compute)
+
+    async def genres(self, request: Request) -> Response:
+        async def compute() -> Answer:
+            params.decode(request.query_params.multi_items(), frozenset())
+            return await self.catalog.genres()
+
+        return await self.handle("genres", request, compute)
+
+    async def ingestions(self, request: Request) -> Response:
+        async def compute() -> Answer:
+            given = params.decode(request.query_params.multi_items(), INGESTION_PARAMETERS)
+            provider = params.provider_name(
+                params.unquote(request.path_params["provider"], "provider"), "provider"
+            )
+            limit = params.limit(given.get("limit", [None])[0], params.LIMIT_DEFAULT)
+            return await self.catalog.ingestions(provider, limit)
+
+        return await self.handle("ingestions", request, compute)
+
+    # --- operations ----------------------------------------------------------------------
+
+    def healthz(self, request: Request) -> Response:
+        return Response(200, {"content-type": JSON}, b'{"status":"ok"}')
+
+    async def readyz(self, request: Request) -> Response:
+        ready, report = await self.catalog.readiness()
+        if self.draining:
+            ready, report["status"] = False, "draining"
+        return Response(200 if ready else 503, {"content-type": JSON}, orjson.dumps(report))
+
+    def metrics(self, request: Request) -> Response:
+        body, content_type = metrics.exposition()
+        return Response(200, {"content-type": content_type}, body)
+
+
+def memory_key(path: str, request: Request) -> Hashable:
+    # The raw (still percent-encoded) parameters, in a canonical order: `?a=1&b=2` and
+    # `?b=2&a=1` share an answer, and no decoding is paid on a hit.
+    return (path, tuple(sorted(request.query_params.multi_items())))
+
+
+def create_app(settings: Settings, catalog: Catalog) -> tuple[Robyn, Api]:
+    app = new_app(__file__)
+    api = Api(settings, catalog)
+    app.before_request()(api.front)
+    app.get("/v1/movies")(api.movies)
+    app.get("/v1/movies/:id")(api.movie)
+    app.get("/v1/genres")(api.genres)
+    app.get("/v1/providers/:provider/ingestions")(api.ingestions)
+    app.get("/healthz")(api.healthz)
+    app.get("/readyz")(api.readyz)
+    app.get("/metrics")(api.metrics)
+    document = orjson.dumps(openapi.document())
+    app.get("/openapi.json")(constant(document, JSON))
+    app.get("/docs")(constant(openapi.docs_page().encode(), "text/html; charset=utf-8"))
+    return app, api
+
+
+def constant(body: bytes, content_type: str) -> Callable[[Request], Response]:
+    def handler(request: Request) -> Response:
+        return Response(200, {"content-type": content_type}, body)
+
+    return handler
+
+

@@ -1,0 +1,140 @@
+"""The two caches in front of PostgreSQL, both bound to the catalog version.
+
+* ``LocalCache``: answers in this process's memory, looked up before any Python handler runs
+  (a Redis round trip per request would cost more than the whole answer). Emptied when the
+  catalog version changes, so it is never staler than Redis.
+* ``SharedCache``: Redis, shared by every process and pod, keyed by version. A short timeout;
+  after a failure it is left alone for a moment (a circuit breaker), so Redis being down or
+  slow costs one timeout, not one per request, and answers come from PostgreSQL.
+* ``SingleFlight``: one database query per key at a time inside a process (no stampede).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from moviestore.api import metrics
+from moviestore.logs import event
+
+log = logging.getLogger("moviestore.api.cache")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A serialised 200 answer and its validator."""
+
+    body: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, body: bytes) -> Answer:
+        return cls(body, '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"')
+
+
+class LocalCache:
+    def __init__(self, max_entries: int, ttl_seconds: float):
+        self.max_entries, self.ttl = max_entries, ttl_seconds
+        self.version: int | None = None
+        self.entries: dict[Hashable, tuple[float, Answer]] = {}
+
+    def get(self, key: Hashable) -> Answer | None:
+        found = self.entries.get(key)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, key: Hashable, answer: Answer, version: int | None) -> None:
+        """Kept only if the catalog did not change while the answer was being computed."""
+        if version is None or version != self.version:
+            return
+        if len(self.entries) >= self.max_entries:
+            # Oldest first (dicts keep insertion order): cheap, and hits never pay for LRU.
+            del self.entries[next(iter(self.entries))]
+        self.entries[key] = (time.monotonic() + self.ttl, answer)
+
+    def switch(self, version: int) -> bool:
+        """Adopt a newer catalog version; True when it changed (and the answers were dropped)."""
+        if self.version is not None and version <= self.version:
+            return False
+        self.version, self.entries = version, {}
+        return True
+
+
+class SharedCache:
+    def __init__(self, url: str, timeout: float, ttl_seconds: int, pause_seconds: float = 2.0):
+        self.client = aioredis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        self.timeout, self.ttl, self.pause = timeout, ttl_seconds, pause_seconds
+        self.paused_until = 0.0
+
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self.paused_until
+
+    async def get(self, key: str) -> bytes | None:
+        if not self.available:
+            metrics.CACHE.labels("redis", "skipped").inc()
+            return None
+        try:
+            found: bytes | None = await asyncio.wait_for(self.client.get(key), self.timeout)
+        except (RedisError, OSError, TimeoutError) as e:
+            self.failed(e)
+            return None
+        metrics.CACHE.labels("redis", "miss" if found is None else "hit").inc()
+        return found
+
+    async def put(self, key: str, body: bytes) -> None:
+        if not self.available:
+            return
+        try:
+            await asyncio.wait_for(self.client.set(key, body, ex=self.ttl), self.timeout)
+        except (RedisError, OSError, TimeoutError) as e:
+            self.failed(e)
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await asyncio.wait_for(self.client.ping(), max(self.timeout, 0.5)))
+        except (RedisError, OSError, TimeoutError):
+            return False
+
+    def failed(self, error: BaseException) -> None:
+        metrics.CACHE.labels("redis", "error").inc()
+        if self.available:
+            event(log, logging.WARNING, "Redis unavailable; answering from PostgreSQL",
+                  error=repr(error), pause_seconds=self.pause)  # fmt: skip
+        self.paused_until = time.monotonic() + self.pause
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class SingleFlight:
+    def __init__(self) -> None:
+        self.calls: dict[str, asyncio.Future[Answer]] = {}
+
+    async def run(self, key: str, compute: Callable[[], Awaitable[Answer]]) -> Answer:
+        running = self.calls.get(key)
+        if running is not None:
+            metrics.CACHE.labels("flight", "joined").inc()
+            return await asyncio.shield(running)
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self.calls[key] = future
+        try:
+            answer = await compute()
+        except BaseException as e:
+            future.set_exception(e)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody joined
+            raise
+        finally:
+            del self.calls[key]
+        future.set_result(answer)
+        return answer

@@ -1,0 +1,45 @@
+"""Prometheus metrics of the API. With several server processes, prometheus_client runs in
+multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, set by ``moviestore api`` before any metric
+exists), so any process's /metrics reports the sum over all of them."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+REQUESTS = Counter("moviestore_api_requests_total", "Requests answered", ["route", "status"])
+LATENCY = Histogram(
+    "moviestore_api_request_duration_seconds",
+    "Time from the request reaching Python to its answer",
+    ["route"],
+    buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+CACHE = Counter(
+    "moviestore_api_cache_total", "Cache lookups by layer and result", ["layer", "result"]
+)
+POOL = Gauge(
+    "moviestore_api_db_pool_connections",
+    "Database pool connections by state",
+    ["pool", "state"],
+    multiprocess_mode="livesum",
+)
+CATALOG_VERSION = Gauge(
+    "moviestore_api_catalog_version", "Catalog version answered for", multiprocess_mode="max"
+)
+
+
+def exposition() -> tuple[bytes, str]:
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST

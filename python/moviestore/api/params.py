@@ -1,0 +1,176 @@
+"""Query parameters: decoded (Robyn hands them over still percent-encoded), checked, and turned
+into a ``MovieQuery``; anything wrong is a 400 naming the parameter."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from moviestore.api.problems import Problem, invalid
+
+LIMIT_DEFAULT, LIMIT_MAX = 20, 100
+MAX_PARAMETERS = 32
+MAX_VALUE_CHARS = 200
+MAX_REPEATS = 10
+# Years a filter may name: a superset of what the validator accepts (1888 .. now + 5).
+YEAR_MIN, YEAR_MAX = 1800, 2200
+# An id is a PostgreSQL bigint; anything longer than its 19 digits cannot exist.
+ID_PATTERN = re.compile(r"[1-9][0-9]{0,18}")
+PROVIDER_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+# sort → (column, descending)
+SORTS = {"title": ("title", False), "-title": ("title", True), "year": ("year", False),
+         "-year": ("year", True)}  # fmt: skip
+MOVIE_PARAMETERS = frozenset(
+    {"title", "year", "year_from", "year_to", "genre", "cast", "provider", "sort", "limit",
+     "cursor"}
+)  # fmt: skip
+REPEATABLE = frozenset({"genre", "cast"})
+
+
+@dataclass(frozen=True)
+class MovieQuery:
+    title: str | None = None
+    year: int | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+    genres: tuple[str, ...] = ()
+    cast: tuple[str, ...] = ()
+    provider: str | None = None
+    sort: str = "title"
+    limit: int = LIMIT_DEFAULT
+    cursor: str | None = None
+
+    @property
+    def filters(self) -> str:
+        """A digest of what selects the movies (not the order or the page): binds cursors and
+        keys the cached ``total``."""
+        text = repr((self.title, self.year, self.year_from, self.year_to, self.genres,
+                     self.cast, self.provider))  # fmt: skip
+        return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+    @property
+    def digest(self) -> str:
+        text = repr((self.filters, self.sort, self.limit, self.cursor))
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def decode(raw: Iterable[tuple[str, str]], allowed: frozenset[str]) -> dict[str, list[str]]:
+    """Percent-decode (``+`` is a space), refuse unknown and repeated parameters."""
+    params: dict[str, list[str]] = {}
+    count = 0
+    for raw_key, raw_value in raw:
+        count += 1
+        if count > MAX_PARAMETERS:
+            raise Problem(
+                400, "too-many-parameters", f"at most {MAX_PARAMETERS} query parameters"
+            )
+        key = unquote(raw_key, "query parameter name")
+        if key not in allowed:
+            known = ", ".join(sorted(allowed)) or "none"
+            raise Problem(400, "unknown-parameter", f"unknown parameter (known: {known})", key)
+        value = unquote(raw_value, key)
+        if len(value) > MAX_VALUE_CHARS:
+            raise invalid(key, f"longer than {MAX_VALUE_CHARS} characters")
+        values = params.setdefault(key, [])
+        values.append(value)
+        if len(values) > 1 and key not in REPEATABLE:
+            raise invalid(key, "given more than once")
+        if len(values) > MAX_REPEATS:
+            raise invalid(key, f"given more than {MAX_REPEATS} times")
+    return params
+
+
+def unquote(text: str, parameter: str) -> str:
+    try:
+        value = unquote_plus(text, errors="strict")
+    except UnicodeDecodeError:
+        raise invalid(parameter, "not valid UTF-8 once percent-decoded") from None
+    if "\x00" in value:
+        raise invalid(parameter, "contains a NUL character")
+    return value
+
+
+def movie_query(raw: Iterable[tuple[str, str]]) -> MovieQuery:
+    p = decode(raw, MOVIE_PARAMETERS)
+    one = {k: v[0] for k, v in p.items() if k not in REPEATABLE}
+    query = MovieQuery(
+        title=text(one, "title"),
+        year=year(one, "year"),
+        year_from=year(one, "year_from"),
+        year_to=year(one, "year_to"),
+        genres=words(p, "genre"),
+        cast=words(p, "cast"),
+        provider=provider(one.get("provider")),
+        sort=sort(one.get("sort")),
+        limit=limit(one.get("limit"), LIMIT_DEFAULT),
+        cursor=one.get("cursor") or None,
+    )
+    if query.year_from and query.year_to and query.year_from > query.year_to:
+        raise invalid("year_from", "year_from is after year_to")
+    return query
+
+
+def text(params: dict[str, str], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not value.strip():
+        raise invalid(name, "must not be empty")
+    return value
+
+
+def integer(value: str, name: str, low: int, high: int) -> int:
+    # int() would take "+5", " 5" and "5_000"; a client sending those has a bug worth seeing.
+    if not value.isascii() or not value.isdigit() or len(value) > 10:
+        raise invalid(name, f"must be an integer from {low} to {high}")
+    number = int(value)
+    if not low <= number <= high:
+        raise invalid(name, f"must be an integer from {low} to {high}")
+    return number
+
+
+def year(params: dict[str, str], name: str) -> int | None:
+    value = params.get(name)
+    return None if value is None else integer(value, name, YEAR_MIN, YEAR_MAX)
+
+
+def limit(value: str | None, default: int) -> int:
+    return default if value is None else integer(value, "limit", 1, LIMIT_MAX)
+
+
+def words(params: dict[str, list[str]], name: str) -> tuple[str, ...]:
+    values = params.get(name, [])
+    if any(not v.strip() for v in values):
+        raise invalid(name, "must not be empty")
+    return tuple(sorted(set(values)))
+
+
+def provider(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return provider_name(value, "provider")
+
+
+def provider_name(value: str, parameter: str) -> str:
+    if len(value) > 63 or not PROVIDER_PATTERN.fullmatch(value):
+        raise invalid(parameter, "a provider is lower-case letters, digits and single dashes")
+    return value
+
+
+def sort(value: str | None) -> str:
+    if value is None:
+        return "title"
+    if value not in SORTS:
+        raise invalid("sort", f"must be one of {', '.join(SORTS)}")
+    return value
+
+
+def movie_id(value: str) -> int:
+    decoded = unquote(value, "id")
+    if not ID_PATTERN.fullmatch(decoded) or int(decoded) > 2**63 - 1:
+        raise invalid("id", "a movie id is a positive integer")
+    return int(decoded)

@@ -1,0 +1,55 @@
+"""Client errors as RFC 9457 ``application/problem+json`` bodies, naming the parameter at fault.
+
+Every problem type is listed here (and in the OpenAPI document), so clients can match on
+``type`` instead of parsing prose.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+CONTENT_TYPE = "application/problem+json"
+TYPE_BASE = "https://moviestore.example.com/problems/"
+
+TITLES = {
+    "invalid-parameter": "A query or path parameter is invalid",
+    "unknown-parameter": "A query parameter is not known",
+    "too-many-parameters": "The request has too many query parameters",
+    "not-found": "No such resource",
+    "method-not-allowed": "Only GET is served here",
+    "unavailable": "The catalog database is unavailable; retry shortly",
+}
+
+
+class Problem(Exception):
+    """Raised anywhere in a request; becomes the response's problem document."""
+
+    def __init__(self, status: int, kind: str, detail: str, parameter: str | None = None):
+        super().__init__(detail)
+        self.status, self.kind, self.detail, self.parameter = status, kind, detail, parameter
+
+    def document(self, instance: str, request_id: str) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "type": TYPE_BASE + self.kind,
+            "title": TITLES[self.kind],
+            "status": self.status,
+            "detail": self.detail,
+            "instance": instance,
+            "request_id": request_id,
+        }
+        if self.parameter is not None:
+            doc["parameter"] = self.parameter
+        return doc
+
+    def body(self, instance: str, request_id: str) -> bytes:
+        return orjson.dumps(self.document(instance, request_id))
+
+
+def invalid(parameter: str, detail: str) -> Problem:
+    return Problem(400, "invalid-parameter", detail, parameter)
+
+
+def not_found(detail: str) -> Problem:
+    return Problem(404, "not-found", detail)

@@ -1,0 +1,210 @@
+"""Running the API: a small supervisor and ``api_processes`` Robyn server processes.
+
+Robyn 0.88 gets shutdown wrong in both of its modes: one process keeps running (and its socket
+keeps accepting) after SIGTERM, skipping shutdown handlers; ``--processes N`` kills its children
+without draining. So ``moviestore api`` runs its own:
+
+* the supervisor binds the port once (failing fast when it is taken), forks the server
+  processes, drops its own copy of the socket, and on SIGTERM/SIGINT passes SIGTERM on and
+  waits (bounded), then exits 0; a server process dying on its own stops the rest, exit 1;
+* each server process, on SIGTERM, lets actix stop accepting and finish the requests in hand
+  (Robyn's runtime drains on SIGTERM), waits until none is left in Python or the grace period
+  ends, closes its pools and exits 0. Its copy of the listening socket was dropped at start, so
+  nothing keeps accepting connections that no one will serve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any, NoReturn
+
+import uvloop
+
+from moviestore.api import metrics
+from moviestore.api.app import Api, create_app
+from moviestore.api.framework import Events, Robyn, Server, SocketHeld
+from moviestore.api.service import Catalog
+from moviestore.api.version import VersionWatcher
+from moviestore.logs import event
+from moviestore.settings import Settings
+
+log = logging.getLogger("moviestore.api")
+
+PR_SET_PDEATHSIG = 1
+# Time for actix to stop accepting and for requests already read to reach Python.
+SETTLE_SECONDS = 0.2
+
+
+def serve(settings: Settings) -> int:
+    catalog = Catalog(settings)
+    app, api = create_app(settings, catalog)
+    try:
+        socket, listen_fd = listening_socket(settings.api_host, settings.api_port)
+    except OSError as e:
+        event(log, logging.ERROR, "cannot listen", host=settings.api_host,
+              port=settings.api_port, error=str(e))  # fmt: skip
+        return 1
+    children: dict[int, int] = {}
+    for index in range(settings.api_processes):
+        pid = os.fork()
+        if pid == 0:
+            run_server_process(settings, app, api, catalog, socket, listen_fd)
+        children[pid] = index
+    # The servers hold the port now; the supervisor must not keep it open.
+    del socket
+    event(log, logging.INFO, "api started", port=settings.api_port,
+          processes=settings.api_processes, workers=settings.api_workers)  # fmt: skip
+    return supervise(children, settings.api_shutdown_grace_seconds + 5)
+
+
+def supervise(children: dict[int, int], bound_seconds: float) -> int:
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: object) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            event(log, logging.INFO, "stopping", signal=signal.Signals(signum).name)
+            for pid in children:
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    failed = False
+    deadline: float | None = None
+    while children:
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0:
+            if stopping.is_set():
+                deadline = deadline or time.monotonic() + bound_seconds
+                if time.monotonic() > deadline:
+                    for straggler in children:
+                        os.kill(straggler, signal.SIGKILL)
+            time.sleep(0.05)
+            continue
+        children.pop(pid, None)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0 or not stopping.is_set():
+            failed = True
+            event(log, logging.ERROR, "server process exited", pid=pid, code=code)
+            if not stopping.is_set():
+                stop(signal.SIGTERM, None)
+    event(log, logging.INFO, "api stopped", clean=not failed)
+    return 1 if failed else 0
+
+
+def run_server_process(
+    settings: Settings,
+    app: Robyn,
+    api: Api,
+    catalog: Catalog,
+    socket: SocketHeld,
+    listen_fd: int,
+) -> NoReturn:
+    started = threading.Event()
+    running: dict[str, Any] = {}
+
+    async def startup() -> None:
+        # Robyn runs this on its event loop before serving: the pools live on that loop.
+        await catalog.open()
+        watcher = VersionWatcher(
+            catalog.query_url,
+            settings.redis_url.get_secret_value(),
+            on_version=lambda v: adopt(catalog, v),
+            poll_seconds=settings.api_version_poll_seconds,
+        )
+        watcher.start()
+        running.update(loop=asyncio.get_running_loop(), watcher=watcher)
+        started.set()
+
+    def drain() -> None:
+        api.draining = True
+        started.wait(30)  # a SIGTERM during start-up drains once the pools exist
+        # Robyn's runtime closes its copy of the socket when it stops accepting; closing ours
+        # makes new connections fail at once instead of waiting in a queue no one reads.
+        with contextlib.suppress(OSError):
+            os.close(listen_fd)
+        finish(settings, api, catalog, running.get("watcher"), running.get("loop"))
+
+    try:
+        # The supervisor being killed outright must not leave servers running.
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor turns Ctrl-C into SIGTERM
+        # Installed before the runtime starts: Robyn's own handler then chains to ours.
+        signal.signal(
+            signal.SIGTERM, lambda *_: threading.Thread(target=drain, daemon=True).start()
+        )
+        asyncio.set_event_loop(uvloop.new_event_loop())
+        app.startup_handler(startup)
+        build_server(app).start(socket, settings.api_workers)  # serves until the process ends
+        asyncio.get_event_loop().run_forever()
+    except BaseException:
+        log.exception("server process failed")
+        os._exit(1)
+    os._exit(0)
+
+
+def listening_socket(host: str, port: int) -> tuple[SocketHeld, int]:
+    """Robyn's socket and its file descriptor (SocketHeld does not tell it; it is the one
+    descriptor that appears while it is made, in this still single-threaded process)."""
+    before = set(os.listdir("/proc/self/fd"))
+    socket = SocketHeld(host, port)
+    added = set(os.listdir("/proc/self/fd")) - before
+    if len(added) != 1:
+        raise RuntimeError(f"cannot tell the listening socket's descriptor among {added}")
+    return socket, int(added.pop())
+
+
+def adopt(catalog: Catalog, version: int) -> None:
+    if catalog.local.switch(version):
+        metrics.CATALOG_VERSION.set(version)
+
+
+def finish(
+    settings: Settings,
+    api: Api,
+    catalog: Catalog,
+    watcher: VersionWatcher | None,
+    loop: asyncio.AbstractEventLoop | None,
+) -> None:
+    deadline = time.monotonic() + settings.api_shutdown_grace_seconds
+    time.sleep(SETTLE_SECONDS)
+    while api.inflight > 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    left = api.inflight
+    if watcher is not None:
+        watcher.stop()
+    if loop is not None:
+        try:
+            asyncio.run_coroutine_threadsafe(catalog.close(), loop).result(timeout=5)
+        except Exception:
+            log.warning("pools did not close cleanly", exc_info=True)
+    event(log, logging.INFO, "server process drained", unfinished_requests=left)
+    sys.stdout.flush()
+    os._exit(0 if left == 0 else 1)
+
+
+def build_server(app: Robyn) -> Server:
+    """What Robyn's ``spawn_process`` does, minus its signal handling and socket lifetime."""
+    server = Server()
+    for directory in app.directories:
+        server.add_directory(*directory.as_list())
+    server.apply_request_headers(app.request_headers)
+    server.apply_response_headers(app.response_headers)
+    server.set_response_headers_exclude_paths(app.excluded_response_headers_paths)
+    for route in app.router.get_routes():
+        server.add_route(route.route_type, route.route, route.function, route.is_const)
+    for kind, function in app.middleware_router.get_global_middlewares():
+        server.add_global_middleware(kind, function)
+    for kind, endpoint, function, route_type in app.middleware_router.get_route_middlewares():
+        server.add_middleware_route(kind, endpoint, function, route_type)
+    if Events.STARTUP in app.event_handlers:
+        server.add_startup_handler(app.event_handlers[Events.STARTUP])
+    return server
