@@ -10,12 +10,12 @@ is unavailable, never a bare 500 page.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any
 
 import orjson
 
@@ -50,11 +50,29 @@ def route_of(path: str) -> str | None:
     return OPERATIONS.get(path)
 
 
+class RequestIds:
+    """Generated request ids: a random prefix per process and a counter (a uuid4 per request
+    costs more than the rest of a cached answer)."""
+
+    def __init__(self) -> None:
+        self.reseed()
+
+    def reseed(self) -> None:
+        """Called after a fork: each server process gets its own prefix."""
+        self.prefix, self.counter = uuid.uuid4().hex[:12], itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self.prefix}-{next(self.counter):x}"
+
+
+REQUEST_IDS = RequestIds()
+
+
 def request_id(request: Request) -> str:
     given = request.headers.get("x-request-id")
     if given is not None and REQUEST_ID.fullmatch(given):
         return given
-    return uuid.uuid4().hex
+    return REQUEST_IDS.next()
 
 
 def matches(if_none_match: str | None, etag: str) -> bool:
@@ -90,7 +108,7 @@ class Api:
         answer = self.catalog.local.get(memory_key(path, request))
         if answer is None:
             return request
-        metrics.CACHE.labels("memory", "hit").inc()
+        metrics.MEMORY_HITS.inc()
         rid = request_id(request)
         return self.finish(route, started, rid, self.answer(request, answer, rid))
 
@@ -117,8 +135,7 @@ class Api:
 
     def finish(self, route: str, started: float, rid: str, response: Response) -> Response:
         seconds = time.perf_counter() - started
-        metrics.REQUESTS.labels(route, str(response.status_code)).inc()
-        metrics.LATENCY.labels(route).observe(seconds)
+        metrics.answered(route, response.status_code, seconds)
         if self.access_log:
             event(log, logging.INFO, "request", route=route, status=response.status_code,
                   ms=round(seconds * 1000, 3), request_id=rid)  # fmt: skip
@@ -137,14 +154,14 @@ class Api:
                 version = self.catalog.local.version
                 try:
                     answer = await compute()
-                except Problem as problem:
-                    response = self.problem(problem, request.url.path, rid)
+                except Problem as p:
+                    response = self.problem(p, request.url.path, rid)
                 except Exception:
                     log.exception("request failed")
-                    problem = Problem(500, "unavailable", "an internal error; it is logged")
-                    response = self.problem(problem, request.url.path, rid)
+                    internal = Problem(500, "unavailable", "an internal error; it is logged")
+                    response = self.problem(internal, request.url.path, rid)
                 else:
-                    metrics.CACHE.labels("memory", "miss").inc()
+                    metrics.MEMORY_MISSES.inc()
                     if route != "ingestions":
                         self.catalog.local.put(memory_key(request.url.path, request), answer,
                                                version)  # fmt: skip
@@ -228,5 +245,3 @@ def constant(body: bytes, content_type: str) -> Callable[[Request], Response]:
         return Response(200, {"content-type": content_type}, body)
 
     return handler
-
-

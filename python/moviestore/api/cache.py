@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
+from typing import cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -85,7 +86,7 @@ class SharedCache:
             metrics.CACHE.labels("redis", "skipped").inc()
             return None
         try:
-            found: bytes | None = await asyncio.wait_for(self.client.get(key), self.timeout)
+            found = cast(bytes | None, await asyncio.wait_for(self.client.get(key), self.timeout))
         except (RedisError, OSError, TimeoutError) as e:
             self.failed(e)
             return None

@@ -5,6 +5,7 @@ exists), so any process's /metrics reports the sum over all of them."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -35,6 +36,19 @@ POOL = Gauge(
 CATALOG_VERSION = Gauge(
     "moviestore_api_catalog_version", "Catalog version answered for", multiprocess_mode="max"
 )
+
+# Bound once: label lookups take a lock and cost more than the rest of a cached answer.
+MEMORY_HITS = CACHE.labels("memory", "hit")
+MEMORY_MISSES = CACHE.labels("memory", "miss")
+_bound: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
+def answered(route: str, status: int, seconds: float) -> None:
+    bound = _bound.get((route, status))
+    if bound is None:
+        bound = _bound[route, status] = (REQUESTS.labels(route, str(status)), LATENCY.labels(route))
+    bound[0].inc()
+    bound[1].observe(seconds)
 
 
 def exposition() -> tuple[bytes, str]:

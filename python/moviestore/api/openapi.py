@@ -33,18 +33,33 @@ def ref(name: str) -> dict[str, str]:
 
 
 def query(name: str, schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema,
-            "description": description, **extra}  # fmt: skip
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+        **extra,
+    }
 
 
 def path(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": schema,
-            "description": description}  # fmt: skip
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": schema,
+        "description": description,
+    }
 
 
 def problems(*statuses: int) -> dict[str, Any]:
-    meaning = {400: "Invalid parameter", 404: "Not found", 405: "Method not allowed",
-               503: "PostgreSQL unavailable or too slow; retry"}  # fmt: skip
+    meaning = {
+        400: "Invalid parameter",
+        404: "Not found",
+        405: "Method not allowed",
+        503: "PostgreSQL unavailable or too slow; retry",
+    }
     return {
         str(s): {"description": meaning[s], "content": {CONTENT_TYPE: {"schema": ref("Problem")}}}
         for s in statuses
@@ -59,19 +74,31 @@ def ok(schema: str, description: str, cached: bool = True) -> dict[str, Any]:
         headers["ETag"] = {"schema": {"type": "string"}}
         headers["Cache-Control"] = {"schema": {"type": "string"}}
     answer: dict[str, Any] = {
-        "200": {"description": description, "headers": headers,
-                "content": {"application/json": {"schema": ref(schema)}}},  # fmt: skip
+        "200": {
+            "description": description,
+            "headers": headers,
+            "content": {"application/json": {"schema": ref(schema)}},
+        },
     }
     if cached:
         answer["304"] = {"description": "Not modified (If-None-Match matched the ETag)"}
     return answer
 
 
-IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False,
-                 "schema": {"type": "string"}, "description": "An ETag from an earlier answer"}  # fmt: skip
-REQUEST_ID = {"name": "X-Request-ID", "in": "header", "required": False,
-              "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"},
-              "description": "Your id for this request (else one is generated); in every log line"}  # fmt: skip
+IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "An ETag from an earlier answer",
+}
+REQUEST_ID = {
+    "name": "X-Request-ID",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"},
+    "description": "Your id for this request (else one is generated); in every log line",
+}
 
 MOVIE = {
     "type": "object",
@@ -103,9 +130,18 @@ INGESTION = {
         "version": {"type": "string"},
         "status": {"enum": ["processing", "loaded", "partially_loaded", "rejected", "failed"]},
         "attempts": {"type": "integer"},
-        **{name: NULLABLE_INT for name in (
-            "bytes", "records_total", "records_valid", "records_invalid",
-            "duplicates_collapsed", "rows_inserted", "rows_updated")},  # fmt: skip
+        **{
+            name: NULLABLE_INT
+            for name in (
+                "bytes",
+                "records_total",
+                "records_valid",
+                "records_invalid",
+                "duplicates_collapsed",
+                "rows_inserted",
+                "rows_updated",
+            )
+        },
         "error_counts": {"type": "object", "additionalProperties": {"type": "integer"}},
         "error_summary": NULLABLE_STRING,
         "report_key": NULLABLE_STRING,
@@ -137,22 +173,43 @@ def document() -> dict[str, Any]:
         query("year", YEAR, "Exact year"),
         query("year_from", YEAR, "Earliest year (inclusive)"),
         query("year_to", YEAR, "Latest year (inclusive)"),
-        query("genre", {"type": "array", "items": TEXT, "maxItems": MAX_REPEATS},
-              "Repeatable; a movie must have every genre given", style="form", explode=True),
-        query("cast", {"type": "array", "items": TEXT, "maxItems": MAX_REPEATS},
-              "Repeatable; a movie must have every cast member given", style="form",
-              explode=True),
-        query("provider", {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$",
-                           "maxLength": 63}, "Only this provider's movies"),
-        query("sort", {"enum": list(SORTS), "default": "title"},
-              "Order; ties are broken by id in the same direction"),
-        query("limit", {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX,
-                        "default": LIMIT_DEFAULT}, "Items per page"),
-        query("cursor", {"type": "string", "maxLength": 512},
-              "next_cursor of the previous page (valid only with the same filters and sort)"),
+        query(
+            "genre",
+            {"type": "array", "items": TEXT, "maxItems": MAX_REPEATS},
+            "Repeatable; a movie must have every genre given",
+            style="form",
+            explode=True,
+        ),
+        query(
+            "cast",
+            {"type": "array", "items": TEXT, "maxItems": MAX_REPEATS},
+            "Repeatable; a movie must have every cast member given",
+            style="form",
+            explode=True,
+        ),
+        query(
+            "provider",
+            {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 63},
+            "Only this provider's movies",
+        ),
+        query(
+            "sort",
+            {"enum": list(SORTS), "default": "title"},
+            "Order; ties are broken by id in the same direction",
+        ),
+        query(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT},
+            "Items per page",
+        ),
+        query(
+            "cursor",
+            {"type": "string", "maxLength": 512},
+            "next_cursor of the previous page (valid only with the same filters and sort)",
+        ),
         IF_NONE_MATCH,
         REQUEST_ID,
-    ]  # fmt: skip
+    ]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -162,56 +219,110 @@ def document() -> dict[str, Any]:
             "cast. Answers are cached per catalog version: a new ingestion is visible at once.",
         },
         "paths": {
-            "/v1/movies": {"get": {
-                "operationId": "listMovies", "summary": "Search and list movies",
-                "parameters": movie_list,
-                "responses": {**ok("MoviePage", "A page of movies"), **problems(400, 503)},
-            }},
-            "/v1/movies/{id}": {"get": {
-                "operationId": "getMovie", "summary": "One movie",
-                "parameters": [path("id", {"type": "integer", "minimum": 1}, "The movie's id"),
-                               IF_NONE_MATCH, REQUEST_ID],
-                "responses": {**ok("Movie", "The movie"), **problems(400, 404, 503)},
-            }},
-            "/v1/genres": {"get": {
-                "operationId": "listGenres", "summary": "Every genre with its number of movies",
-                "parameters": [IF_NONE_MATCH, REQUEST_ID],
-                "responses": {**ok("Genres", "Genres, most common first"), **problems(400, 503)},
-            }},
-            "/v1/providers/{provider}/ingestions": {"get": {
-                "operationId": "listIngestions",
-                "summary": "A provider's recent files: status, counts, error report",
-                "parameters": [
-                    path("provider", {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$",
-                                      "maxLength": 63}, "The provider"),
-                    query("limit", {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX,
-                                    "default": LIMIT_DEFAULT}, "How many files, newest first"),
-                    REQUEST_ID,
-                ],
-                "responses": {**ok("Ingestions", "Newest first", cached=False),
-                              **problems(400, 503)},
-            }},
-            "/healthz": {"get": {
-                "operationId": "health", "summary": "The process answers",
-                "responses": {"200": {"description": "Alive", "content": {
-                    "application/json": {"schema": {"type": "object"}}}}},
-            }},
-            "/readyz": {"get": {
-                "operationId": "ready",
-                "summary": "PostgreSQL and Redis status (Redis down: degraded but ready)",
-                "responses": {
-                    "200": {"description": "Ready (status ready or degraded)", "content": {
-                        "application/json": {"schema": ref("Readiness")}}},
-                    "503": {"description": "Not ready (PostgreSQL down, or draining)",
-                            "content": {"application/json": {"schema": ref("Readiness")}}},
-                },
-            }},
-            "/metrics": {"get": {
-                "operationId": "metrics", "summary": "Prometheus metrics",
-                "responses": {"200": {"description": "Prometheus text format",
-                                      "content": {"text/plain": {"schema": {"type": "string"}}}}},
-            }},
-        },  # fmt: skip
+            "/v1/movies": {
+                "get": {
+                    "operationId": "listMovies",
+                    "summary": "Search and list movies",
+                    "parameters": movie_list,
+                    "responses": {**ok("MoviePage", "A page of movies"), **problems(400, 503)},
+                }
+            },
+            "/v1/movies/{id}": {
+                "get": {
+                    "operationId": "getMovie",
+                    "summary": "One movie",
+                    "parameters": [
+                        path("id", {"type": "integer", "minimum": 1}, "The movie's id"),
+                        IF_NONE_MATCH,
+                        REQUEST_ID,
+                    ],
+                    "responses": {**ok("Movie", "The movie"), **problems(400, 404, 503)},
+                }
+            },
+            "/v1/genres": {
+                "get": {
+                    "operationId": "listGenres",
+                    "summary": "Every genre with its number of movies",
+                    "parameters": [IF_NONE_MATCH, REQUEST_ID],
+                    "responses": {
+                        **ok("Genres", "Genres, most common first"),
+                        **problems(400, 503),
+                    },
+                }
+            },
+            "/v1/providers/{provider}/ingestions": {
+                "get": {
+                    "operationId": "listIngestions",
+                    "summary": "A provider's recent files: status, counts, error report",
+                    "parameters": [
+                        path(
+                            "provider",
+                            {
+                                "type": "string",
+                                "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$",
+                                "maxLength": 63,
+                            },
+                            "The provider",
+                        ),
+                        query(
+                            "limit",
+                            {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": LIMIT_MAX,
+                                "default": LIMIT_DEFAULT,
+                            },
+                            "How many files, newest first",
+                        ),
+                        REQUEST_ID,
+                    ],
+                    "responses": {
+                        **ok("Ingestions", "Newest first", cached=False),
+                        **problems(400, 503),
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "operationId": "health",
+                    "summary": "The process answers",
+                    "responses": {
+                        "200": {
+                            "description": "Alive",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "operationId": "ready",
+                    "summary": "PostgreSQL and Redis status (Redis down: degraded but ready)",
+                    "responses": {
+                        "200": {
+                            "description": "Ready (status ready or degraded)",
+                            "content": {"application/json": {"schema": ref("Readiness")}},
+                        },
+                        "503": {
+                            "description": "Not ready (PostgreSQL down, or draining)",
+                            "content": {"application/json": {"schema": ref("Readiness")}},
+                        },
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "operationId": "metrics",
+                    "summary": "Prometheus metrics",
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus text format",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        }
+                    },
+                }
+            },
+        },
         "components": {
             "schemas": {
                 "Movie": MOVIE,
@@ -227,18 +338,29 @@ def document() -> dict[str, Any]:
                 "Genres": {
                     "type": "object",
                     "required": ["items"],
-                    "properties": {"items": {"type": "array", "items": {
-                        "type": "object", "required": ["genre", "count"],
-                        "properties": {"genre": {"type": "string"},
-                                       "count": {"type": "integer"}}}}},
-                },  # fmt: skip
+                    "properties": {
+                        "items": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["genre", "count"],
+                                "properties": {
+                                    "genre": {"type": "string"},
+                                    "count": {"type": "integer"},
+                                },
+                            },
+                        }
+                    },
+                },
                 "Ingestion": INGESTION,
                 "Ingestions": {
                     "type": "object",
                     "required": ["provider", "items"],
-                    "properties": {"provider": {"type": "string"},
-                                   "items": {"type": "array", "items": ref("Ingestion")}},
-                },  # fmt: skip
+                    "properties": {
+                        "provider": {"type": "string"},
+                        "items": {"type": "array", "items": ref("Ingestion")},
+                    },
+                },
                 "Readiness": {
                     "type": "object",
                     "required": ["status", "postgres", "redis"],
@@ -275,8 +397,9 @@ def docs_page() -> str:
             parts.append(f"<h2><code>{method.upper()} {html.escape(route)}</code></h2>")
             parts.append(f"<p>{html.escape(op['summary'])}</p>")
             if op.get("parameters"):
-                parts.append("<table><tr><th>parameter</th><th>in</th><th>schema</th>"
-                             "<th>meaning</th></tr>")  # fmt: skip
+                parts.append(
+                    "<table><tr><th>parameter</th><th>in</th><th>schema</th><th>meaning</th></tr>"
+                )
                 for p in op["parameters"]:
                     parts.append(
                         f"<tr><td>{html.escape(p['name'])}</td><td>{p['in']}</td>"

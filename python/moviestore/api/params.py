@@ -61,13 +61,9 @@ class MovieQuery:
 def decode(raw: Iterable[tuple[str, str]], allowed: frozenset[str]) -> dict[str, list[str]]:
     """Percent-decode (``+`` is a space), refuse unknown and repeated parameters."""
     params: dict[str, list[str]] = {}
-    count = 0
-    for raw_key, raw_value in raw:
-        count += 1
+    for count, (raw_key, raw_value) in enumerate(raw, start=1):
         if count > MAX_PARAMETERS:
-            raise Problem(
-                400, "too-many-parameters", f"at most {MAX_PARAMETERS} query parameters"
-            )
+            raise Problem(400, "too-many-parameters", f"at most {MAX_PARAMETERS} query parameters")
         key = unquote(raw_key, "query parameter name")
         if key not in allowed:
             known = ", ".join(sorted(allowed)) or "none"

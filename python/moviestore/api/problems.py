@@ -23,7 +23,7 @@ TITLES = {
 }
 
 
-class Problem(Exception):
+class Problem(Exception):  # noqa: N818 - RFC 9457 calls it a problem
     """Raised anywhere in a request; becomes the response's problem document."""
 
     def __init__(self, status: int, kind: str, detail: str, parameter: str | None = None):

@@ -72,9 +72,7 @@ def count(q: MovieQuery) -> tuple[sql.Composed, dict[str, Any]]:
     return sql.SQL("SELECT count(*) FROM movies m {where}").format(where=where(conditions)), params
 
 
-MOVIE = sql.SQL("SELECT {columns} FROM movies m WHERE m.id = %(id)s").format(
-    columns=SELECT_COLUMNS
-)
+MOVIE = sql.SQL("SELECT {columns} FROM movies m WHERE m.id = %(id)s").format(columns=SELECT_COLUMNS)
 
 GENRES = sql.SQL(
     "SELECT g AS genre, count(*) AS count FROM movies m, unnest(m.genres) AS g"

@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 import uvloop
 
 from moviestore.api import metrics
-from moviestore.api.app import Api, create_app
+from moviestore.api.app import REQUEST_IDS, Api, create_app
 from moviestore.api.framework import Events, Robyn, Server, SocketHeld
 from moviestore.api.service import Catalog
 from moviestore.api.version import VersionWatcher
@@ -56,7 +56,14 @@ def serve(settings: Settings) -> int:
     for index in range(settings.api_processes):
         pid = os.fork()
         if pid == 0:
-            run_server_process(settings, app, api, catalog, socket, listen_fd)
+            run_server_process(
+                settings=settings,
+                app=app,
+                api=api,
+                catalog=catalog,
+                socket=socket,
+                listen_fd=listen_fd,
+            )
         children[pid] = index
     # The servers hold the port now; the supervisor must not keep it open.
     del socket
@@ -101,6 +108,7 @@ def supervise(children: dict[int, int], bound_seconds: float) -> int:
 
 
 def run_server_process(
+    *,
     settings: Settings,
     app: Robyn,
     api: Api,
@@ -137,13 +145,16 @@ def run_server_process(
         # The supervisor being killed outright must not leave servers running.
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor turns Ctrl-C into SIGTERM
+        REQUEST_IDS.reseed()
         # Installed before the runtime starts: Robyn's own handler then chains to ours.
         signal.signal(
             signal.SIGTERM, lambda *_: threading.Thread(target=drain, daemon=True).start()
         )
         asyncio.set_event_loop(uvloop.new_event_loop())
         app.startup_handler(startup)
-        build_server(app).start(socket, settings.api_workers)  # serves until the process ends
+        # Serves until the process ends. (Robyn 0.88's stub lists two timeouts that its
+        # binary does not take.)
+        build_server(app).start(socket, settings.api_workers)  # type: ignore[call-arg]
         asyncio.get_event_loop().run_forever()
     except BaseException:
         log.exception("server process failed")
@@ -193,9 +204,7 @@ def finish(
 
 def build_server(app: Robyn) -> Server:
     """What Robyn's ``spawn_process`` does, minus its signal handling and socket lifetime."""
-    server = Server()
-    for directory in app.directories:
-        server.add_directory(*directory.as_list())
+    server = Server()  # no static directories: this API serves none
     server.apply_request_headers(app.request_headers)
     server.apply_response_headers(app.response_headers)
     server.set_response_headers_exclude_paths(app.excluded_response_headers_paths)

@@ -59,7 +59,7 @@ class VersionWatcher:
         try:
             if self.pubsub is None:
                 client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=1)
-                self.pubsub = client.pubsub(ignore_subscribe_messages=True)
+                self.pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
                 self.pubsub.subscribe(CHANNEL)
             message = self.pubsub.get_message(timeout=seconds)
         except (redis.RedisError, OSError):

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     metrics_dir = tempfile.mkdtemp(prefix="moviestore-api-metrics-")
     enable_multiprocess_metrics(metrics_dir)
     try:
-        from moviestore.api.server import serve  # after the metrics mode is chosen
+        from moviestore.api.server import serve  # noqa: PLC0415 - after the metrics mode
 
         logs.configure(settings.log_level)
         return serve(settings)
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 def enable_multiprocess_metrics(directory: str) -> None:
     """Counters from every server process add up in /metrics; prometheus_client reads the
     mode when a metric is created, so this runs before the API's metrics module loads."""
-    from prometheus_client import values
+    from prometheus_client import values  # noqa: PLC0415 - the API's own mode
 
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-    values.ValueClass = values.get_value_class()
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
