@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Offline checks of everything that deploys moviestore: the Dockerfile, deploy/k8s and
-# infra/terraform. Needs only PyPI; exits non-zero on the first failing step.
+# Offline checks of everything that deploys moviestore: the Dockerfile, deploy/k8s,
+# infra/terraform and the GitHub workflows. Needs only PyPI; exits non-zero on the first
+# failing step.
 #
 #   scripts/infra-check.sh            # all steps
 #   KEEP_RENDERED=DIR scripts/infra-check.sh   # also keep the rendered overlays in DIR
@@ -94,6 +95,12 @@ unknown="$(printf '%s\n' "$out" | grep -E '^WARN' |
 [ -z "$unknown" ] || { printf '%s\n' "$unknown"; die "manifests of kinds without a schema"; }
 if printf '%s\n' "$out" | grep -E '^(ERROR|FATAL)'; then die "kubernetes-validate reported errors"; fi
 
+# GitHub's workflow schema ships inside check-jsonschema (requirements/infra.lock pins the
+# version, hence the schema): no download. tests/infra/test_infra_workflows.py checks the rest.
+log "check-jsonschema: .github/workflows and dependabot.yml against their schemas"
+"$VENV/bin/check-jsonschema" --builtin-schema vendor.github-workflows .github/workflows/*.yml
+"$VENV/bin/check-jsonschema" --builtin-schema vendor.dependabot .github/dependabot.yml
+
 if command -v terraform >/dev/null; then
     log "terraform fmt -check -recursive infra/terraform"
     terraform fmt -check -recursive -diff infra/terraform
@@ -103,18 +110,20 @@ fi
 
 # One checkov run (it takes seconds to start) over one directory that mirrors the repository:
 # the Terraform, the base manifests, every rendered target (overlays and components included),
-# the Dockerfile and docs/operations.md; secrets are looked for in all of them. Registry
-# modules are not downloaded (offline): checkov warns so, and checks the module calls.
-log "checkov: terraform, kubernetes (base and rendered targets), dockerfile, secrets"
+# the Dockerfile, the GitHub workflows, docs/operations.md and docs/release.md; secrets are
+# looked for in all of them. Registry modules are not downloaded (offline): checkov warns so,
+# and checks the module calls.
+log "checkov: terraform, kubernetes (base and rendered targets), dockerfile, github actions, secrets"
 SCAN="$WORK/scan"
-mkdir -p "$SCAN/infra" "$SCAN/deploy/k8s" "$SCAN/docs"
+mkdir -p "$SCAN/infra" "$SCAN/deploy/k8s" "$SCAN/docs" "$SCAN/.github"
 cp -R infra/terraform "$SCAN/infra/"
 cp -R deploy/k8s/base "$SCAN/deploy/k8s/"
 cp -R "$RENDERED" "$SCAN/rendered"
 cp Dockerfile "$SCAN/"
-cp docs/operations.md "$SCAN/docs/"
+cp docs/operations.md docs/release.md "$SCAN/docs/"
+cp -R .github/workflows "$SCAN/.github/"
 "$CHECKOV" --quiet --compact --skip-download \
-    --framework terraform kubernetes dockerfile secrets -d "$SCAN"
+    --framework terraform kubernetes dockerfile github_actions secrets -d "$SCAN"
 
 log "pytest tests/infra"
 "$PY" -m pytest -c tests/infra/pytest.ini -q tests/infra
