@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import orjson
@@ -66,6 +67,11 @@ def test_dev_runs_the_platform_with_samples_and_restarts_on_the_same_data(tmp_pa
             },
             90,
         )
+        # The API serves the sample catalog (its cache follows the catalog version).
+        page = orjson.loads(
+            urllib.request.urlopen(f"{endpoints['api']}/v1/movies?provider=sample&limit=1").read()
+        )
+        assert page["total"] == 300 and len(page["items"]) == 1
         exports = subprocess.run(
             [sys.executable, "-m", "moviestore.cli", "env", "--state-dir", str(state)],
             capture_output=True,

@@ -133,6 +133,8 @@ def run_server_process(
         started.set()
 
     def drain() -> None:
+        if api.draining:  # SIGTERM from both the supervisor and a process-group kill
+            return
         api.draining = True
         started.wait(30)  # a SIGTERM during start-up drains once the pools exist
         # Robyn's runtime closes its copy of the socket when it stops accepting; closing ours

@@ -2,8 +2,8 @@
 
 Starts PostgreSQL, Redis and moto (as the AWS endpoint) on free ports with their state in
 ``--state-dir``, creates the bucket, queues, notification and topics, applies migrations,
-starts the ingestion worker, uploads the bundled sample catalogs and prints every endpoint
-(also written to ``STATE/endpoints.json``). Ctrl-C or SIGTERM stops everything cleanly;
+starts the ingestion worker and the API, uploads the bundled sample catalogs and prints every
+endpoint (also written to ``STATE/endpoints.json``). Ctrl-C or SIGTERM stops everything cleanly;
 running it again reuses the same data.
 """
 
@@ -64,36 +64,48 @@ def run(args: argparse.Namespace) -> int:
     endpoints = stack.start()
     try:
         migrate(endpoints.database_url)
-        metrics_port = free_port()
-        endpoints = replace(endpoints, worker_metrics=f"http://127.0.0.1:{metrics_port}/metrics")
-        worker = Server(
-            "worker",
-            [sys.executable, "-m", "moviestore.cli", "worker"],
-            stack.state / "logs" / "worker.log",
-            env={**endpoints.settings_env(), "MOVIESTORE_METRICS_PORT": str(metrics_port)},
+        metrics_port, api_port = free_port(), free_port()
+        endpoints = replace(
+            endpoints,
+            worker_metrics=f"http://127.0.0.1:{metrics_port}/metrics",
+            api=f"http://127.0.0.1:{api_port}",
         )
-        worker.start()
-        stack.servers.append(worker)
+        worker = start(stack, "worker", endpoints, MOVIESTORE_METRICS_PORT=str(metrics_port))
+        api = start(stack, "api", endpoints, MOVIESTORE_API_PORT=str(api_port))
         wait_until(lambda: port_open(metrics_port), 30, "the worker", worker)
+        wait_until(lambda: port_open(api_port), 30, "the API", api)
         path = stack.write_endpoints(endpoints)
         if not args.no_samples:
             upload_samples(endpoints.settings_env(), endpoints.bucket, endpoints.aws_endpoint)
         say("the platform is up:")
         for name, value in vars(endpoints).items():
-            shown = "(set by the API issue)" if value is None else value
-            print(f"  {name:20} {shown}")
+            print(f"  {name:20} {value}")
         print(f"  {'endpoints file':20} {path}")
         print(f"  {'logs':20} {stack.state / 'logs'}")
         say("Ctrl-C (or SIGTERM) stops everything; run it again to continue on the same data")
         sys.stdout.flush()
         while not stop.wait(1):
-            if worker.exited():
-                say(f"the worker exited; see {worker.log_path}")
-                return 1
+            for server in (worker, api):
+                if server.exited():
+                    say(f"the {server.name} exited; see {server.log_path}")
+                    return 1
     finally:
         say("stopping")
         stack.stop()
     return 0
+
+
+def start(stack: LocalStack, command: str, endpoints: Endpoints, **env: str) -> Server:
+    """A moviestore command as one of the stack's processes, logging to STATE/logs."""
+    server = Server(
+        command,
+        [sys.executable, "-m", "moviestore.cli", command],
+        stack.state / "logs" / f"{command}.log",
+        env={**endpoints.settings_env(), **env},
+    )
+    server.start()
+    stack.servers.append(server)
+    return server
 
 
 def upload_samples(env: dict[str, str], bucket: str, endpoint: str) -> None:

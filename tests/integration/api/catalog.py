@@ -1,0 +1,104 @@
+"""A known catalog for the API tests, and the slow, obvious model of every query on it.
+
+The model filters and sorts plain Python lists; the API must agree with it exactly (the test
+database uses the C.UTF-8 collation, i.e. code point order, like Python's string sort).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from moviestore.store.migrate import migrate
+
+GENRES = ["Drama", "Comedy", "Science Fiction", "Crime", "Horror", "Action", "Musical", "Noir"]
+CAST = [f"{first} {last}" for first in ("Ann", "Bob", "Chloé", "Dev", "Eve", "Fu")
+        for last in ("Li", "O'Hara", "Smith", "Ødegaard", "Park")]  # fmt: skip
+WORDS = ["Love", "love", "Night", "Star", "100%", "Under_Score", "Back\\slash", "Amélie", "Ω",
+         "Dawn", "Lucy", "City", "Return", "Code", "The", "of", "a", "🎬"]  # fmt: skip
+PROVIDERS = ["acme", "globex", "initech"]
+
+
+@dataclass
+class Movie:
+    id: int
+    provider: str
+    title: str
+    year: int
+    genres: list[str]
+    cast: list[str]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def generate(count: int, seed: int = 7) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(count):
+        rows.append({
+            "provider": rng.choice(PROVIDERS),
+            "title": " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4))),
+            # few distinct years: many ties, so the id tie-break matters
+            "year": rng.randint(1990, 2005),
+            "genres": rng.sample(GENRES, rng.randint(0, 3)),
+            "cast": rng.sample(CAST, rng.randint(0, 4)),
+        })  # fmt: skip
+    return rows
+
+
+def create_database(admin_url: str, name: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    migrate(url)
+    return url
+
+
+def load(url: str, rows: list[dict[str, Any]]) -> list[Movie]:
+    """Insert the rows as movies (and bump the catalog version, as an ingestion would)."""
+    movies = []
+    with psycopg.connect(url) as conn:
+        ingestion = conn.execute(
+            "INSERT INTO ingestions (bucket, key, version, provider, status)"
+            " VALUES ('b', 'k', %s, 'acme', 'loaded') RETURNING id",
+            (uuid.uuid4().hex,),
+        ).fetchone()
+        assert ingestion is not None
+        for r in rows:
+            got = conn.execute(
+                """INSERT INTO movies (provider, record_key, title, year, genres, "cast",
+                       content_hash, ingestion_id, source_key)
+                   VALUES (%s, %s, %s, %s, %s, %s, 0, %s, 'k') RETURNING id""",
+                (r["provider"], uuid.uuid4(), r["title"], r["year"], r["genres"], r["cast"],
+                 ingestion[0]),
+            ).fetchone()  # fmt: skip
+            assert got is not None
+            movies.append(Movie(got[0], r["provider"], r["title"], r["year"], r["genres"],
+                                r["cast"]))  # fmt: skip
+        conn.execute("UPDATE catalog_state SET version = version + 1")
+    return movies
+
+
+def select(movies: list[Movie], params: dict[str, Any]) -> list[Movie]:
+    """The model: which movies a query selects, in the order the API must return them."""
+    found = [m for m in movies if matches(m, params)]
+    sort = params.get("sort", "title")
+    column = sort.lstrip("-")
+    found.sort(key=lambda m: (getattr(m, column), m.id), reverse=sort.startswith("-"))
+    return found
+
+
+def matches(m: Movie, p: dict[str, Any]) -> bool:
+    return (
+        ("title" not in p or p["title"].lower() in m.title.lower())
+        and ("year" not in p or m.year == p["year"])
+        and ("year_from" not in p or m.year >= p["year_from"])
+        and ("year_to" not in p or m.year <= p["year_to"])
+        and set(p.get("genre", [])) <= set(m.genres)
+        and set(p.get("cast", [])) <= set(m.cast)
+        and ("provider" not in p or m.provider == p["provider"])
+    )

@@ -1,0 +1,86 @@
+"""The API under test: `moviestore api` as a real process (two server processes) over a
+database of its own with a known catalog, and Redis database 1 (other suites use 0)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from moviestore.localstack.processes import Server, free_port
+from moviestore.localstack.stack import Endpoints, LocalStack
+from tests.integration.api.catalog import Movie, create_database, generate, load
+
+CATALOG_SIZE = 600
+
+
+@dataclass
+class Api:
+    url: str
+    server: Server
+    database_url: str
+    redis_url: str
+    movies: list[Movie]
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return requests.get(self.url + path, timeout=10, **kwargs)
+
+
+def start_api(state: Path, name: str, env: dict[str, str]) -> tuple[Server, str]:
+    port = free_port()
+    server = Server(
+        name,
+        [sys.executable, "-m", "moviestore.cli", "api"],
+        state / "logs" / f"{name}.log",
+        env={**env, "MOVIESTORE_API_PORT": str(port), "MOVIESTORE_API_HOST": "127.0.0.1"},
+    )
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert not server.exited(), server.tail()
+        try:
+            if requests.get(url + "/readyz", timeout=1).status_code == 200:
+                return server, url
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise AssertionError(f"the API did not become ready:\n{server.tail()}")
+
+
+def api_env(endpoints: Endpoints, database_url: str, redis_url: str) -> dict[str, str]:
+    return {
+        **endpoints.settings_env(),
+        "MOVIESTORE_DATABASE_URL": database_url,
+        "MOVIESTORE_REDIS_URL": redis_url,
+        "MOVIESTORE_API_PROCESSES": "2",
+        "MOVIESTORE_API_VERSION_POLL_SECONDS": "0.2",
+        "MOVIESTORE_API_SHUTDOWN_GRACE_SECONDS": "10",
+    }
+
+
+@pytest.fixture(scope="session")
+def api_database(local_stack: tuple[LocalStack, Endpoints]) -> tuple[str, list[Movie]]:
+    url = create_database(local_stack[1].database_url, "moviestore_api_tests")
+    return url, load(url, generate(CATALOG_SIZE))
+
+
+@pytest.fixture(scope="session")
+def api(
+    local_stack: tuple[LocalStack, Endpoints], api_database: tuple[str, list[Movie]]
+) -> Iterator[Api]:
+    stack, endpoints = local_stack
+    database_url, movies = api_database
+    redis_url = endpoints.redis_url.rsplit("/", 1)[0] + "/1"
+    server, url = start_api(stack.state, "api", api_env(endpoints, database_url, redis_url))
+    try:
+        yield Api(url, server, database_url, redis_url, movies)
+    finally:
+        server.stop()
