@@ -54,7 +54,10 @@ class Catalog:
             kwargs={
                 "autocommit": True,
                 "row_factory": dict_row,
-                "options": f"-c statement_timeout={self.settings.statement_timeout_ms}",
+                # Plans for the values at hand: a generic plan cannot tell a rare cast member
+                # from a common genre, and walks the whole title index to fill a page.
+                "options": f"-c statement_timeout={self.settings.statement_timeout_ms}"
+                " -c plan_cache_mode=force_custom_plan",
             },
             name="api",
             open=False,
