@@ -171,7 +171,7 @@ def test_network_policies_admit_exactly_the_environments_subnets(
 
 
 def test_secret_names_and_properties_exist_in_terraform(rendered: dict[str, list[Object]]) -> None:
-    database, cache = MODULES / "database", MODULES / "cache"
+    database, cache, app = MODULES / "database", MODULES / "cache", MODULES / "app-secrets"
     secrets = {
         terraform_name(
             resource(database, "aws_secretsmanager_secret", "credentials")["name"], "", ""
@@ -186,6 +186,9 @@ def test_secret_names_and_properties_exist_in_terraform(rendered: dict[str, list
         resource(cache, "aws_secretsmanager_secret", "this")["name"].replace(
             "${var.secret_name_prefix}", default(cache, "secret_name_prefix")
         ): resource(cache, "aws_secretsmanager_secret_version", "this")["secret_string"],
+        resource(app, "aws_secretsmanager_secret", "cursor")["name"].replace(
+            "${var.secret_name_prefix}", default(app, "secret_name_prefix")
+        ): resource(app, "aws_secretsmanager_secret_version", "cursor")["secret_string_wo"],
     }
     for objects in rendered.values():
         for item in find(objects, "ExternalSecret", "moviestore")["spec"]["data"]:

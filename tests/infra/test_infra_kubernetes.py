@@ -49,6 +49,7 @@ SETTINGS = {
     "MOVIESTORE_METRICS_PORT",
     "MOVIESTORE_API_PROCESSES",
     "MOVIESTORE_API_WORKERS",
+    "MOVIESTORE_API_SHUTDOWN_GRACE_SECONDS",
     "MOVIESTORE_WORKER_CONCURRENCY",
     "MOVIESTORE_WORKER_SHUTDOWN_GRACE_SECONDS",
     "MOVIESTORE_SQS_VISIBILITY_TIMEOUT_SECONDS",
@@ -57,6 +58,7 @@ SECRET_SETTINGS = {
     "MOVIESTORE_DATABASE_URL",
     "MOVIESTORE_DATABASE_READ_URL",
     "MOVIESTORE_REDIS_URL",
+    "MOVIESTORE_API_CURSOR_SECRET",
 }
 
 
@@ -295,6 +297,32 @@ def test_api_drains_behind_the_load_balancer(
     deregistration = int(match.group(1))
     assert pre_stop >= 10, "the ALB needs a few seconds to stop routing to the pod"
     assert spec["terminationGracePeriodSeconds"] >= pre_stop + deregistration
+    # After the preStop sleep, the server processes drain for the shutdown grace and the
+    # supervisor waits 5 s more (python/moviestore/api/server.py); SIGKILL must come later.
+    drain = float(config_map_data(objects)["MOVIESTORE_API_SHUTDOWN_GRACE_SECONDS"])
+    assert spec["terminationGracePeriodSeconds"] > pre_stop + drain + 5
+
+
+def cpu_cores(quantity: str) -> float:
+    return int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_api_runs_two_single_threaded_processes_with_a_core_each(
+    rendered: dict[str, list[Object]], target: str
+) -> None:
+    """Measured best on 2-core pods: 2 processes x 1 worker (Robyn's 2 workers are slower)."""
+    objects = rendered[target]
+    settings = config_map_data(objects)
+    processes = int(settings["MOVIESTORE_API_PROCESSES"])
+    assert (processes, int(settings["MOVIESTORE_API_WORKERS"])) == (2, 1)
+    (container,) = pod_spec(find(objects, "Deployment", "moviestore-api"))["containers"]
+    assert container["args"] == ["api"]
+    limits, requests = container["resources"]["limits"], container["resources"]["requests"]
+    assert cpu_cores(limits["cpu"]) == processes, "one core per server process"
+    assert 0 < cpu_cores(requests["cpu"]) <= cpu_cores(limits["cpu"])
+    # The request must fit the smallest nodes (2 vCPU, about 1.9 allocatable, in staging).
+    assert cpu_cores(requests["cpu"]) <= 1.5
 
 
 # ---------------------------------------------------------------------------------------------

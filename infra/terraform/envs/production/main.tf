@@ -36,4 +36,9 @@ module "platform" {
   upload_providers       = var.upload_providers
   provider_subscriptions = var.provider_subscriptions
   alert_subscriptions    = var.alert_subscriptions
+
+  api_cursor_secret_version = var.api_cursor_secret_version
+
+  # The release pipeline's roles trust this repository's workflows (docs/release.md).
+  github_repository = var.github_repository
 }

@@ -62,3 +62,13 @@ output "alarm_names" {
   description = "CloudWatch alarms that notify the alerts topic."
   value       = module.platform.alarm_names
 }
+
+output "ecr_push_role_arn" {
+  description = "Repository variable PRODUCTION_ECR_PUSH_ROLE_ARN (docs/release.md)."
+  value       = module.platform.ecr_push_role_arn
+}
+
+output "deploy_role_arn" {
+  description = "Variable AWS_DEPLOY_ROLE_ARN of the GitHub environment production (docs/release.md)."
+  value       = module.platform.deploy_role_arn
+}

@@ -22,6 +22,17 @@ variable "cache_restore_snapshot_name" {
   default     = null
 }
 
+variable "api_cursor_secret_version" {
+  description = "Version of the API's cursor-signing key; increase to rotate (docs/operations.md)."
+  type        = number
+  default     = 1
+}
+
+variable "github_repository" {
+  description = "GitHub repository (\"owner/name\") of moviestore, whose release and deploy jobs get the CI roles; no default, so that no other repository is trusted by mistake: set it in terraform.tfvars."
+  type        = string
+}
+
 variable "alert_subscriptions" {
   description = "Subscribers of the alerts topic, e.g. { pager = { protocol = \"https\", endpoint = \"https://...\" } }; kept out of the repository."
   type = map(object({

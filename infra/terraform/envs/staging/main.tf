@@ -36,6 +36,12 @@ module "platform" {
   api_load_balancer_created = var.api_load_balancer_created
 
   upload_providers       = var.upload_providers
+  gate_upload_provider   = "loadtest" # benchmarks/gates.toml, [environments.staging.ingest]
   provider_subscriptions = var.provider_subscriptions
   alert_subscriptions    = var.alert_subscriptions
+
+  api_cursor_secret_version = var.api_cursor_secret_version
+
+  # The release pipeline's roles trust this repository's workflows (docs/release.md).
+  github_repository = var.github_repository
 }

@@ -62,3 +62,24 @@ output "alarm_names" {
   description = "CloudWatch alarms that notify the alerts topic."
   value       = module.platform.alarm_names
 }
+
+output "ecr_push_role_arn" {
+  description = "Repository variable STAGING_ECR_PUSH_ROLE_ARN (docs/release.md)."
+  value       = module.platform.ecr_push_role_arn
+}
+
+output "deploy_role_arn" {
+  description = "Variable AWS_DEPLOY_ROLE_ARN of the GitHub environment staging (docs/release.md)."
+  value       = module.platform.deploy_role_arn
+}
+
+output "gate_upload_role_arn" {
+  description = "Variable GATE_UPLOAD_ROLE_ARN of the GitHub environment staging (docs/release.md)."
+  value       = module.platform.gate_upload_role_arn
+}
+
+output "gate_upload_external_id" {
+  description = "Variable GATE_UPLOAD_EXTERNAL_ID of the GitHub environment staging (terraform output -raw gate_upload_external_id)."
+  value       = module.platform.gate_upload_external_id
+  sensitive   = true
+}

@@ -28,7 +28,7 @@ module "eks" {
   node_instance_types          = var.node_instance_types
   node_min_size_per_az         = var.node_min_size_per_az
   node_max_size_per_az         = var.node_max_size_per_az
-  cluster_admin_principal_arns = var.cluster_admin_principal_arns
+  cluster_admin_principal_arns = concat(var.cluster_admin_principal_arns, [module.ci_identities.deploy_role_arn])
   tags                         = local.tags
 }
 
@@ -68,7 +68,7 @@ module "storage" {
 
   name                   = local.name
   notification_queue_arn = module.messaging.queue_arn
-  upload_providers       = var.upload_providers
+  upload_providers       = merge(var.upload_providers, local.gate_upload_providers)
   tags                   = local.tags
 }
 
@@ -110,14 +110,59 @@ module "workload_iam" {
   provider_topic_arn    = module.messaging.provider_topic_arn
   alerts_topic_arn      = module.monitoring.alerts_topic_arn
   alerts_kms_key_arn    = module.monitoring.alerts_kms_key_arn
-  secret_arns = [
-    module.database.credentials_secret_arn,
-    module.database.endpoint_secret_arn,
-    module.cache.secret_arn,
-  ]
-  secret_kms_key_arns  = [module.database.kms_key_arn, module.cache.kms_key_arn]
+  secret_arns = concat(
+    [
+      module.database.credentials_secret_arn,
+      module.database.endpoint_secret_arn,
+      module.cache.secret_arn,
+    ],
+    module.app_secrets.secret_arns,
+  )
+  secret_kms_key_arns  = [module.database.kms_key_arn, module.cache.kms_key_arn, module.app_secrets.kms_key_arn]
   keda_service_account = var.keda_enabled ? "keda:keda-operator" : null
   tags                 = local.tags
+}
+
+module "app_secrets" {
+  source = "../app-secrets"
+
+  name                  = local.name
+  cursor_secret_version = var.api_cursor_secret_version
+  tags                  = local.tags
+}
+
+# ---------------------------------------------------------------------------------------------
+# The release pipeline's identities (docs/release.md): GitHub's OIDC provider, the ECR push
+# role, the deploy role (a cluster-admin access entry, above) and, where the release gate
+# uploads a catalog, its provider's upload role, which only the deploy role may assume.
+# ---------------------------------------------------------------------------------------------
+module "ci_identities" {
+  source = "../ci-identities"
+
+  github_repository     = var.github_repository
+  github_environment    = var.environment
+  ecr_repository_arns   = [aws_ecr_repository.moviestore.arn]
+  cluster_arn           = module.eks.cluster_arn
+  gate_upload_role_arns = [for provider in keys(local.gate_upload_providers) : module.storage.upload_role_arns[provider]]
+  tags                  = local.tags
+}
+
+# The external ID is no secret (it guards against a confused deputy), but stays out of the
+# repository like the other providers'.
+resource "random_password" "gate_upload_external_id" {
+  count = var.gate_upload_provider == null ? 0 : 1
+
+  length  = 32
+  special = false
+}
+
+locals {
+  gate_upload_providers = var.gate_upload_provider == null ? {} : {
+    (var.gate_upload_provider) = {
+      principal_arns = [module.ci_identities.deploy_role_arn]
+      external_id    = random_password.gate_upload_external_id[0].result
+    }
+  }
 }
 
 # ---------------------------------------------------------------------------------------------

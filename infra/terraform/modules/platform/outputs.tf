@@ -74,3 +74,29 @@ output "alarm_names" {
   description = "CloudWatch alarms that notify the alerts topic."
   value       = module.monitoring.alarm_names
 }
+
+output "github_oidc_provider_arn" {
+  description = "IAM OIDC provider of GitHub Actions."
+  value       = module.ci_identities.oidc_provider_arn
+}
+
+output "ecr_push_role_arn" {
+  description = "Role of the release workflow's image job: repository variable STAGING_ECR_PUSH_ROLE_ARN or PRODUCTION_ECR_PUSH_ROLE_ARN (docs/release.md)."
+  value       = module.ci_identities.ecr_push_role_arn
+}
+
+output "deploy_role_arn" {
+  description = "Role of the deploy job: the GitHub environment's variable AWS_DEPLOY_ROLE_ARN (docs/release.md)."
+  value       = module.ci_identities.deploy_role_arn
+}
+
+output "gate_upload_role_arn" {
+  description = "Upload role the release gate assumes from the deploy role: the GitHub environment's variable GATE_UPLOAD_ROLE_ARN; null without gate_upload_provider."
+  value       = var.gate_upload_provider == null ? null : module.storage.upload_role_arns[var.gate_upload_provider]
+}
+
+output "gate_upload_external_id" {
+  description = "External ID of that role: the GitHub environment's variable GATE_UPLOAD_EXTERNAL_ID; null without gate_upload_provider."
+  value       = var.gate_upload_provider == null ? null : random_password.gate_upload_external_id[0].result
+  sensitive   = true
+}

@@ -63,7 +63,7 @@ variable "node_max_size_per_az" {
 }
 
 variable "cluster_admin_principal_arns" {
-  description = "IAM principals given cluster-admin on the EKS cluster."
+  description = "IAM principals given cluster-admin on the EKS cluster (the release pipeline's deploy role is added to them)."
   type        = list(string)
   default     = []
 }
@@ -94,6 +94,12 @@ variable "db_create_read_replica" {
 
 variable "db_password_version" {
   description = "Version of the PostgreSQL master password; increase to rotate."
+  type        = number
+  default     = 1
+}
+
+variable "api_cursor_secret_version" {
+  description = "Version of the API's cursor-signing key (MOVIESTORE_API_CURSOR_SECRET); increase to rotate."
   type        = number
   default     = 1
 }
@@ -176,6 +182,17 @@ variable "keda_enabled" {
   description = "Create the KEDA operator's IAM role (deploy/k8s/components/keda)."
   type        = bool
   default     = true
+}
+
+variable "github_repository" {
+  description = "GitHub repository (\"owner/name\") whose release workflow may push images and whose deploy jobs in the GitHub environment named like this environment may deploy (see modules/ci-identities)."
+  type        = string
+}
+
+variable "gate_upload_provider" {
+  description = "Provider the release gate uploads as (benchmarks/gates.toml, the environment's ingest scenario): its upload role trusts the deploy role, with a generated external ID. null: the gate uploads nothing here."
+  type        = string
+  default     = null
 }
 
 variable "tags" {
