@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     api_shutdown_grace_seconds: float = Field(default=20, ge=0, le=300)
     # Answers kept in each API process (in front of Redis), per catalog version.
     api_memory_cache_entries: int = Field(default=20_000, ge=0)
+    api_memory_cache_mb: int = Field(default=64, ge=0)
     # How long clients may reuse an answer without asking again (Cache-Control max-age).
     api_client_max_age_seconds: int = Field(default=5, ge=0, le=3600)
     # How often each API process reads the catalog version from PostgreSQL (the truth); the

@@ -41,10 +41,11 @@ class Answer:
 
 
 class LocalCache:
-    def __init__(self, max_entries: int, ttl_seconds: float):
-        self.max_entries, self.ttl = max_entries, ttl_seconds
+    def __init__(self, max_entries: int, max_bytes: int, ttl_seconds: float):
+        self.max_entries, self.max_bytes, self.ttl = max_entries, max_bytes, ttl_seconds
         self.version: int | None = None
         self.entries: dict[Hashable, tuple[float, Answer]] = {}
+        self.bytes = 0
 
     def get(self, key: Hashable) -> Answer | None:
         found = self.entries.get(key)
@@ -54,18 +55,27 @@ class LocalCache:
 
     def put(self, key: Hashable, answer: Answer, version: int | None) -> None:
         """Kept only if the catalog did not change while the answer was being computed."""
-        if version is None or version != self.version:
+        size = len(answer.body)
+        if version is None or version != self.version or size > self.max_bytes:
             return
-        if len(self.entries) >= self.max_entries:
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.bytes -= len(old[1].body)
+        while self.entries and (
+            len(self.entries) >= self.max_entries or self.bytes + size > self.max_bytes
+        ):
             # Oldest first (dicts keep insertion order): cheap, and hits never pay for LRU.
-            del self.entries[next(iter(self.entries))]
-        self.entries[key] = (time.monotonic() + self.ttl, answer)
+            _, evicted = self.entries.pop(next(iter(self.entries)))
+            self.bytes -= len(evicted.body)
+        if len(self.entries) < self.max_entries:
+            self.entries[key] = (time.monotonic() + self.ttl, answer)
+            self.bytes += size
 
     def switch(self, version: int) -> bool:
         """Adopt a newer catalog version; True when it changed (and the answers were dropped)."""
         if self.version is not None and version <= self.version:
             return False
-        self.version, self.entries = version, {}
+        self.version, self.entries, self.bytes = version, {}, 0
         return True
 
 

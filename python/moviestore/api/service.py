@@ -27,7 +27,11 @@ MAX_COUNTS = 10_000
 class Catalog:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.local = LocalCache(settings.api_memory_cache_entries, settings.cache_ttl_seconds)
+        self.local = LocalCache(
+            settings.api_memory_cache_entries,
+            settings.api_memory_cache_mb << 20,
+            settings.cache_ttl_seconds,
+        )
         self.shared = SharedCache(
             settings.redis_url.get_secret_value(),
             settings.redis_timeout_seconds,
