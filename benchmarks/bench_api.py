@@ -1,0 +1,944 @@
+"""API benchmark: cached and uncached answers of ``moviestore api`` against Robyn's ceiling.
+
+In one run, on its own local stack (PostgreSQL, Redis, moto as local processes):
+
+* a catalog of ``--movies`` generated movies is COPYed straight into ``movies`` (secondary
+  indexes dropped and rebuilt, ``COPY … FREEZE``, then ``VACUUM ANALYZE`` and a new catalog
+  version); the COPY file is kept in ``benchmarks/data/`` for the next run;
+* for each ``--configs`` entry (``PxW``: P server processes of W worker threads) one
+  ``moviestore api`` and one ``peers/robyn_constant.py`` (the same Robyn runtime, process model
+  and ``build_server``, answering constant bodies from a minimal synchronous handler);
+* with wrk, requests/s at 64 connections and p50/p99 (``--latency``) at 8 connections for: the
+  constant bodies (the size of the cached list answer, of the cached detail, and 9 KB), a cached
+  list query and a cached detail (warmed first), and uncached title-substring, genre+year and
+  cast queries;
+* every measurement ``--rounds`` times, interleaved (round → configuration → target); the
+  tables give the median and the spread (min-max) of the rounds.
+
+How "uncached" is guaranteed: each uncached measurement gets a fresh ``moviestore api`` (the
+same configuration; its in-memory answers and its per-process cache of ``total`` counts start
+empty), Redis is flushed before it starts, and a wrk Lua script walks a shuffled list of
+distinct parameter values (drawn from the loaded movies) in order, each thread its own slice, so
+no value is requested twice unless the list runs out (the repeats are counted and reported).
+A 1 s warm-up (connections, pools) uses values kept apart from the measured ones. The API's
+/metrics before and after prove it: memory-cache hits and Redis hits over the measured run.
+
+    .venv/bin/python benchmarks/bench_api.py            # 300,000 movies, writes RESULTS.md
+    .venv/bin/python benchmarks/bench_api.py --quick    # 3,000 movies, 1 s runs, prints only
+
+Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+import redis
+from psycopg import sql
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "python"))
+
+from generate import (  # noqa: E402
+    ASPECTS,
+    CIRCUMSTANCES,
+    FIRST_NAMES,
+    GENRE_WEIGHTS,
+    GENRES,
+    LAST_NAMES,
+    NATIONALITIES,
+    OBJECTS,
+    OCCUPATIONS,
+    PLACES,
+    TITLE_ADJECTIVES,
+    TITLE_NOUNS,
+    VERBS,
+)
+from moviestore.api import params, queries  # noqa: E402
+from moviestore.localstack.processes import Server, free_port, port_open, wait_until  # noqa: E402
+from moviestore.localstack.stack import LocalStack  # noqa: E402
+from moviestore.store.migrate import migrate  # noqa: E402
+from results import write_section  # noqa: E402
+
+SECTION = "## API"
+SEED = 20240917
+PROVIDER = "bench"
+SOURCE_KEY = "providers/bench/api-bench.copy"
+CACHED_LIST = "/v1/movies?genre=Drama&year_from=1990&limit=20"
+NINE_KB = 9 * 1024
+CONNECTIONS = (64, 8)
+WRK_THREADS = 2
+# wrk runs one Lua state per thread: each walks its own slice of the values, in order.
+WALK = """
+local paths, threads, made = {}, {}, 0
+function setup(thread)
+  made = made + 1
+  thread:set("id", made)
+  table.insert(threads, thread)
+end
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  per = math.floor(#paths / tonumber(args[2]))
+  start, sent = (id - 1) * per, 0
+end
+function request()
+  local path = paths[(start + sent) % #paths + 1]
+  sent = sent + 1
+  return wrk.format("GET", path)
+end
+function done(summary, latency, requests)
+  local total, repeats = 0, 0
+  for _, t in ipairs(threads) do
+    local n, per = t:get("sent"), t:get("per")
+    total = total + n
+    if n > per then repeats = repeats + n - per end
+  end
+  io.write(string.format("WALK sent=%d repeats=%d\\n", total, repeats))
+end
+"""
+
+# --- the catalog ---------------------------------------------------------------------------
+
+
+def vocabulary(rng: random.Random) -> list[str]:
+    """Title words: the generator's nouns, then invented proper names, drawn Zipf-like (a few
+    words are in thousands of titles, most in a few dozen), as in real title vocabularies."""
+    syllables = ("ka", "ro", "mi", "len", "tor", "vas", "el", "an", "bri", "dor", "sa", "mon",
+                 "ther", "wyn", "ga", "li", "ver", "ston", "ash", "ford", "ham", "ley", "ric",
+                 "ta", "na", "bel", "cor", "dra", "fen", "gil", "har", "jor", "kel", "lor",
+                 "mar", "nor", "pel", "quin", "ras", "sel", "tam", "ul", "vor", "wen",
+                 "yar")  # fmt: skip
+    invented: set[str] = set()
+    while len(invented) < 3000:
+        n = 2 + int(rng.random() * 2)
+        invented.add("".join(rng.choice(syllables) for _ in range(n)).capitalize())
+    words = list(TITLE_NOUNS) + list(PLACES)
+    return words + sorted(invented - set(words))
+
+
+class Catalog:
+    """Fast, seeded movie rows in PostgreSQL's text COPY format."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.words = vocabulary(self.rng)
+        self.word_weights = list(itertools.accumulate(1 / (r + 5) for r in range(len(self.words))))
+        ranked = sorted(zip(GENRE_WEIGHTS, GENRES, strict=True), reverse=True)[:20]
+        self.genres = [g for _, g in ranked]
+        self.genre_weights = list(itertools.accumulate(w for w, _ in ranked))
+        people = sorted({f"{f} {last}" for f in FIRST_NAMES for last in LAST_NAMES})
+        self.cast_pool = self.rng.sample(people, 4000)
+
+    def word(self) -> str:
+        return self.rng.choices(self.words, cum_weights=self.word_weights)[0]
+
+    def title(self) -> str:
+        r, pick = self.rng.random(), self.rng.choice
+        noun, noun2, adj = self.word(), self.word(), pick(TITLE_ADJECTIVES)
+        if r < 0.15:
+            return f"The {noun}"
+        if r < 0.30:
+            return f"The {adj} {noun}"
+        if r < 0.42:
+            return f"{noun} of the {noun2}"
+        if r < 0.55:
+            return f"{adj} {noun}"
+        if r < 0.63:
+            return f"{noun} in {pick(PLACES)}"
+        if r < 0.70:
+            return f"{noun} {pick(('II', '2', '3', 'Returns'))}"
+        if r < 0.80:
+            return f"{noun}: The {adj} {noun2}"
+        if r < 0.90:
+            return f"{noun} and {noun2}"
+        return f"{pick(FIRST_NAMES)}'s {noun}"
+
+    def rows(self, count: int) -> Iterator[str]:
+        rng, pick = self.rng, self.rng.choice
+        for i in range(1, count + 1):
+            title, year = self.title(), rng.randint(1900, 2025)
+            n = rng.choices((0, 1, 2, 3), (5, 50, 30, 15))[0]
+            genres = sorted(set(rng.choices(self.genres, cum_weights=self.genre_weights, k=n)))
+            cast = rng.sample(self.cast_pool, rng.randint(0, 8))
+            genre = genres[0].lower() if genres else "feature"
+            starring = f" It stars {', '.join(cast[:3])}." if cast else ""
+            extract = (
+                f"{title} is a {year} {pick(NATIONALITIES)} {genre} film directed by "
+                f"{pick(self.cast_pool)}.{starring} A {pick(OCCUPATIONS)} {pick(VERBS)} "
+                f"{pick(OBJECTS)} {pick(CIRCUMSTANCES)}. Critics praised {pick(ASPECTS)} and "
+                f"{pick(ASPECTS)}, and the film was a {pick(('modest', 'surprise', 'major'))} "
+                f"success at the box office."
+            )
+            href = "https://en.wikipedia.org/wiki/" + quote(
+                f"{title} ({year} film)".replace(" ", "_")
+            )
+            key = f"{i:032x}"
+            uuid = f"{key[:8]}-{key[8:12]}-{key[12:16]}-{key[16:20]}-{key[20:]}"
+            yield "\t".join(
+                (PROVIDER, uuid, str(i), title, str(year), href, array(cast), array(genres),
+                 extract, r"\N", r"\N", r"\N", str(rng.getrandbits(62)), "1", SOURCE_KEY)
+            ) + "\n"  # fmt: skip
+
+
+def array(values: list[str]) -> str:
+    # No generated value holds a quote, backslash, tab or newline: nothing to escape.
+    return "{" + ",".join(f'"{v}"' for v in values) + "}"
+
+
+COLUMNS = ("provider", "record_key", "provider_id", "title", "year", "href", "cast", "genres",
+           "extract", "thumbnail", "thumbnail_width", "thumbnail_height", "content_hash",
+           "ingestion_id", "source_key")  # fmt: skip
+
+
+def catalog_file(movies: int) -> Path:
+    path = HERE / "data" / f"api-movies-{movies}-seed{SEED}.copy"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        partial = path.with_suffix(".partial")
+        with partial.open("w") as out:
+            out.writelines(Catalog(SEED).rows(movies))
+        partial.rename(path)
+        print(f"generated {movies:,} movies in {time.perf_counter() - started:.1f} s: {path}")
+    return path
+
+
+def load(url: str, data: Path, movies: int) -> float:
+    """COPY the rows into ``movies`` (indexes rebuilt after), bump the catalog version."""
+    started = time.perf_counter()
+    with psycopg.connect(url) as conn:
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        conn.execute(
+            "INSERT INTO ingestions (id, bucket, key, version, provider, status, records_valid)"
+            " OVERRIDING SYSTEM VALUE VALUES (1, 'bench', %s, '1', %s, 'loaded', %s)"
+            " ON CONFLICT (id) DO NOTHING",
+            (SOURCE_KEY, PROVIDER, movies),
+        )
+        indexes = conn.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = 'movies'"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
+        ).fetchall()
+        conn.execute("TRUNCATE movies RESTART IDENTITY")
+        for name, _ in indexes:
+            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        copy = sql.SQL("COPY movies ({}) FROM STDIN (FREEZE)").format(
+            sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
+        )
+        with conn.cursor().copy(copy) as sink, data.open("rb") as f:
+            while block := f.read(1 << 20):
+                sink.write(block)
+        for _, definition in indexes:
+            conn.execute(definition)
+        conn.execute("UPDATE catalog_state SET version = version + 1")
+        conn.commit()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE movies")
+    return time.perf_counter() - started
+
+
+# --- the values the uncached queries walk --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Walk:
+    kind: str
+    example: str
+    measured: Path
+    warmup: Path
+    distinct: int
+
+
+def walks(url: str, folder: Path, movies: int) -> list[Walk]:
+    """Distinct query strings per uncached kind, drawn from movies actually loaded."""
+    rng = random.Random(SEED + 1)
+    with psycopg.connect(url) as conn:
+        sample = conn.execute(
+            'SELECT title, year, genres, "cast" FROM movies WHERE id = ANY(%s)',
+            (rng.sample(range(1, movies + 1), min(movies, 40_000)),),
+        ).fetchall()
+    titles: set[str] = set()
+    genre_years: set[str] = set()
+    casts: set[str] = set()
+    for title, year, genres, cast in sample:
+        words = [w for w in re.findall(r"[^\W\d_]+", title) if len(w) >= 4]
+        if words:
+            word = rng.choice(words)
+            size = rng.randint(4, min(8, len(word)))
+            at = rng.randint(0, len(word) - size)
+            part = word[at : at + size]
+            titles.add(part.lower() if rng.random() < 0.5 else part)
+        if genres:
+            low = max(1900, year - rng.randint(0, 2))
+            high = low + rng.randint(0, 4)
+            genre_years.add(f"genre={q(rng.choice(genres))}&year_from={low}&year_to={high}")
+        casts.update(f"cast={q(name)}" for name in cast)
+    made = []
+    for kind, values in (
+        ("title", [f"title={q(t)}" for t in titles]),
+        ("genre+year", list(genre_years)),
+        ("cast", list(casts)),
+    ):
+        paths = [f"/v1/movies?{v}" for v in sorted(values)]
+        rng.shuffle(paths)
+        keep = max(len(paths) // 10, 1)
+        measured, warmup = folder / f"walk-{kind}.txt", folder / f"warmup-{kind}.txt"
+        measured.write_text("\n".join(paths[keep:]) + "\n")
+        warmup.write_text("\n".join(paths[:keep]) + "\n")
+        made.append(Walk(kind, paths[keep], measured, warmup, len(paths) - keep))
+    return made
+
+
+def q(value: str) -> str:
+    return quote(value, safe="")
+
+
+# --- processes -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Config:
+    processes: int
+    workers: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.processes}x{self.workers}"
+
+    @classmethod
+    def parse(cls, text: str) -> Config:
+        p, _, w = text.partition("x")
+        return cls(int(p), int(w or 1))
+
+
+@dataclass
+class Service:
+    server: Server
+    url: str
+
+    def stop(self) -> None:
+        self.server.stop(grace=10)
+
+    def server_pids(self) -> list[int]:
+        proc = self.server.proc
+        assert proc is not None
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        try:
+            return [int(p) for p in children.read_text().split()]
+        except OSError:
+            return []
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    return int(found.group(1)) / 1024 if found else 0.0
+
+
+def start_api(state: Path, env: dict[str, str], config: Config, name: str) -> Service:
+    port = free_port()
+    server = Server(
+        name,
+        [sys.executable, "-m", "moviestore.cli", "api"],
+        state / "logs" / f"{name}.log",
+        env={
+            **env,
+            "MOVIESTORE_API_HOST": "127.0.0.1",
+            "MOVIESTORE_API_PORT": str(port),
+            "MOVIESTORE_API_PROCESSES": str(config.processes),
+            "MOVIESTORE_API_WORKERS": str(config.workers),
+            "MOVIESTORE_API_SHUTDOWN_GRACE_SECONDS": "2",
+            "MOVIESTORE_METRICS_PORT": str(free_port()),
+            "MOVIESTORE_LOG_LEVEL": "WARNING",
+        },
+    )
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: get_status(f"{url}/readyz") == 200, 60, name, server)
+    return Service(server, url)
+
+
+def start_constant(state: Path, config: Config, sizes: list[int]) -> Service:
+    port = free_port()
+    bodies = [arg for size in sizes for arg in ("--body", str(size))]
+    server = Server(
+        f"constant-{config.name}",
+        [sys.executable, str(HERE / "peers" / "robyn_constant.py"), "--port", str(port),
+         "--processes", str(config.processes), "--workers", str(config.workers), *bodies],
+        state / "logs" / f"constant-{config.name}.log",
+    )  # fmt: skip
+    server.start()
+    wait_until(lambda: port_open(port), 30, "the constant-body server", server)
+    return Service(server, f"http://127.0.0.1:{port}")
+
+
+def get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        body: bytes = response.read()
+        return body
+
+
+def get_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as e:
+        return e.code
+    except (urllib.error.URLError, OSError):
+        return 0
+
+
+def cache_counters(url: str) -> dict[str, float]:
+    """The API's cache counters (every server process summed), e.g. ``memory:hit``."""
+    text = get(f"{url}/metrics").decode()
+    found: dict[str, float] = {}
+    pattern = r'^moviestore_api_cache_total\{layer="(\w+)",result="(\w+)"\} (\S+)$'
+    for layer, result, value in re.findall(pattern, text, re.M):
+        found[f"{layer}:{result}"] = float(value)
+    for route, status, value in re.findall(
+        r'^moviestore_api_requests_total\{route="(\w+)",status="(\d+)"\} (\S+)$', text, re.M
+    ):
+        found[f"{route}:{status}"] = found.get(f"{route}:{status}", 0) + float(value)
+    return found
+
+
+def delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
+
+
+# --- wrk -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    rps: float
+    requests: int
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    sent: int = 0
+    repeats: int = 0
+
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def wrk(url: str, connections: int, seconds: float, script: Path | None = None,
+        args: tuple[str, ...] = ()) -> Run:  # fmt: skip
+    command = ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+               "--timeout", "5s"]  # fmt: skip
+    if script is not None:
+        command += ["-s", str(script)]
+    command.append(url)
+    if args:
+        command += ["--", *args]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+    def latency(p: str) -> float:
+        found = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+        assert found, out
+        return float(found.group(1)) * UNITS[found.group(2)]
+
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M)
+    requests = re.search(r"^\s+(\d+) requests in", out, re.M)
+    assert rps and requests, out
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    walk = re.search(r"^WALK sent=(\d+) repeats=(\d+)", out, re.M)
+    return Run(
+        rps=float(rps.group(1)),
+        requests=int(requests.group(1)),
+        p50_ms=latency("50"),
+        p99_ms=latency("99"),
+        errors=errors + (int(non2xx.group(1)) if non2xx else 0),
+        sent=int(walk.group(1)) if walk else 0,
+        repeats=int(walk.group(2)) if walk else 0,
+    )
+
+
+# --- the measurements ----------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    name: str
+    kind: str  # "constant", "cached" or "uncached"
+    path: str
+    walk: Walk | None = None
+    body: int = 0
+
+
+@dataclass
+class Measured:
+    """Every round of one target in one configuration."""
+
+    runs: dict[int, list[Run]] = field(default_factory=lambda: {c: [] for c in CONNECTIONS})
+    caches: list[dict[str, float]] = field(default_factory=list)
+    rss_mb: float = 0.0
+
+
+@dataclass
+class Bench:
+    state: Path
+    env: dict[str, str]
+    redis_url: str
+    seconds: float
+    script: Path
+    results: dict[tuple[str, str], Measured] = field(default_factory=dict)
+    api_rss: dict[str, float] = field(default_factory=dict)
+
+    def measure(self, config: Config, target: Target, api: Service, constant: Service) -> None:
+        measured = self.results.setdefault((config.name, target.name), Measured())
+        for connections in CONNECTIONS:
+            if target.kind == "uncached":
+                run, caches, rss = self.uncached(config, target, connections)
+                measured.rss_mb = max(measured.rss_mb, rss)
+            elif target.kind == "cached":
+                for _ in range(8 * config.processes):
+                    get(api.url + target.path)
+                before = cache_counters(api.url)
+                run = wrk(api.url + target.path, connections, self.seconds)
+                caches = delta(cache_counters(api.url), before)
+            else:
+                run, caches = wrk(constant.url + target.path, connections, self.seconds), {}
+            caches["wrk:requests"] = run.requests
+            measured.runs[connections].append(run)
+            measured.caches.append(caches)
+            print(f"  {config.name} {target.name} c{connections}: {run.rps:,.0f} req/s, "
+                  f"p50 {run.p50_ms:.2f} ms, p99 {run.p99_ms:.2f} ms, errors {run.errors}; "
+                  f"{caches}", flush=True)  # fmt: skip
+
+    def uncached(
+        self, config: Config, target: Target, connections: int
+    ) -> tuple[Run, dict[str, float], float]:
+        walk = target.walk
+        assert walk is not None
+        redis.Redis.from_url(self.redis_url).flushall()
+        api = start_api(self.state, self.env, config, f"api-uncached-{config.name}")
+        try:
+            threads = str(WRK_THREADS)
+            wrk(api.url, connections, 1, self.script, (str(walk.warmup), threads))
+            before = cache_counters(api.url)
+            run = wrk(
+                api.url, connections, self.seconds, self.script, (str(walk.measured), threads)
+            )
+            caches = delta(cache_counters(api.url), before)
+            rss = max((peak_rss_mb(p) for p in api.server_pids()), default=0.0)
+        finally:
+            api.stop()
+        return run, caches, rss
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def spread(values: list[float], fmt: str) -> str:
+    if len(values) < 2:
+        return ""
+    return f" ({min(values):{fmt}}-{max(values):{fmt}})"
+
+
+# --- why an uncached query is slow ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Explained:
+    kind: str
+    values: int
+    page_ms: list[float]
+    count_ms: list[float]
+    totals: list[int]
+    slowest: str
+    page_plan: str
+    count_plan: str
+
+
+def explain(url: str, walk: Walk, limit: int) -> Explained:
+    """EXPLAIN ANALYZE of the two queries the API runs per list answer (the page and its
+    ``total``), composed by ``moviestore.api.queries`` exactly as the API composes them."""
+    paths = walk.measured.read_text().split()[:limit]
+    page_ms, count_ms, totals = [], [], []
+    worst = (-1.0, "")
+    with psycopg.connect(url, autocommit=True) as conn:
+        for path in paths:
+            page_q, count_q = composed(path)
+            page = timed_plan(conn, *page_q)
+            count = timed_plan(conn, *count_q)
+            page_ms.append(page)
+            count_ms.append(count)
+            row = conn.execute(*count_q).fetchone()
+            totals.append(int(row[0]) if row else 0)
+            if max(page, count) > worst[0]:
+                worst = (max(page, count), path)
+        page_q, count_q = composed(worst[1])
+        return Explained(walk.kind, len(paths), page_ms, count_ms, totals, worst[1],
+                         text_plan(conn, *page_q), text_plan(conn, *count_q))  # fmt: skip
+
+
+Statement = tuple[sql.Composed, dict[str, Any]]
+
+
+def composed(path: str) -> tuple[Statement, Statement]:
+    raw = [tuple(p.split("=", 1)) for p in path.partition("?")[2].split("&")]
+    query = params.movie_query((k, v) for k, v in raw)
+    return queries.page(query, None), queries.count(query)
+
+
+def timed_plan(conn: psycopg.Connection[Any], query: sql.Composed, values: dict[str, Any]) -> float:
+    plan = conn.execute(sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + query, values).fetchone()
+    assert plan is not None
+    return float(plan[0][0]["Execution Time"])
+
+
+def text_plan(conn: psycopg.Connection[Any], query: sql.Composed, values: dict[str, Any]) -> str:
+    rows = conn.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS) ") + query, values).fetchall()
+    return "\n".join(str(r[0]) for r in rows)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--movies", type=int, default=None, help="catalog size (300,000)")
+    parser.add_argument("--seconds", type=float, default=None, help="per wrk run (5)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved repeats (3)")
+    parser.add_argument("--configs", default="1x1,2x1", help="PxW: processes x workers")
+    parser.add_argument("--quick", action="store_true", help="3,000 movies, 1 s runs, 1 round")
+    parser.add_argument("--state-dir", type=Path, default=None, help="kept when given")
+    parser.add_argument("--results", type=Path, default=None)
+    args = parser.parse_args()
+    movies = args.movies or (3_000 if args.quick else 300_000)
+    seconds = args.seconds or (1.0 if args.quick else 5.0)
+    rounds = args.rounds or (1 if args.quick else 3)
+    configs = [Config.parse(c) for c in args.configs.split(",")]
+    results = args.results or (
+        HERE / "RESULTS.md" if not args.quick and movies >= 300_000 else None
+    )
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: `sudo apt-get install -y wrk` (Debian/Ubuntu)")
+    data = catalog_file(movies)
+    state = args.state_dir or Path(tempfile.mkdtemp(prefix="moviestore-bench-api-"))
+    load_before = os.getloadavg()
+    stack = LocalStack(state)
+    endpoints = stack.start()
+    services: list[Service] = []
+    try:
+        url = endpoints.database_url
+        migrate(url)
+        load_seconds = load(url, data, movies)
+        print(f"loaded {movies:,} movies in {load_seconds:.1f} s")
+        work = Path(tempfile.mkdtemp(prefix="walks-", dir=state))
+        script = work / "walk.lua"
+        script.write_text(WALK)
+        kinds = walks(url, work, movies)
+        bench = Bench(stack.state, endpoints.settings_env(), endpoints.redis_url, seconds, script)
+        detail = f"/v1/movies/{movies // 2}"
+        apis: dict[str, Service] = {}
+        constants: dict[str, Service] = {}
+        sizes: dict[str, int] = {}
+        for config in configs:
+            apis[config.name] = start_api(stack.state, bench.env, config, f"api-{config.name}")
+            services.append(apis[config.name])
+            if not sizes:
+                sizes = {"list": len(get(apis[config.name].url + CACHED_LIST)),
+                         "detail": len(get(apis[config.name].url + detail))}  # fmt: skip
+            constants[config.name] = start_constant(
+                stack.state, config, [sizes["list"], sizes["detail"], NINE_KB]
+            )
+            services.append(constants[config.name])
+        targets = [
+            Target("ceiling: constant body, list size", "constant", f"/constant/{sizes['list']}",
+                   body=sizes["list"]),
+            Target("ceiling: constant body, detail size", "constant",
+                   f"/constant/{sizes['detail']}", body=sizes["detail"]),
+            Target("ceiling: constant body, 9 KB", "constant", f"/constant/{NINE_KB}",
+                   body=NINE_KB),
+            Target("cached list", "cached", CACHED_LIST, body=sizes["list"]),
+            Target("cached detail", "cached", detail, body=sizes["detail"]),
+            *(Target(f"uncached {w.kind}", "uncached", w.example, walk=w) for w in kinds),
+        ]  # fmt: skip
+        for r in range(rounds):
+            for config in configs:
+                print(f"round {r + 1}/{rounds}, {config.name} (processes x workers)", flush=True)
+                for target in targets:
+                    bench.measure(config, target, apis[config.name], constants[config.name])
+        for config in configs:
+            pids = apis[config.name].server_pids()
+            bench.api_rss[config.name] = max((peak_rss_mb(p) for p in pids), default=0.0)
+        explained = [explain(url, w, 60 if args.quick else 300) for w in kinds]
+        for e in explained:
+            print(f"\n{e.kind}: slowest {e.slowest}\n{e.page_plan}\n\n{e.count_plan}")
+    finally:
+        for service in services:
+            service.stop()
+        stack.stop()
+        if args.state_dir is None:
+            stack.destroy()
+    command = " ".join(["benchmarks/bench_api.py", *sys.argv[1:]])
+    section = render(
+        Report(command, movies, load_seconds, seconds, rounds, configs, targets, bench,
+               explained, load_before, os.getloadavg(), sizes)
+    )  # fmt: skip
+    print(section)
+    if results is not None:
+        write_section(results, SECTION, section)
+    return 0
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    command: str
+    movies: int
+    load_seconds: float
+    seconds: float
+    rounds: int
+    configs: list[Config]
+    targets: list[Target]
+    bench: Bench
+    explained: list[Explained]
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float]
+    sizes: dict[str, int]
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def robyn_version() -> str:
+    from importlib.metadata import version  # noqa: PLC0415
+
+    return version("robyn")
+
+
+def rps_of(m: Measured) -> list[float]:
+    return [r.rps for r in m.runs[64]]
+
+
+def ratios(report: Report, config: Config, cached: str, ceiling: str) -> list[float]:
+    """Cached req/s over the ceiling's, round by round (each pair measured minutes apart)."""
+    a = rps_of(report.bench.results[config.name, cached])
+    b = rps_of(report.bench.results[config.name, ceiling])
+    return [x / y for x, y in zip(a, b, strict=True)]
+
+
+def cache_note(target: Target, m: Measured) -> str:
+    requests = sum(c.get("wrk:requests", 0) for c in m.caches)
+    if target.kind == "constant":
+        return "no cache: a constant"
+    if target.kind == "cached":
+        hits = sum(c.get("memory:hit", 0) for c in m.caches)
+        misses = sum(c.get("memory:miss", 0) for c in m.caches)
+        return (f"memory hits {hits:,.0f}, misses {misses:,.0f} (wrk completed "
+                f"{requests:,.0f}; the warm-up and requests cut at the end count too)")  # fmt: skip
+    memory = sum(c.get("memory:hit", 0) for c in m.caches)
+    misses = sum(c.get("memory:miss", 0) for c in m.caches)
+    redis_hits = sum(c.get("redis:hit", 0) for c in m.caches)
+    redis_misses = sum(c.get("redis:miss", 0) for c in m.caches)
+    sent = sum(r.sent for runs in m.runs.values() for r in runs)
+    repeats = sum(r.repeats for runs in m.runs.values() for r in runs)
+    assert target.walk is not None
+    return (f"memory hits {memory:,.0f}, misses {misses:,.0f}; Redis hits {redis_hits:,.0f}, "
+            f"misses {redis_misses:,.0f}; {target.walk.distinct:,} distinct values, "
+            f"{repeats:,} of {sent:,} requests repeated one")  # fmt: skip
+
+
+def table(report: Report, config: Config) -> list[str]:
+    lines = [
+        f"#### {config.processes} process(es) x {config.workers} worker(s)",
+        "",
+        "| what | example request | req/s at 64 conns | p50 at 8 (ms) | p99 at 8 (ms) "
+        "| vs ceiling (req/s) | errors | caches over the measured runs |",
+        "|---|---|--:|--:|--:|--:|--:|---|",
+    ]
+    for target in report.targets:
+        m = report.bench.results[config.name, target.name]
+        rps = rps_of(m)
+        p50 = [r.p50_ms for r in m.runs[8]]
+        p99 = [r.p99_ms for r in m.runs[8]]
+        errors = sum(r.errors for runs in m.runs.values() for r in runs)
+        versus = "-"
+        if target.kind == "cached":
+            ceiling = "ceiling: constant body, " + ("list size" if "list" in target.name
+                                                    else "detail size")  # fmt: skip
+            rs = ratios(report, config, target.name, ceiling)
+            versus = f"{median(rs):.0%}{spread([r * 100 for r in rs], '.0f')}"
+        lines.append(
+            f"| {target.name} | `{target.path}` | {median(rps):,.0f}{spread(rps, ',.0f')} "
+            f"| {median(p50):.2f}{spread(p50, '.2f')} | {median(p99):.2f}{spread(p99, '.2f')} "
+            f"| {versus} | {errors} | {cache_note(target, m)} |"
+        )
+    uncached_rss = max((report.bench.results[config.name, t.name].rss_mb for t in report.targets
+                        if t.kind == "uncached"), default=0.0)  # fmt: skip
+    lines += [
+        "",
+        f"Peak RSS (VmHWM) per server process: {report.bench.api_rss[config.name]:.0f} MB for "
+        f"the API that served the cached runs (every round), {uncached_rss:.0f} MB for the "
+        "fresh instances of the uncached runs.",
+        "",
+    ]
+    return lines
+
+
+def best(report: Report) -> Config:
+    def score(c: Config) -> float:
+        return median(rps_of(report.bench.results[c.name, "cached list"]))
+
+    return max(report.configs, key=score)
+
+
+def verdicts(report: Report, config: Config) -> list[str]:
+    results = report.bench.results
+
+    def mark(ok: bool) -> str:
+        return "met" if ok else "**NOT met**"
+
+    lines = []
+    for cached, ceiling in (("cached list", "list size"), ("cached detail", "detail size")):
+        rs = ratios(report, config, cached, f"ceiling: constant body, {ceiling}")
+        lines.append(
+            f"- {cached} at least 70% of the constant-body ceiling (same body size, 64 "
+            f"connections): {median(rs):.0%} (rounds {', '.join(f'{r:.0%}' for r in rs)}): "
+            f"{mark(median(rs) >= 0.70)}"
+        )
+    nine = median(rps_of(results[config.name, "ceiling: constant body, 9 KB"]))
+    cached_list = median(rps_of(results[config.name, "cached list"]))
+    lines.append(
+        f"- for the issue's figure (9 KB constant body ~15,000 req/s at 64 connections): here "
+        f"{nine:,.0f} req/s; the cached list ({report.sizes['list']:,} bytes) is "
+        f"{cached_list / nine:.0%} of it"
+    )
+    for cached in ("cached list", "cached detail"):
+        p99 = [r.p99_ms for r in results[config.name, cached].runs[8]]
+        lines.append(
+            f"- {cached} p99 under 2 ms at 8 connections: {median(p99):.2f} ms "
+            f"(rounds {', '.join(f'{v:.2f}' for v in p99)}): {mark(median(p99) < 2)}"
+        )
+    for target in report.targets:
+        if target.kind == "uncached":
+            p99 = [r.p99_ms for r in results[config.name, target.name].runs[8]]
+            lines.append(
+                f"- {target.name} p99 under 25 ms at 8 connections: {median(p99):.2f} ms "
+                f"(rounds {', '.join(f'{v:.2f}' for v in p99)}): {mark(median(p99) < 25)}"
+            )
+    return lines
+
+
+def explained_lines(report: Report) -> list[str]:
+    lines = [
+        "| uncached kind | values | page query p50 / p99 / max (ms) | `total` count p50 / p99 "
+        "/ max (ms) | matches p50 / p99 / max |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    for e in report.explained:
+
+        def three(v: list[float]) -> str:
+            return f"{percentile(v, 50):.2f} / {percentile(v, 99):.2f} / {max(v):.2f}"
+
+        totals = [float(t) for t in e.totals]
+        lines.append(f"| {e.kind} | {e.values} | {three(e.page_ms)} | {three(e.count_ms)} | "
+                     f"{percentile(totals, 50):,.0f} / {percentile(totals, 99):,.0f} / "
+                     f"{max(totals):,.0f} |")  # fmt: skip
+    return lines
+
+
+def render(report: Report) -> str:
+    chosen = best(report)
+    lb, la = report.load_before, report.load_after
+    wrk_version = subprocess.run(
+        ["wrk", "--version"], capture_output=True, text=True, check=False
+    ).stdout.split()[1]
+    versions = f"Robyn {robyn_version()}, CPython {platform.python_version()}, wrk {wrk_version}"
+    lines = [
+        SECTION,
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with:",
+        "",
+        "```sh",
+        f".venv/bin/python {report.command}",
+        "```",
+        "",
+        f"- CPU: {cpu_model()}, {os.cpu_count()} cores (`nproc`), shared: PostgreSQL, Redis, "
+        "the API, the constant-body server and wrk (2 threads) all run on these 2 cores, and "
+        "other jobs share the VM",
+        f"- {versions}; PostgreSQL and Redis of the local stack",
+        f"- load average (1/5/15 min) before: {lb[0]:.2f} {lb[1]:.2f} {lb[2]:.2f}, after: "
+        f"{la[0]:.2f} {la[1]:.2f} {la[2]:.2f}",
+        "",
+        f"{report.movies:,} generated movies (titles Zipf-distributed over ~3,200 words, years "
+        "1900-2025, 0-3 of 20 genres, 0-8 cast from a pool of 4,000 names, a ~400-character "
+        f"extract) COPYed into `movies` in {report.load_seconds:.0f} s, indexes rebuilt, "
+        f"`VACUUM ANALYZE`d. wrk {WRK_THREADS} threads, {report.seconds:g} s per run; every "
+        f"figure is the median of {report.rounds} interleaved rounds (round → configuration → "
+        "target), the min-max of the rounds in brackets. *vs ceiling* divides the cached "
+        "answer's req/s by the constant body's of the same size, measured in the same round. "
+        "Latencies are wrk's (`--latency`), at 8 connections; req/s at 64.",
+        "",
+        "Uncached: each uncached run gets a fresh `moviestore api` (same configuration, empty "
+        "in-memory answers and `total` counts), Redis flushed, and a wrk Lua script walking a "
+        "shuffled list of distinct values drawn from the loaded movies (title: a 4-8 character "
+        "substring of a title word, half lower-cased; genre+year: a genre of a movie with a "
+        "`year_from`-`year_to` range of 1-5 years around its year; cast: a cast member's name), "
+        "each wrk thread its own slice, after a 1 s warm-up on values kept apart. The cache "
+        "columns are the API's own /metrics counters over the measured runs only.",
+        "",
+    ]
+    for config in report.configs:
+        lines += table(report, config)
+    lines += [
+        f"### Targets ({chosen.name}: the configuration with the highest cached-list req/s)",
+        "",
+        *verdicts(report, chosen),
+        "",
+        "### What PostgreSQL spends per uncached answer",
+        "",
+        "EXPLAIN ANALYZE of the two statements each uncached list answer runs (the page, "
+        "`LIMIT 21`, and its `total`, concurrently on two pooled connections), composed by "
+        "`moviestore.api.queries` for the first values of each walk:",
+        "",
+        *explained_lines(report),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

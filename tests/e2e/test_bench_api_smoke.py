@@ -1,0 +1,45 @@
+"""The API benchmark still runs end to end on a small catalog (figures are reported, never
+asserted): its own local stack, the API, the constant-body peer, wrk, the RESULTS section."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ROWS = (
+    "ceiling: constant body, list size",
+    "ceiling: constant body, detail size",
+    "ceiling: constant body, 9 KB",
+    "cached list",
+    "cached detail",
+    "uncached title",
+    "uncached genre+year",
+    "uncached cast",
+)
+
+
+def test_quick_api_benchmark_writes_every_row(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    done = subprocess.run(
+        [sys.executable, "benchmarks/bench_api.py", "--quick", "--configs", "1x1",
+         "--results", str(results)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    text = results.read_text()
+    assert "## API" in text
+    section = text.split("## API", 1)[1]
+    assert ".venv/bin/python benchmarks/bench_api.py --quick" in section
+    table = [line for line in section.splitlines() if line.startswith("| ")]
+    for row in ROWS:
+        assert any(line.startswith(f"| {row} |") for line in table), row
+    assert "### Targets" in section
+    for target in ("70% of the constant-body ceiling", "p99 under 2 ms", "p99 under 25 ms"):
+        assert target in section, target
+    assert "Redis hits 0" in section  # the uncached runs prove their misses
