@@ -7,6 +7,7 @@ with the pod's IAM role; set, it talks to the local moto server.
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import lru_cache
 from typing import Literal
 
@@ -36,7 +37,8 @@ class Settings(BaseSettings):
     sns_alerts_topic_arn: str | None = None
 
     api_port: int = Field(default=8080, ge=1, le=65535)
-    api_processes: int = Field(default=1, ge=1, le=64)
+    # Every core by default (Robyn runs Python handlers on one thread per process).
+    api_processes: int = Field(default_factory=lambda: len(os.sched_getaffinity(0)), ge=1, le=64)
     api_workers: int = Field(default=1, ge=1, le=64)
     api_host: str = "0.0.0.0"
     # SIGTERM: stop accepting, finish the requests in hand for at most this long, then exit 0.
@@ -44,6 +46,9 @@ class Settings(BaseSettings):
     # Answers kept in each API process (in front of Redis), per catalog version.
     api_memory_cache_entries: int = Field(default=20_000, ge=0)
     api_memory_cache_mb: int = Field(default=64, ge=0)
+    # A filtered page with up to this many matches sorts them; with more, it walks the index of
+    # its sort order (measured on 300,000 movies: both take a few ms on their side of 10,000).
+    api_sort_matches_up_to: int = Field(default=10_000, ge=0)
     # How long clients may reuse an answer without asking again (Cache-Control max-age).
     api_client_max_age_seconds: int = Field(default=5, ge=0, le=3600)
     # How often each API process reads the catalog version from PostgreSQL (the truth); the

@@ -4,7 +4,6 @@ is stored in Redis for the others. The routes in ``app.py`` add the in-process c
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -83,7 +82,9 @@ class Catalog:
         return await self.cached(key, lambda: self.movie_page(q, after))
 
     async def movie_page(self, q: MovieQuery, after: tuple[str | int, int] | None) -> Answer:
-        rows, total = await asyncio.gather(self.fetch(*queries.page(q, after)), self.total(q))
+        total = await self.total(q)
+        sort_up_to = self.settings.api_sort_matches_up_to
+        rows = await self.fetch(*queries.page(q, after, total, sort_up_to))
         more = len(rows) > q.limit
         items = rows[: q.limit]
         cursor = None

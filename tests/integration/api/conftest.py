@@ -72,14 +72,19 @@ def api_database(local_stack: tuple[LocalStack, Endpoints]) -> tuple[str, list[M
     return url, load(url, generate(CATALOG_SIZE))
 
 
-@pytest.fixture(scope="session")
+# Both plans of a filtered page: its matches sorted, or the sort order's index walked.
+@pytest.fixture(scope="session", params=["sorted-matches", "index-walk"])
 def api(
-    local_stack: tuple[LocalStack, Endpoints], api_database: tuple[str, list[Movie]]
+    request: pytest.FixtureRequest,
+    local_stack: tuple[LocalStack, Endpoints],
+    api_database: tuple[str, list[Movie]],
 ) -> Iterator[Api]:
     stack, endpoints = local_stack
     database_url, movies = api_database
     redis_url = endpoints.redis_url.rsplit("/", 1)[0] + "/1"
-    server, url = start_api(stack.state, "api", api_env(endpoints, database_url, redis_url))
+    env = api_env(endpoints, database_url, redis_url)
+    env["MOVIESTORE_API_SORT_MATCHES_UP_TO"] = "10000" if request.param == "sorted-matches" else "0"
+    server, url = start_api(stack.state, f"api-{request.param}", env)
     try:
         yield Api(url, server, database_url, redis_url, movies)
     finally:

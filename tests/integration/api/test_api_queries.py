@@ -4,6 +4,7 @@ exactly the model's answer, in its order, with no movie repeated or skipped."""
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import psycopg
@@ -124,6 +125,7 @@ def add_movie(api: Api, title: str, publish: bool) -> tuple[int, int]:
             "UPDATE catalog_state SET version = version + 1 RETURNING version"
         ).fetchone()
     assert row is not None and version is not None
+    api.movies.append(Movie(row[0], "acme", title, 2001, [], []))  # the model follows
     if publish:
         redis.Redis.from_url(api.redis_url).publish(CHANNEL, version[0])
     return row[0], version[0]
@@ -141,7 +143,7 @@ def eventually_listed(api: Api, title: str, movie_id: int, seconds: float) -> No
 
 def test_a_new_catalog_version_is_answered_at_once(api: Api) -> None:
     for publish in (True, False):  # published on Redis, or found by polling PostgreSQL
-        title = f"Brand New Movie {publish}"
+        title = f"Brand New Movie {uuid.uuid4().hex}"
         # cached answers (memory, Redis) of the current version: nothing found
         for _ in range(3):
             assert api.get("/v1/movies", params={"title": title}).json()["total"] == 0
@@ -155,12 +157,12 @@ def test_a_new_catalog_version_is_answered_at_once(api: Api) -> None:
         while api.get("/v1/movies", params=other).json()["total"] != before["total"] + 1:
             assert time.monotonic() < deadline, "an answer of the old version is still served"
             time.sleep(0.05)
-        api.movies.append(Movie(movie_id, "acme", title, 2001, [], []))
 
 
 def test_a_walk_survives_a_catalog_change(api: Api) -> None:
     """Keyset pagination: movies added mid-walk never make a page repeat or skip another."""
     params = {"sort": "year", "limit": 50}
+    expected_before = {m.id for m in api.movies}
     first = api.get("/v1/movies", params=params).json()
     add_movie(api, "Aaa Inserted Mid-Walk", publish=True)
     seen = [m["id"] for m in first["items"]]
@@ -170,5 +172,4 @@ def test_a_walk_survives_a_catalog_change(api: Api) -> None:
         seen += [m["id"] for m in page["items"]]
         cursor = page["next_cursor"]
     assert len(seen) == len(set(seen))
-    expected_before = {m.id for m in api.movies}
     assert expected_before <= set(seen)
