@@ -152,7 +152,9 @@ def run_server_process(
         signal.signal(
             signal.SIGTERM, lambda *_: threading.Thread(target=drain, daemon=True).start()
         )
-        asyncio.set_event_loop(uvloop.new_event_loop())
+        # Robyn makes its own event loop for the handlers: uvloop's, through the policy.
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        asyncio.set_event_loop(asyncio.new_event_loop())
         app.startup_handler(startup)
         # Serves until the process ends. (Robyn 0.88's stub lists two timeouts that its
         # binary does not take.)
