@@ -78,6 +78,7 @@ from generate import (  # noqa: E402
 from moviestore.api import params, queries  # noqa: E402
 from moviestore.localstack.processes import Server, free_port, port_open, wait_until  # noqa: E402
 from moviestore.localstack.stack import LocalStack  # noqa: E402
+from moviestore.settings import Settings  # noqa: E402
 from moviestore.store.migrate import migrate  # noqa: E402
 from results import write_section  # noqa: E402
 
@@ -585,7 +586,7 @@ def explain(url: str, walk: Walk, limit: int) -> Explained:
     worst = (-1.0, "")
     with psycopg.connect(url, autocommit=True) as conn:
         for path in paths:
-            page_q, count_q = composed(path)
+            page_q, count_q = composed(conn, path)
             page = timed_plan(conn, *page_q)
             count = timed_plan(conn, *count_q)
             page_ms.append(page)
@@ -594,7 +595,7 @@ def explain(url: str, walk: Walk, limit: int) -> Explained:
             totals.append(int(row[0]) if row else 0)
             if max(page, count) > worst[0]:
                 worst = (max(page, count), path)
-        page_q, count_q = composed(worst[1])
+        page_q, count_q = composed(conn, worst[1])
         return Explained(walk.kind, len(paths), page_ms, count_ms, totals, worst[1],
                          text_plan(conn, *page_q), text_plan(conn, *count_q))  # fmt: skip
 
@@ -602,10 +603,15 @@ def explain(url: str, walk: Walk, limit: int) -> Explained:
 Statement = tuple[sql.Composed, dict[str, Any]]
 
 
-def composed(path: str) -> tuple[Statement, Statement]:
+def composed(conn: psycopg.Connection[Any], path: str) -> tuple[Statement, Statement]:
+    """As the API composes them: the count first, whose result picks the page's plan."""
     raw = [tuple(p.split("=", 1)) for p in path.partition("?")[2].split("&")]
     query = params.movie_query((k, v) for k, v in raw)
-    return queries.page(query, None), queries.count(query)
+    count = queries.count(query)
+    row = conn.execute(*count).fetchone()
+    total = int(row[0]) if row else 0
+    sort_up_to = Settings.model_fields["api_sort_matches_up_to"].default
+    return queries.page(query, None, total, sort_up_to), count
 
 
 def timed_plan(conn: psycopg.Connection[Any], query: sql.Composed, values: dict[str, Any]) -> float:

@@ -17,7 +17,9 @@ import orjson
 from moviestore.api.problems import Problem, invalid
 
 SIGNATURE_BYTES = 16
-MAX_LENGTH = 512
+# A cursor carries the last title of its page: up to 500 characters (the validator's limit),
+# 4 bytes each in UTF-8, base64-encoded, plus the rest.
+MAX_LENGTH = 4096
 
 
 class Cursors:
@@ -64,4 +66,9 @@ def b64(data: bytes) -> str:
 
 
 def unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict: base64 decoding forgives padding, stray characters and the spare bits of the
+    last character; a cursor has exactly one spelling (else each would be its own cache key)."""
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64(data) != text:
+        raise ValueError("not the canonical spelling")
+    return data

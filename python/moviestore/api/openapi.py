@@ -11,6 +11,7 @@ import html
 from typing import Any
 
 from moviestore import __version__
+from moviestore.api.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
 from moviestore.api.params import (
     LIMIT_DEFAULT,
     LIMIT_MAX,
@@ -96,8 +97,9 @@ REQUEST_ID = {
     "name": "X-Request-ID",
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"},
-    "description": "Your id for this request (else one is generated); in every log line",
+    "schema": {"type": "string"},
+    "description": "Your id for this request: 1 to 128 of A-Za-z0-9._:- (anything else is "
+    "replaced by a generated one); echoed, and in every log line",
 }
 
 MOVIE = {
@@ -204,7 +206,7 @@ def document() -> dict[str, Any]:
         ),
         query(
             "cursor",
-            {"type": "string", "maxLength": 512},
+            {"type": "string", "maxLength": CURSOR_MAX_LENGTH},
             "next_cursor of the previous page (valid only with the same filters and sort)",
         ),
         IF_NONE_MATCH,

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
+from moviestore.api import cursor
 from moviestore.api.problems import Problem, invalid
 
 LIMIT_DEFAULT, LIMIT_MAX = 20, 100
@@ -69,8 +70,9 @@ def decode(raw: Iterable[tuple[str, str]], allowed: frozenset[str]) -> dict[str,
             known = ", ".join(sorted(allowed)) or "none"
             raise Problem(400, "unknown-parameter", f"unknown parameter (known: {known})", key)
         value = unquote(raw_value, key)
-        if len(value) > MAX_VALUE_CHARS:
-            raise invalid(key, f"longer than {MAX_VALUE_CHARS} characters")
+        longest = MAX_VALUE_CHARS if key != "cursor" else cursor.MAX_LENGTH
+        if len(value) > longest:
+            raise invalid(key, f"longer than {longest} characters")
         values = params.setdefault(key, [])
         values.append(value)
         if len(values) > 1 and key not in REPEATABLE:

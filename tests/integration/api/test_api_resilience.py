@@ -1,0 +1,279 @@
+"""The API under failure: Redis killed and brought back while clients keep asking, and SIGTERM
+with a request in flight (Kubernetes sends one on every rollout)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+import requests
+
+from moviestore.localstack.processes import Server, free_port
+from moviestore.localstack.redis import Redis
+from moviestore.localstack.stack import Endpoints, LocalStack
+from tests.integration.api.catalog import Movie, select
+from tests.integration.api.conftest import api_env, start_api
+
+EXIT_BOUND_SECONDS = 15  # the extra APIs' grace period is 10 s
+IDLE_EXIT_BOUND_SECONDS = 5  # nothing in flight: no reason to use the grace period
+
+
+@dataclass
+class Extra:
+    """An API process of a test's own."""
+
+    server: Server
+    url: str
+    movies: list[Movie]
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return requests.get(self.url + path, timeout=10, **kwargs)
+
+    def readiness(self) -> tuple[int, dict[str, Any]]:
+        response = self.get("/readyz")
+        return response.status_code, response.json()
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        lines = []
+        for line in self.server.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                lines.append(json.loads(line))
+        return lines
+
+
+def current_movies(database_url: str) -> list[Movie]:
+    """The catalog as it is now: other suites add movies to the shared test database."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute('SELECT id, provider, title, year, genres, "cast" FROM movies')
+        return [Movie(*row) for row in rows.fetchall()]
+
+
+def extra_api(
+    stack: LocalStack, endpoints: Endpoints, database: tuple[str, list[Movie]], redis_url: str
+) -> Extra:
+    name = f"api-{uuid.uuid4().hex[:8]}"
+    server, url = start_api(stack.state, name, api_env(endpoints, database[0], redis_url))
+    return Extra(server, url, current_movies(database[0]))
+
+
+def spare_redis_db(endpoints: Endpoints, db: int) -> str:
+    """A database of the stack's Redis that no other suite uses: nothing cached beforehand."""
+    return endpoints.redis_url.rsplit("/", 1)[0] + f"/{db}"
+
+
+# --- answers checked against the model -------------------------------------------------------
+
+
+def list_queries(round_: int) -> list[dict[str, Any]]:
+    """A few queries; ``round_`` makes them new (uncached) through the limit they ask for."""
+    limit = 1 + round_ % 100
+    return [
+        {"genre": ["Drama"], "sort": "-year", "limit": limit},
+        {"title": "love", "year_from": 1995, "limit": limit},
+        {"cast": ["Eve Li"], "provider": "acme", "sort": "year", "limit": limit},
+    ]
+
+
+def check_list(api: Extra, params: dict[str, Any]) -> None:
+    response = api.get("/v1/movies", params=params)
+    assert response.status_code == 200, (params, response.status_code, response.text)
+    page = response.json()
+    expected = select(api.movies, params)
+    assert [m["id"] for m in page["items"]] == [m.id for m in expected[: params["limit"]]], params
+    assert page["total"] == len(expected), params
+
+
+def check_movie(api: Extra, movie: Movie) -> None:
+    response = api.get(f"/v1/movies/{movie.id}")
+    assert response.status_code == 200, (movie.id, response.status_code, response.text)
+    got = response.json()
+    assert (got["id"], got["title"], got["year"], got["provider"]) == (
+        movie.id,
+        movie.title,
+        movie.year,
+        movie.provider,
+    )
+    assert (got["genres"], got["cast"]) == (movie.genres, movie.cast)
+
+
+def ask_everything(api: Extra, round_: int) -> None:
+    """Cached answers (the same queries every round) and uncached ones (new each round)."""
+    for params in list_queries(0) + list_queries(round_):
+        check_list(api, params)
+    check_movie(api, api.movies[0])  # cached after the first round
+    check_movie(api, api.movies[1 + round_ % (len(api.movies) - 1)])  # new each round
+    genres = api.get("/v1/genres")
+    assert genres.status_code == 200, genres.text
+
+
+def wait_for_readiness(api: Extra, status: str, redis: str, bound: float) -> dict[str, Any]:
+    deadline = time.monotonic() + bound
+    last: tuple[int, dict[str, Any]] | None = None
+    while time.monotonic() < deadline:
+        last = api.readiness()
+        if last[0] == 200 and last[1]["status"] == status and last[1]["redis"] == redis:
+            return last[1]
+        time.sleep(0.1)
+    raise AssertionError(f"/readyz did not say {status} (redis {redis}) within {bound} s: {last}")
+
+
+# --- Redis killed mid-test -------------------------------------------------------------------
+
+
+def test_redis_killed_and_restarted_while_clients_keep_asking(
+    local_stack: tuple[LocalStack, Endpoints],
+    api_database: tuple[str, list[Movie]],
+    tmp_path: Path,
+) -> None:
+    stack, endpoints = local_stack
+    redis = Redis(tmp_path, free_port())
+    redis_server = redis.start()
+    api = extra_api(stack, endpoints, api_database, redis.url())
+    try:
+        assert wait_for_readiness(api, "ready", "up", 5)["postgres"] == "up"
+        for round_ in range(1, 4):
+            ask_everything(api, round_)
+
+        redis_server.proc.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
+        redis_server.proc.wait(5)  # type: ignore[union-attr]
+
+        # Every answer correct while Redis is gone: from memory, or from PostgreSQL.
+        rounds, deadline = 4, time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            ask_everything(api, rounds)
+            rounds += 1
+        assert rounds > 5, "too few requests while Redis was down to show anything"
+        report = wait_for_readiness(api, "degraded", "down", 5)
+        assert report["postgres"] == "up"
+
+        redis_server = redis.start()  # the same port, as a restarted pod's Service would be
+        wait_for_readiness(api, "ready", "up", 10)
+        for round_ in range(rounds, rounds + 3):
+            ask_everything(api, round_)
+        log = api.log_lines()
+        assert any(line.get("msg", "").startswith("Redis unavailable") for line in log), (
+            api.server.tail()
+        )
+        assert not [line for line in log if line.get("level") == "error"], api.server.tail(50)
+    finally:
+        api.server.stop()
+        redis_server.stop()
+
+
+# --- SIGTERM ---------------------------------------------------------------------------------
+
+
+def api_is_waiting_on_the_lock(database_url: str) -> bool:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND query ILIKE '%%FROM movies%%'"
+        ).fetchone()
+    return row is not None and row[0] > 0
+
+
+def connection_refused(url: str) -> bool:
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=2):
+            return False
+    except ConnectionRefusedError:
+        return True
+
+
+def drained_lines(api: Extra) -> list[dict[str, Any]]:
+    return [line for line in api.log_lines() if line.get("msg") == "server process drained"]
+
+
+def test_sigterm_drains_the_request_in_flight_then_exits_0(
+    local_stack: tuple[LocalStack, Endpoints], api_database: tuple[str, list[Movie]]
+) -> None:
+    stack, endpoints = local_stack
+    database_url = api_database[0]
+    api = extra_api(stack, endpoints, api_database, spare_redis_db(endpoints, 3))
+    proc = api.server.proc
+    assert proc is not None
+    # Filters no one asked before: the answer must come from PostgreSQL.
+    params = {"title": "a", "year_from": 1990 + uuid.uuid4().int % 10, "limit": 17}
+    expected = select(api.movies, params)
+    result: dict[str, Any] = {}
+
+    def ask() -> None:
+        try:
+            result["response"] = api.get("/v1/movies", params=params)
+        except requests.RequestException as e:
+            result["error"] = e
+
+    client = threading.Thread(target=ask)
+    try:
+        with psycopg.connect(database_url) as lock:
+            lock.execute("LOCK TABLE movies IN ACCESS EXCLUSIVE MODE")
+            client.start()
+            deadline = time.monotonic() + 10
+            while not api_is_waiting_on_the_lock(database_url):
+                assert time.monotonic() < deadline, "the request never reached PostgreSQL"
+                assert client.is_alive(), result
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)  # the supervisor only, as Kubernetes does
+            time.sleep(1)
+            assert proc.poll() is None, "exited with a request in flight"
+            lock.rollback()  # releases the lock
+        client.join(EXIT_BOUND_SECONDS)
+        assert not client.is_alive(), "the request in flight never finished"
+        assert "error" not in result, result
+        response = result["response"]
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert [m["id"] for m in page["items"]] == [m.id for m in expected[:17]]
+        assert page["total"] == len(expected)
+
+        try:
+            code = proc.wait(EXIT_BOUND_SECONDS)
+        except Exception:
+            pytest.fail(f"no exit {EXIT_BOUND_SECONDS} s after SIGTERM:\n{api.server.tail(40)}")
+        assert code == 0, api.server.tail(40)
+        assert connection_refused(api.url)
+        drained = drained_lines(api)
+        assert len(drained) == 2, api.server.tail(40)  # one per server process
+        assert all(line.get("unfinished_requests") == 0 for line in drained), drained
+    finally:
+        api.server.stop(signal.SIGKILL)
+
+
+def test_sigterm_with_nothing_in_flight_exits_0_promptly(
+    local_stack: tuple[LocalStack, Endpoints], api_database: tuple[str, list[Movie]]
+) -> None:
+    stack, endpoints = local_stack
+    api = extra_api(stack, endpoints, api_database, spare_redis_db(endpoints, 4))
+    proc = api.server.proc
+    assert proc is not None
+    try:
+        assert api.get("/v1/genres").status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(IDLE_EXIT_BOUND_SECONDS)
+        except Exception:
+            pytest.fail(
+                f"no exit {IDLE_EXIT_BOUND_SECONDS} s after SIGTERM with nothing in flight:\n"
+                + api.server.tail(40)
+            )
+        assert code == 0, api.server.tail(40)
+        assert connection_refused(api.url)
+        drained = drained_lines(api)
+        assert len(drained) == 2, api.server.tail(40)
+        assert all(line.get("unfinished_requests") == 0 for line in drained), drained
+        stopped = [line for line in api.log_lines() if line.get("msg") == "api stopped"]
+        assert stopped and stopped[-1].get("clean") is True, api.server.tail(40)
+    finally:
+        api.server.stop(signal.SIGKILL)
