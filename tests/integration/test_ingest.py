@@ -11,9 +11,9 @@ import psycopg
 import pytest
 
 from moviestore.aws.clients import Clients
+from moviestore.ingest.duties import Duties
 from moviestore.ingest.events import ObjectRef
-from moviestore.ingest.notify import dead_letter, notify_provider
-from moviestore.ingest.pipeline import Ingestor, Outcome
+from moviestore.ingest.pipeline import Ingestor, Outcome, Result
 from moviestore.localstack.stack import REGION, Endpoints
 from moviestore.settings import Settings
 from moviestore.store.migrate import migrate
@@ -44,6 +44,13 @@ def put(clients: Clients, endpoints: Endpoints, key: str, data: bytes) -> Object
     return ObjectRef(endpoints.bucket, key, provider, etag, len(data))
 
 
+def ingest(ingestor: Ingestor, ref: ObjectRef, body: str = "{}") -> Result:
+    """What the worker does with one object: ingest it, then the duties after the commit."""
+    result = ingestor.ingest(ref)
+    assert not Duties(ingestor.settings, ingestor.clients).run(ref, result, body)
+    return result
+
+
 def count(db: psycopg.Connection, sql: str) -> Any:
     row = db.execute(sql).fetchone()
     assert row is not None
@@ -56,11 +63,12 @@ def test_a_valid_file_is_loaded_once(
     movies = [CARMEN, {**CARMEN, "href": "Carmen_(Walsh)"}, {"title": "X", "year": 2000}]
     ref = put(clients, endpoints, "providers/acme/ok.json", orjson.dumps(movies))
     ingestor = Ingestor(settings(), clients, "test")
-    first = ingestor.ingest(ref)
+    first = ingest(ingestor, ref)
     assert first.outcome is Outcome.LOADED
     assert count(db, "SELECT count(*) FROM movies") == 3
     assert count(db, "SELECT status FROM ingestions") == "loaded"
-    again = ingestor.ingest(ref)
+    assert count(db, "SELECT notified_at IS NOT NULL FROM ingestions")
+    again = ingest(ingestor, ref)
     assert again.outcome is Outcome.ALREADY_DONE
     assert count(db, "SELECT attempts FROM ingestions") == 1
 
@@ -147,10 +155,8 @@ def test_dead_letter_and_provider_notice(
             },
         )
     ref = put(clients, endpoints, "providers/acme/notify.json", b"[1,]")
-    result = Ingestor(settings(), clients, "test").ingest(ref)
     original = '{"Records": []}'
-    dead_letter(clients, endpoints.dlq_url, original, result)
-    notify_provider(clients, endpoints.provider_topic_arn, result)
+    result = ingest(Ingestor(settings(), clients, "test"), ref, original)
 
     got = clients.sqs.receive_message(
         QueueUrl=endpoints.dlq_url, MessageAttributeNames=["All"], WaitTimeSeconds=2
@@ -159,8 +165,22 @@ def test_dead_letter_and_provider_notice(
     assert message["Body"] == original
     assert message["MessageAttributes"]["status"]["StringValue"] == "rejected"
     assert message["MessageAttributes"]["reason"]["StringValue"].startswith("parse")
+    assert message["MessageAttributes"]["ingestion_id"]["StringValue"] == str(result.ingestion_id)
     clients.sqs.delete_message(QueueUrl=endpoints.dlq_url, ReceiptHandle=message["ReceiptHandle"])
 
     notice = clients.sqs.receive_message(QueueUrl=inbox, WaitTimeSeconds=2)["Messages"]
     assert orjson.loads(notice[0]["Body"])["key"] == "providers/acme/notify.json"
     assert "Messages" not in clients.sqs.receive_message(QueueUrl=other, WaitTimeSeconds=1)
+
+
+def test_a_load_while_a_first_load_of_the_provider_runs_is_busy_then_retried(
+    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+) -> None:
+    ref = put(clients, endpoints, "providers/acme/wait.json", orjson.dumps([CARMEN]))
+    with psycopg.connect(endpoints.database_url) as other:  # as a first load of acme holds it
+        other.execute("SELECT pg_advisory_xact_lock(hashtextextended('provider:acme', 0))")
+        busy = Ingestor(settings(), clients, "test").ingest(ref)
+    assert busy.outcome is Outcome.BUSY
+    assert count(db, "SELECT status FROM ingestions") == "processing"
+    assert ingest(Ingestor(settings(), clients, "test"), ref).outcome is Outcome.LOADED
+    assert count(db, "SELECT attempts FROM ingestions") == 2

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import psycopg
 import pytest
+from psycopg import sql
 
 from moviestore._validator import CatalogFileError, Validator
 from moviestore.localstack.stack import Endpoints
-from moviestore.store.loader import Loaded, TooManyInvalidError, load
+from moviestore.store.loader import (
+    STAGED,
+    Loaded,
+    ProviderBusyError,
+    TooManyInvalidError,
+    ahead,
+    load,
+)
 from moviestore.store.migrate import migrate
 
 PROVIDER = "acme"
@@ -113,3 +122,88 @@ def test_too_many_invalid_records_reject_the_file(conn: psycopg.Connection) -> N
         load_movies(conn, [CARMEN, {"title": ""}, {"year": 1}], reject_invalid_ratio=0.5)
     assert rejected.value.ratio == pytest.approx(2 / 3)
     assert conn.execute("SELECT count(*) FROM movies").fetchone() == (0,)
+
+
+def test_a_first_load_copies_straight_in_and_lands_like_an_upsert(
+    conn: psycopg.Connection,
+) -> None:
+    movies = [
+        CARMEN,
+        {**CARMEN_2, "genres": ["Drama", "Opera"], "extract": "é" * 300, "id": "x-1"},
+        {"title": "T", "year": 2001, "thumbnail": "https://t/1.jpg", "thumbnail_width": 3},
+    ]
+    every_field = sql.SQL("SELECT {} FROM movies WHERE title <> 'Seed' ORDER BY id").format(
+        sql.SQL(", ").join(map(sql.Identifier, STAGED))
+    )
+    first = load_movies(conn, movies)
+    assert first.first_load and (first.inserted, first.updated) == (3, 0)
+    copied = conn.execute(every_field).fetchall()
+    conn.execute("TRUNCATE movies")
+    load_movies(conn, [{"title": "Seed", "year": 1999}])  # the provider has a row now
+    upserted = load_movies(conn, movies)
+    assert not upserted.first_load and (upserted.inserted, upserted.updated) == (3, 0)
+    assert conn.execute(every_field).fetchall() == copied
+    assert copied[2][STAGED.index("thumbnail_width")] == 3
+    ingestion_and_source = conn.execute(
+        "SELECT ingestion_id IS NOT NULL, source_key FROM movies ORDER BY id"
+    ).fetchall()
+    assert set(ingestion_and_source) == {(True, "providers/acme/a.json")}
+
+
+def provider_lock(endpoints: Endpoints, shared: bool) -> psycopg.Connection:
+    other = psycopg.connect(endpoints.database_url)
+    kind = "_shared" if shared else ""
+    other.execute(
+        f"SELECT pg_advisory_xact_lock{kind}(hashtextextended('provider:' || %s, 0))",
+        (PROVIDER,),
+    )
+    return other
+
+
+def test_a_first_load_under_way_makes_another_load_of_the_provider_wait(
+    conn: psycopg.Connection, endpoints: Endpoints
+) -> None:
+    other = provider_lock(endpoints, shared=False)  # as a first load holds it
+    try:
+        with pytest.raises(ProviderBusyError):
+            load_movies(conn, [CARMEN])
+    finally:
+        other.close()
+    assert load_movies(conn, [CARMEN]).first_load
+
+
+def test_an_upsert_under_way_turns_a_first_load_into_an_upsert(
+    conn: psycopg.Connection, endpoints: Endpoints
+) -> None:
+    other = provider_lock(endpoints, shared=True)  # as an upsert holds it
+    try:
+        loaded = load_movies(conn, [CARMEN, CARMEN_2])
+    finally:
+        other.close()
+    assert not loaded.first_load and loaded.inserted == 2
+
+
+def test_ahead_hands_over_the_producers_error_and_stops_it_when_closed() -> None:
+    def failing() -> Iterator[bytes]:
+        yield b"a"
+        raise ValueError("broken")
+
+    with pytest.raises(ValueError, match="broken"):
+        list(ahead(failing(), 2))
+
+    produced: list[int] = []
+    closed = threading.Event()
+
+    def endless() -> Iterator[bytes]:
+        try:
+            while True:
+                produced.append(1)
+                yield b"x"
+        finally:
+            closed.set()
+
+    stream = ahead(endless(), 2)
+    assert next(stream) == b"x"
+    stream.close()
+    assert closed.is_set()
+    assert len(produced) <= 4  # bounded: never more than the queue ahead of the consumer

@@ -30,6 +30,8 @@ def dead_letter(clients: Clients, dlq_url: str, original_body: str, result: Resu
     }
     if result.report_key:
         attributes["report"] = attribute(result.report_key)
+    if result.ingestion_id is not None:
+        attributes["ingestion_id"] = attribute(str(result.ingestion_id))
     clients.sqs.send_message(
         QueueUrl=dlq_url, MessageBody=original_body, MessageAttributes=attributes
     )
@@ -42,7 +44,8 @@ def notify_provider(clients: Clients, topic_arn: str, result: Result) -> None:
         subject = f"moviestore: {s.get('key', 'your file')} was rejected"
     else:
         subject = f"moviestore: {s.get('key', 'your file')} loaded with invalid records"
-    notice: dict[str, Any] = {**s, "report": result.report_key}
+    # ingestion_id tells a repeated notice apart (notices are sent at least once).
+    notice: dict[str, Any] = {**s, "report": result.report_key, "ingestion_id": result.ingestion_id}
     clients.sns.publish(
         TopicArn=topic_arn,
         Subject=subject[:99],

@@ -4,8 +4,11 @@ then tell the provider. Exactly once, whatever fails on the way:
 * every object version has one ``ingestions`` row; a final status means "done, acknowledge";
 * the load transaction holds an advisory lock on the version, so two workers handed the same
   object at once cannot both load it (the second is told ``busy`` and retries later);
-* rows, counts and the final status commit together; a crash before the commit leaves no row
-  of the file, and the message, not deleted, comes back.
+* rows, counts, the final status, and the catalog version bump commit together; a crash
+  before the commit leaves no row of the file, and the message, not deleted, comes back;
+* what follows the commit (the cache refresh and the notices, ``ingest.duties``) is recorded
+  by ``notified_at``: a message for a final version whose duties were never done is handed back
+  as a ``resumed`` result, so they are done then.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from moviestore.ingest.events import ObjectRef
 from moviestore.ingest.reports import ErrorSink, report_key
 from moviestore.logs import event
 from moviestore.settings import Settings
-from moviestore.store.loader import TooManyInvalidError, load
+from moviestore.store.loader import ProviderBusyError, TooManyInvalidError, load
 from moviestore.validation import CHUNK_SIZE, CatalogFileError, Limits, Report
 
 log = logging.getLogger("moviestore.ingest")
@@ -52,10 +55,20 @@ class Result:
     reason: str | None = None
     report_key: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    # The catalog version the commit made; None when it changed no movie.
+    catalog_version: int | None = None
+    # The duties after the commit (cache refresh, notices) are still to be done.
+    pending: bool = False
+    # Read back from an earlier delivery that committed but never did its duties.
+    resumed: bool = False
 
     @property
     def needs_dead_letter(self) -> bool:
         return self.outcome in (Outcome.REJECTED, Outcome.PARTIALLY_LOADED)
+
+    @property
+    def changed_rows(self) -> bool:
+        return bool(self.summary.get("rows_inserted") or self.summary.get("rows_updated"))
 
 
 CLAIM = """
@@ -73,8 +86,22 @@ UPDATE ingestions SET status = %(status)s, records_total = %(total)s,
     records_valid = %(valid)s, records_invalid = %(invalid)s,
     duplicates_collapsed = %(collapsed)s, rows_inserted = %(inserted)s,
     rows_updated = %(updated)s, error_counts = %(error_counts)s, error_summary = %(summary)s,
-    report_key = %(report_key)s, bytes = %(bytes)s, finished_at = now()
+    report_key = %(report_key)s, bytes = %(bytes)s, finished_at = now(),
+    notified_at = CASE WHEN %(pending)s THEN NULL ELSE now() END
 WHERE id = %(id)s
+"""
+
+# The last statement before the commit: the one row stays locked for the shortest time.
+BUMP_VERSION = "UPDATE catalog_state SET version = version + 1 RETURNING version"
+
+# A final version whose duties were never done (the worker died after the commit).
+UNNOTIFIED = """
+SELECT i.id, i.status, i.records_total, i.records_valid, i.records_invalid,
+    i.duplicates_collapsed, i.rows_inserted, i.rows_updated, i.error_counts, i.error_summary,
+    i.report_key, c.version
+FROM ingestions i CROSS JOIN catalog_state c
+WHERE i.bucket = %(bucket)s AND i.key = %(key)s AND i.version = %(version)s
+    AND i.status IN ('loaded', 'partially_loaded', 'rejected') AND i.notified_at IS NULL
 """
 
 
@@ -97,7 +124,7 @@ class Ingestor:
         with psycopg.connect(url, autocommit=True) as conn:
             claimed = conn.execute(CLAIM, {**ref.__dict__, "worker": self.worker}).fetchone()
             if claimed is None:
-                return Result(
+                return unnotified(conn, ref) or Result(
                     Outcome.ALREADY_DONE, reason="this object version was already ingested"
                 )
             ingestion_id = int(claimed[0])
@@ -124,11 +151,7 @@ class Ingestor:
         sink = ErrorSink()
         try:
             with conn.transaction():
-                lock = conn.execute(
-                    "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
-                    (f"{ref.bucket}\n{ref.key}\n{ref.version}",),
-                ).fetchone()
-                if lock is None or not lock[0]:
+                if not lock_version(conn, ref):
                     return Result(
                         Outcome.BUSY, ingestion_id, reason="another worker holds this object"
                     )
@@ -138,11 +161,19 @@ class Ingestor:
                 if status is not None and status[0] in FINAL:
                     return Result(Outcome.ALREADY_DONE, ingestion_id)
                 result = self.validate_and_load(conn, ref, ingestion_id, sink, on_batch)
-                key = report_key(ref) if result.needs_dead_letter else None
-                result.report_key = key
-                conn.execute(FINISH, finish_params(result, ingestion_id, key))
-            if result.report_key is not None:
-                sink.upload(self.clients, ref.bucket, result.report_key, result.summary)
+                result.ingestion_id = ingestion_id
+                if result.outcome is Outcome.BUSY:
+                    return result
+                if result.needs_dead_letter:
+                    # Before the commit, so a committed status never points at a missing
+                    # report; a retry after a failed commit overwrites the same key.
+                    result.report_key = report_key(ref)
+                    sink.upload(self.clients, ref.bucket, result.report_key, result.summary)
+                result.pending = result.needs_dead_letter or result.changed_rows
+                conn.execute(FINISH, finish_params(result, ingestion_id))
+                if result.changed_rows:
+                    row = conn.execute(BUMP_VERSION).fetchone()
+                    result.catalog_version = int(row[0]) if row else None
             return result
         finally:
             sink.close()
@@ -174,6 +205,8 @@ class Ingestor:
         except TooManyInvalidError as e:
             sink.write(validator.take_errors())
             return rejected(ref, e.report, str(e))
+        except ProviderBusyError as e:
+            return Result(Outcome.BUSY, ingestion_id, reason=str(e))
         sink.write(validator.take_errors())
         report = loaded.report
         outcome = Outcome.PARTIALLY_LOADED if report.records_invalid else Outcome.LOADED
@@ -189,6 +222,44 @@ class Ingestor:
             yield from body.iter_chunks(CHUNK_SIZE)
         finally:
             body.close()
+
+
+def lock_version(conn: psycopg.Connection, ref: ObjectRef) -> bool:
+    """Take the object version's advisory lock for the transaction; False if someone has it."""
+    row = conn.execute(
+        "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
+        (f"{ref.bucket}\n{ref.key}\n{ref.version}",),
+    ).fetchone()
+    return row is not None and bool(row[0])
+
+
+def unnotified(conn: psycopg.Connection, ref: ObjectRef) -> Result | None:
+    """The stored outcome of a final version whose duties were never done, else None."""
+    row = conn.execute(UNNOTIFIED, ref.__dict__).fetchone()
+    if row is None:
+        return None
+    (iid, status, total, valid, invalid, collapsed, inserted, updated, counts, reason, key, v) = row
+    summary = {
+        "provider": ref.provider,
+        "bucket": ref.bucket,
+        "key": ref.key,
+        "version": ref.version,
+        "status": status,
+        "records_total": total,
+        "records_valid": valid,
+        "records_invalid": invalid,
+        "duplicates_collapsed": collapsed,
+        "error_counts": counts,
+        "rows_inserted": inserted,
+        "rows_updated": updated,
+    }
+    if reason is not None:
+        summary["reason"] = reason
+    result = Result(Outcome(status), iid, None, reason, key, summary, pending=True, resumed=True)
+    # Rows read now are the same at the current version (later changes moved them to the
+    # ingestion that made them), so the documents go under the current version's keys.
+    result.catalog_version = int(v) if result.changed_rows else None
+    return result
 
 
 def after_batch(sink: ErrorSink, validator: Validator, then: Callable[[], None] | None) -> None:
@@ -218,7 +289,7 @@ def summarize(ref: ObjectRef, outcome: Outcome, report: Report) -> dict[str, Any
     }
 
 
-def finish_params(result: Result, ingestion_id: int, key: str | None) -> dict[str, Any]:
+def finish_params(result: Result, ingestion_id: int) -> dict[str, Any]:
     r = result.report
     return {
         "id": ingestion_id,
@@ -231,6 +302,7 @@ def finish_params(result: Result, ingestion_id: int, key: str | None) -> dict[st
         "updated": result.summary.get("rows_updated", 0),
         "error_counts": orjson.dumps(r.error_counts if r else {}).decode(),
         "summary": result.reason,
-        "report_key": key,
+        "report_key": result.report_key,
         "bytes": r.bytes_read if r else None,
+        "pending": result.pending,
     }

@@ -1,15 +1,28 @@
-"""Load one validated file into ``movies``: binary COPY into a staging table, then one upsert.
+"""Load one validated file into ``movies`` inside the caller's transaction: a file lands whole or
+not at all. Valid records stream from the validator straight into binary COPY (no Python object
+per movie), by one of two paths:
 
-Everything happens in the caller's transaction, so a file lands whole or not at all. Valid
-records stream from the validator straight into COPY (no Python object per movie); a record
-whose content did not change is not written at all (no new row version, no WAL, no
-``updated_at`` bump), which makes re-ingesting an unchanged file cheap.
+* **first load** of a provider (it has no row yet): COPY straight into ``movies``. Nothing can
+  conflict, so there is no staging table and no index probe: as close to a raw COPY as it gets.
+* **upsert** otherwise: COPY into a temporary staging table, then one INSERT … ON CONFLICT. A
+  record whose content did not change is not written at all (no new row version, no WAL, no
+  ``updated_at`` bump), which makes re-ingesting an unchanged file cheap.
+
+A provider lock keeps the paths apart: a first load holds it exclusively (so no other load of
+the provider can insert under it), an upsert holds it shared; the loser is told
+``ProviderBusyError`` at once and retries later. Reading S3 and validating run in a producer
+thread, ahead of PostgreSQL by a bounded queue, so both cores work and memory stays flat.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+import queue
+import struct
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
+from typing import LiteralString
 
 import psycopg
 from psycopg import sql
@@ -37,6 +50,9 @@ COLUMN_TYPES = {
 STAGED = [c for c in COPY_COLUMNS if c not in ("record", "line")]
 MOVIE_FIELDS = [c for c in STAGED if c != "record_key"]
 
+assert set(COLUMN_TYPES) == set(COPY_COLUMNS), "the staging table must match the COPY columns"
+assert COPY_COLUMNS[-2:] == ("record", "line"), "retag() drops the last two fields"
+
 STAGING = sql.SQL("CREATE TEMP TABLE staging_movies ({}) ON COMMIT DROP").format(
     sql.SQL(", ").join(
         sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(COLUMN_TYPES[c])) for c in COPY_COLUMNS
@@ -44,6 +60,10 @@ STAGING = sql.SQL("CREATE TEMP TABLE staging_movies ({}) ON COMMIT DROP").format
 )
 COPY = sql.SQL("COPY staging_movies ({}) FROM STDIN (FORMAT binary)").format(
     sql.SQL(", ").join(map(sql.Identifier, COPY_COLUMNS))
+)
+# The first load's tuples: the validator's, with (record, line) replaced by these three.
+COPY_MOVIES = sql.SQL("COPY movies ({}) FROM STDIN (FORMAT binary)").format(
+    sql.SQL(", ").join(map(sql.Identifier, [*STAGED, "provider", "ingestion_id", "source_key"]))
 )
 UPSERT = sql.SQL(
     """
@@ -71,7 +91,13 @@ UPSERT = sql.SQL(
     ),
 )
 
-assert set(COLUMN_TYPES) == set(COPY_COLUMNS), "the staging table must match the COPY columns"
+HAS_ROWS = "SELECT EXISTS (SELECT FROM movies WHERE provider = %s)"
+# The provider lock ('provider:' never starts an object version's lock, bucket\nkey\nversion).
+LOCK_EXCLUSIVE = "SELECT pg_try_advisory_xact_lock(hashtextextended('provider:' || %s, 0))"
+LOCK_SHARED = "SELECT pg_try_advisory_xact_lock_shared(hashtextextended('provider:' || %s, 0))"
+
+# Batches the producer thread may be ahead of PostgreSQL (each about one 1 MiB input chunk).
+QUEUE_DEPTH = 8
 
 
 class TooManyInvalidError(Exception):
@@ -82,11 +108,16 @@ class TooManyInvalidError(Exception):
         self.report, self.ratio, self.threshold = report, ratio, threshold
 
 
+class ProviderBusyError(Exception):
+    """A first load of this provider is running: loading now could conflict with it."""
+
+
 @dataclass(frozen=True)
 class Loaded:
     report: Report
     inserted: int
     updated: int
+    first_load: bool = False
 
     @property
     def unchanged(self) -> int:
@@ -107,23 +138,132 @@ def load(
 ) -> Loaded:
     """Validate and load one file inside the caller's open transaction.
 
-    Raises ``CatalogFileError`` (a whole-file error) or ``TooManyInvalidError``: roll back.
-    ``on_batch`` runs after every batch (the worker drains streamed errors there).
+    Raises ``CatalogFileError`` (a whole-file error), ``TooManyInvalidError`` or
+    ``ProviderBusyError``: roll back. ``on_batch`` runs after every batch, in the producer
+    thread (the worker drains streamed errors there); what it raises ends the load.
     """
-    conn.execute(STAGING)
-    with conn.cursor().copy(COPY) as copy:
-        copy.write(COPY_HEADER)
+    first = first_load(conn, provider)
+
+    def copy_data() -> Iterator[bytes]:
+        suffix = movie_suffix(provider, ingestion_id, source_key) if first else b""
         for batch in iter_batches(validator, chunks, progress):
-            copy.write(batch.copy_data)
+            yield retag(batch.copy_data, suffix) if first else batch.copy_data
             if on_batch is not None:
                 on_batch()
-        copy.write(COPY_TRAILER)
+
+    if not first:
+        conn.execute(STAGING)
+    with conn.cursor() as cur:
+        with (
+            cur.copy(COPY_MOVIES if first else COPY) as copy,
+            contextlib.closing(ahead(copy_data(), QUEUE_DEPTH)) as stream,
+        ):
+            copy.write(COPY_HEADER)
+            for data in stream:
+                copy.write(data)
+            copy.write(COPY_TRAILER)
+        copied = cur.rowcount
     report = validator.report
     considered = report.records_valid + report.records_invalid
     ratio = report.records_invalid / considered if considered else 0.0
     if ratio > reject_invalid_ratio:
         raise TooManyInvalidError(report, ratio, reject_invalid_ratio)
+    if first:
+        return Loaded(report, copied, 0, first_load=True)
     params = {"provider": provider, "ingestion_id": ingestion_id, "source_key": source_key}
     row = conn.execute(UPSERT, params).fetchone()
     inserted, updated = row if row is not None else (0, 0)
     return Loaded(report, inserted, updated)
+
+
+def first_load(conn: psycopg.Connection, provider: str) -> bool:
+    """Take the provider lock: exclusive for a first load (True), else shared (False)."""
+    if (
+        not fetch_bool(conn, HAS_ROWS, provider)
+        and fetch_bool(conn, LOCK_EXCLUSIVE, provider)
+        # Again under the lock, in a new snapshot: another first load may just have committed.
+        and not fetch_bool(conn, HAS_ROWS, provider)
+    ):
+        return True
+    if not fetch_bool(conn, LOCK_SHARED, provider):
+        raise ProviderBusyError(f"a first load of {provider!r} is running")
+    return False
+
+
+def fetch_bool(conn: psycopg.Connection, query: LiteralString, param: str) -> bool:
+    row = conn.execute(query, (param,)).fetchone()
+    return bool(row and row[0])
+
+
+def movie_suffix(provider: str, ingestion_id: int, source_key: str) -> bytes:
+    """The binary COPY fields (provider text, ingestion_id int8, source_key text)."""
+    p, k = provider.encode(), source_key.encode()
+    return struct.pack(f">i{len(p)}siqi{len(k)}s", len(p), p, 8, ingestion_id, len(k), k)
+
+
+TUPLE_FIELDS = struct.pack(">h", len(STAGED) + 3)
+KEPT = len(STAGED)
+DROPPED_BYTES = 2 * (4 + 8)  # record and line: int8 fields with their lengths
+
+
+def retag(data: bytes, suffix: bytes) -> bytes:
+    """The validator's binary COPY tuples as ``movies`` tuples: each tuple's last two fields
+    (record, line) replaced by ``suffix``. Walks the field lengths; no field is decoded."""
+    view = memoryview(data)
+    parts: list[bytes | memoryview] = []
+    append = parts.append
+    from_bytes = int.from_bytes
+    pos, end = 0, len(data)
+    while pos < end:
+        start = pos + 2
+        pos = start
+        for _ in range(KEPT):
+            size = from_bytes(view[pos : pos + 4], "big", signed=True)
+            pos += 4 + size if size > 0 else 4
+        append(TUPLE_FIELDS)
+        append(view[start:pos])
+        append(suffix)
+        pos += DROPPED_BYTES
+    return b"".join(parts)
+
+
+def ahead(items: Iterator[bytes], depth: int) -> Generator[bytes]:
+    """``items``, produced by a thread at most ``depth`` items ahead of the consumer.
+
+    An exception in the producer is raised here; closing this generator early (the consumer
+    failed) stops the producer and closes ``items``."""
+    slots: queue.Queue[bytes | BaseException | None] = queue.Queue(depth)  # None: the end
+    stop = threading.Event()
+
+    def put(item: bytes | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    break
+            put(None)
+        except BaseException as e:  # handed to the consumer, which raises it
+            put(e)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="load-producer", daemon=True)
+    thread.start()
+    try:
+        while (item := slots.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from moviestore.aws.clients import Clients
 from moviestore.ingest import events
-from moviestore.ingest.cache import CatalogVersion
-from moviestore.ingest.notify import dead_letter, notify_provider
-from moviestore.ingest.pipeline import Ingestor, Outcome
+from moviestore.ingest.duties import Duties
+from moviestore.ingest.pipeline import Ingestor, Outcome, Result
 from moviestore.logs import correlated, event
 from moviestore.settings import Settings
 from moviestore.worker import metrics
@@ -72,7 +71,7 @@ class Heartbeat:
 class Worker:
     def __init__(self, settings: Settings, clients: Clients, ingestor: Ingestor):
         self.settings, self.clients, self.ingestor = settings, clients, ingestor
-        self.catalog = CatalogVersion(settings.redis_url.get_secret_value())
+        self.duties = Duties(settings, clients)
         self.stopping = threading.Event()
         self.deadline: float | None = None
 
@@ -182,22 +181,22 @@ class Worker:
                     result = self.ingestor.ingest(ref, on_batch=self.check_deadline)
             finally:
                 metrics.BUSY.set(0)
-        metrics.FILES.labels(result.outcome.value).inc()
-        if result.report is not None:
-            record(result.report)
-        if result.outcome is Outcome.BUSY:
+            count(result)
+            busy = result.outcome is Outcome.BUSY or self.duties.run(ref, result, body)
+        if busy:
             self.clients.sqs.change_message_visibility(
                 QueueUrl=self.settings.sqs_queue_url,
                 ReceiptHandle=receipt,
                 VisibilityTimeout=BUSY_RETRY_SECONDS,
             )
-            return True
-        if result.summary.get("rows_inserted") or result.summary.get("rows_updated"):
-            self.catalog.bump()
-        if result.needs_dead_letter:
-            dead_letter(self.clients, self.settings.sqs_dlq_url, body, result)
-            notify_provider(self.clients, self.settings.sns_provider_topic_arn, result)
-        return False
+        return busy
+
+
+def count(result: Result) -> None:
+    # A resumed result is a file counted when it was loaded; only its duties are new.
+    metrics.FILES.labels("resumed" if result.resumed else result.outcome.value).inc()
+    if result.report is not None:
+        record(result.report)
 
 
 def record(report: Any) -> None:

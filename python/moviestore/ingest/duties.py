@@ -1,0 +1,72 @@
+"""What follows a commit: the cache refresh, the provider's notice and the dead-letter message.
+
+They can only be sent after the commit, so a worker dying in between would lose them. The
+commit leaves ``ingestions.notified_at`` NULL when there is something to send; it is set here
+once everything is sent. A later delivery of the message finds the final status with
+``notified_at`` NULL and gets a ``resumed`` result from the pipeline: the duties are done then.
+
+They run under the object version's advisory lock, and ``notified_at`` is checked under it, so
+two deliveries at once do not both send them. They go in this order: the cache (idempotent),
+the provider's notice, the dead-letter message; a failure midway makes the next delivery send
+everything again, so a notice already sent can be repeated (at least once; each carries the
+``ingestion_id`` to tell repeats apart).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+
+from moviestore.aws.clients import Clients
+from moviestore.ingest.cache import CatalogCache
+from moviestore.ingest.events import ObjectRef
+from moviestore.ingest.notify import dead_letter, notify_provider
+from moviestore.ingest.pipeline import Result, lock_version
+from moviestore.logs import event
+from moviestore.settings import Settings
+
+log = logging.getLogger("moviestore.ingest")
+
+
+class Duties:
+    def __init__(self, settings: Settings, clients: Clients):
+        self.settings, self.clients = settings, clients
+        self.cache = CatalogCache(
+            settings.redis_url.get_secret_value(),
+            ttl_seconds=settings.cache_ttl_seconds,
+            max_documents=settings.cache_warm_max_documents,
+        )
+
+    def run(self, ref: ObjectRef, result: Result, body: str) -> bool:
+        """Do the pending duties of ``result``; True when another worker is doing them (retry
+        later). ``body`` is the original S3 event, the dead-letter message's body."""
+        if not result.pending or result.ingestion_id is None:
+            return False
+        url = self.settings.database_url.get_secret_value()
+        with psycopg.connect(url) as conn, conn.transaction():
+            if not lock_version(conn, ref):
+                return True
+            row = conn.execute(
+                "SELECT notified_at IS NULL FROM ingestions WHERE id = %s", (result.ingestion_id,)
+            ).fetchone()
+            if row is None or not row[0]:
+                return False  # done by another delivery meanwhile
+            if result.catalog_version is not None:
+                self.cache.publish(conn, result.ingestion_id, result.catalog_version)
+            if result.needs_dead_letter:
+                notify_provider(self.clients, self.settings.sns_provider_topic_arn, result)
+                dead_letter(self.clients, self.settings.sqs_dlq_url, body, result)
+            conn.execute(
+                "UPDATE ingestions SET notified_at = now() WHERE id = %s", (result.ingestion_id,)
+            )
+        event(
+            log,
+            logging.INFO,
+            "duties done",
+            ingestion_id=result.ingestion_id,
+            resumed=result.resumed,
+            catalog_version=result.catalog_version,
+            notices=result.needs_dead_letter,
+        )
+        return False
