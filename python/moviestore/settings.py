@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     cache_ttl_seconds: int = Field(default=300, ge=1, le=86400)
     # After a commit the worker writes the documents of at most this many changed movies.
     cache_warm_max_documents: int = Field(default=50_000, ge=0)
+    # ... and at most this many MiB of them (extracts can be long: Redis memory stays bounded).
+    cache_warm_max_mb: int = Field(default=256, ge=0)
 
     @model_validator(mode="after")
     def cloud_has_no_local_endpoint(self) -> Settings:

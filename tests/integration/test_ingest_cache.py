@@ -142,6 +142,19 @@ def test_at_most_cache_warm_max_documents_are_written(
     assert len(list(cache.scan_iter(movie_key(result.catalog_version, 0)[:-1] + "*"))) == 2
 
 
+def test_at_most_cache_warm_max_mb_of_documents_are_written(
+    clients: Clients, endpoints: Endpoints, db: psycopg.Connection, cache: redis.Redis
+) -> None:
+    result = ingest(
+        settings(cache_warm_max_mb=0),
+        clients,
+        put(clients, endpoints, "capped-bytes.json", MOVIES),
+    )
+    assert result.catalog_version is not None
+    assert list(cache.scan_iter(movie_key(result.catalog_version, 0)[:-1] + "*")) == []
+    assert int(cache.get(VERSION_KEY) or 0) >= result.catalog_version  # still published
+
+
 def test_the_version_never_goes_back(endpoints: Endpoints, db: psycopg.Connection) -> None:
     # A database of its own: the versions here are not the catalog's.
     url = endpoints.redis_url.rsplit("/", 1)[0] + "/15"

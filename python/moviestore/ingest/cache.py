@@ -54,11 +54,18 @@ return 1
 
 
 class CatalogCache:
-    def __init__(self, url: str, ttl_seconds: int, max_documents: int, timeout: float = 2.0):
+    def __init__(
+        self,
+        url: str,
+        ttl_seconds: int,
+        max_documents: int,
+        max_bytes: int = 256 << 20,
+        timeout: float = 2.0,
+    ):
         self.client = redis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout
         )
-        self.ttl, self.max_documents = ttl_seconds, max_documents
+        self.ttl, self.max_documents, self.max_bytes = ttl_seconds, max_documents, max_bytes
         self.advance = self.client.register_script(ADVANCE)
 
     def publish(self, conn: psycopg.Connection, ingestion_id: int, version: int) -> bool:
@@ -79,13 +86,16 @@ class CatalogCache:
     def write_documents(self, conn: psycopg.Connection, ingestion_id: int, version: int) -> int:
         if self.max_documents == 0:
             return 0
-        written = pending = 0
+        written = pending = total = 0
         pipe = self.client.pipeline(transaction=False)
         with conn.cursor(name="movie_documents", row_factory=dict_row) as cur:
             cur.itersize = FETCH_ROWS
             cur.execute(DOCUMENTS, (ingestion_id, self.max_documents))
             for doc in cur:
                 value = orjson.dumps(doc)
+                total += len(value)
+                if total > self.max_bytes:
+                    break  # the rest are read from PostgreSQL on demand
                 pipe.set(movie_key(version, doc["id"]), value, ex=self.ttl)
                 written += 1
                 pending += len(value)

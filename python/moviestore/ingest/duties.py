@@ -36,6 +36,7 @@ class Duties:
             settings.redis_url.get_secret_value(),
             ttl_seconds=settings.cache_ttl_seconds,
             max_documents=settings.cache_warm_max_documents,
+            max_bytes=settings.cache_warm_max_mb << 20,
         )
 
     def run(self, ref: ObjectRef, result: Result, body: str) -> bool:
