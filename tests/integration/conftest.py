@@ -8,9 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from moviestore.localstack.stack import Endpoints, LocalStack, set_env
+from moviestore.aws.clients import Clients
+from moviestore.localstack.stack import REGION, Endpoints, LocalStack, set_env
+from moviestore.store.migrate import migrate
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +30,20 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Loca
 def endpoints(local_stack: tuple[LocalStack, Endpoints]) -> Iterator[Endpoints]:
     with set_env(local_stack[1].settings_env()):
         yield local_stack[1]
+
+
+@pytest.fixture
+def clients(endpoints: Endpoints) -> Clients:
+    return Clients(REGION, endpoints.aws_endpoint)
+
+
+@pytest.fixture
+def db(endpoints: Endpoints) -> Iterator[psycopg.Connection]:
+    """The catalog database, migrated and emptied for the test."""
+    migrate(endpoints.database_url)
+    with psycopg.connect(endpoints.database_url, autocommit=True) as c:
+        c.execute("TRUNCATE movies, ingestions RESTART IDENTITY CASCADE")
+        yield c
 
 
 @pytest.fixture

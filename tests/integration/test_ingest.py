@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import psycopg
-import pytest
 
 from moviestore.aws.clients import Clients
 from moviestore.ingest.duties import Duties
@@ -16,22 +14,8 @@ from moviestore.ingest.events import ObjectRef
 from moviestore.ingest.pipeline import Ingestor, Outcome, Result
 from moviestore.localstack.stack import REGION, Endpoints
 from moviestore.settings import Settings
-from moviestore.store.migrate import migrate
 
 CARMEN = {"title": "Carmen", "year": 1915, "href": "Carmen_(DeMille)"}
-
-
-@pytest.fixture
-def clients(endpoints: Endpoints) -> Clients:
-    return Clients(REGION, endpoints.aws_endpoint)
-
-
-@pytest.fixture
-def db(endpoints: Endpoints) -> Iterator[psycopg.Connection]:
-    migrate(endpoints.database_url)
-    with psycopg.connect(endpoints.database_url, autocommit=True) as c:
-        c.execute("TRUNCATE movies, ingestions RESTART IDENTITY CASCADE")
-        yield c
 
 
 def settings(**overrides: Any) -> Settings:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -18,9 +17,8 @@ from moviestore.ingest.duties import Duties
 from moviestore.ingest.events import ObjectRef
 from moviestore.ingest.pipeline import Ingestor, Outcome, Result
 from moviestore.localstack.processes import free_port
-from moviestore.localstack.stack import REGION, Endpoints
+from moviestore.localstack.stack import Endpoints
 from moviestore.settings import Settings
-from moviestore.store.migrate import migrate
 from moviestore.worker import metrics
 
 PROVIDER = "cache-test"
@@ -35,19 +33,6 @@ def subscribe(cache: redis.Redis) -> Any:
     changes.subscribe(CHANNEL)
     assert changes.get_message(timeout=2) is not None  # the subscription's confirmation
     return changes
-
-
-@pytest.fixture
-def clients(endpoints: Endpoints) -> Clients:
-    return Clients(REGION, endpoints.aws_endpoint)
-
-
-@pytest.fixture
-def db(endpoints: Endpoints) -> Iterator[psycopg.Connection]:
-    migrate(endpoints.database_url)
-    with psycopg.connect(endpoints.database_url, autocommit=True) as c:
-        c.execute("TRUNCATE movies, ingestions RESTART IDENTITY CASCADE")
-        yield c
 
 
 @pytest.fixture
