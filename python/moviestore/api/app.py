@@ -204,17 +204,27 @@ class Api:
     # --- operations ----------------------------------------------------------------------
 
     def healthz(self, request: Request) -> Response:
-        return Response(200, {"content-type": JSON}, b'{"status":"ok"}')
+        return operation(request, 200, JSON, b'{"status":"ok"}')
 
     async def readyz(self, request: Request) -> Response:
         ready, report = await self.catalog.readiness()
         if self.draining:
             ready, report["status"] = False, "draining"
-        return Response(200 if ready else 503, {"content-type": JSON}, orjson.dumps(report))
+        return operation(request, 200 if ready else 503, JSON, orjson.dumps(report))
 
     def metrics(self, request: Request) -> Response:
         body, content_type = metrics.exposition()
-        return Response(200, {"content-type": content_type}, body)
+        return operation(request, 200, content_type, body)
+
+
+def operation(request: Request, status: int, content_type: str, body: bytes) -> Response:
+    """An answer of the operations routes: never cached, with the request's id."""
+    headers = {
+        "content-type": content_type,
+        "cache-control": "no-store",
+        "x-request-id": request_id(request),
+    }
+    return Response(status, headers, body)
 
 
 def memory_key(path: str, request: Request) -> Hashable:
