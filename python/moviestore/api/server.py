@@ -39,8 +39,8 @@ from moviestore.settings import Settings
 log = logging.getLogger("moviestore.api")
 
 PR_SET_PDEATHSIG = 1
-# Time for actix to stop accepting and for requests already read to reach Python.
-SETTLE_SECONDS = 0.2
+# A draining server process exits once no request has been in Python for this long.
+SETTLE_SECONDS = 0.3
 
 
 def serve(settings: Settings) -> int:
@@ -190,9 +190,16 @@ def finish(
     loop: asyncio.AbstractEventLoop | None,
 ) -> None:
     deadline = time.monotonic() + settings.api_shutdown_grace_seconds
-    time.sleep(SETTLE_SECONDS)
-    while api.inflight > 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    # Done when no request has been in Python for SETTLE_SECONDS: a handler that just returned
+    # has its answer still to be written by Robyn's runtime, and requests read before the
+    # socket closed may still be on their way in.
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        if api.inflight > 0:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= SETTLE_SECONDS:
+            break
+        time.sleep(0.01)
     left = api.inflight
     if watcher is not None:
         watcher.stop()
