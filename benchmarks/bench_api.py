@@ -75,7 +75,7 @@ from generate import (  # noqa: E402
     TITLE_NOUNS,
     VERBS,
 )
-from moviestore.api import params, queries  # noqa: E402
+from moviestore.api import params, queries, service  # noqa: E402
 from moviestore.localstack.processes import Server, free_port, port_open, wait_until  # noqa: E402
 from moviestore.localstack.stack import LocalStack  # noqa: E402
 from moviestore.settings import Settings  # noqa: E402
@@ -570,54 +570,62 @@ def spread(values: list[float], fmt: str) -> str:
 class Explained:
     kind: str
     values: int
-    page_ms: list[float]
-    count_ms: list[float]
+    planning_ms: list[float]
+    execution_ms: list[float]
     totals: list[int]
+    walked: int
     slowest: str
-    page_plan: str
-    count_plan: str
+    plans: str
+
+
+Statement = queries.Statement
+UP_TO = Settings.model_fields["api_sort_matches_up_to"].default
 
 
 def explain(url: str, walk: Walk, limit: int) -> Explained:
-    """EXPLAIN ANALYZE of the two queries the API runs per list answer (the page and its
-    ``total``), composed by ``moviestore.api.queries`` exactly as the API composes them."""
+    """EXPLAIN ANALYZE of the statements the API runs per uncached list answer, composed by
+    ``moviestore.api.queries`` exactly as the API composes them (see ``statements``)."""
     paths = walk.measured.read_text().split()[:limit]
-    page_ms, count_ms, totals = [], [], []
+    planning, execution, totals, walked = [], [], [], 0
     worst = (-1.0, "")
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True, options=service.session_options(60_000)) as conn:
         for path in paths:
-            page_q, count_q = composed(conn, path)
-            page = timed_plan(conn, *page_q)
-            count = timed_plan(conn, *count_q)
-            page_ms.append(page)
-            count_ms.append(count)
-            row = conn.execute(*count_q).fetchone()
-            totals.append(int(row[0]) if row else 0)
-            if max(page, count) > worst[0]:
-                worst = (max(page, count), path)
-        page_q, count_q = composed(conn, worst[1])
-        return Explained(walk.kind, len(paths), page_ms, count_ms, totals, worst[1],
-                         text_plan(conn, *page_q), text_plan(conn, *count_q))  # fmt: skip
+            ran, total = statements(conn, path)
+            timings = [timed_plan(conn, *statement) for statement in ran]
+            planning.append(sum(t[0] for t in timings))
+            execution.append(sum(t[1] for t in timings))
+            totals.append(total)
+            walked += len(ran) > 1
+            if planning[-1] + execution[-1] > worst[0]:
+                worst = (planning[-1] + execution[-1], path)
+        plans = "\n\n".join(text_plan(conn, *s) for s in statements(conn, worst[1])[0])
+    return Explained(walk.kind, len(paths), planning, execution, totals, walked, worst[1], plans)
 
 
-Statement = tuple[sql.Composed, dict[str, Any]]
-
-
-def composed(conn: psycopg.Connection[Any], path: str) -> tuple[Statement, Statement]:
-    """As the API composes them: the count first, whose result picks the page's plan."""
+def statements(conn: psycopg.Connection[Any], path: str) -> tuple[list[Statement], int]:
+    """As ``Catalog.movie_page`` runs them on a first page: the matches sorted and counted in
+    one statement; when they are more than ``api_sort_matches_up_to``, their count and an
+    index walk instead. Returns the statements and the total."""
     raw = [tuple(p.split("=", 1)) for p in path.partition("?")[2].split("&")]
     query = params.movie_query((k, v) for k, v in raw)
+    first = queries.sorted_matches(query, None, UP_TO + 1)
+    row = conn.execute(*first).fetchone()
+    assert row is not None
+    if row[0] <= UP_TO:
+        return [first], int(row[0])
     count = queries.count(query)
-    row = conn.execute(*count).fetchone()
-    total = int(row[0]) if row else 0
-    sort_up_to = Settings.model_fields["api_sort_matches_up_to"].default
-    return queries.page(query, None, total, sort_up_to), count
+    counted = conn.execute(*count).fetchone()
+    assert counted is not None
+    return [first, count, queries.walk(query, None)], int(counted[0])
 
 
-def timed_plan(conn: psycopg.Connection[Any], query: sql.Composed, values: dict[str, Any]) -> float:
+def timed_plan(
+    conn: psycopg.Connection[Any], query: sql.Composed, values: dict[str, Any]
+) -> tuple[float, float]:
+    """Planning and execution time: the API plans every statement anew (force_custom_plan)."""
     plan = conn.execute(sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + query, values).fetchone()
     assert plan is not None
-    return float(plan[0][0]["Execution Time"])
+    return float(plan[0][0]["Planning Time"]), float(plan[0][0]["Execution Time"])
 
 
 def text_plan(conn: psycopg.Connection[Any], query: sql.Composed, values: dict[str, Any]) -> str:
@@ -705,7 +713,7 @@ def main() -> int:
             bench.api_rss[config.name] = max((peak_rss_mb(p) for p in pids), default=0.0)
         explained = [explain(url, w, 60 if args.quick else 300) for w in kinds]
         for e in explained:
-            print(f"\n{e.kind}: slowest {e.slowest}\n{e.page_plan}\n\n{e.count_plan}")
+            print(f"\n{e.kind}: slowest {e.slowest}\n{e.plans}")
     finally:
         for service in services:
             service.stop()
@@ -870,19 +878,18 @@ def verdicts(report: Report, config: Config) -> list[str]:
 
 def explained_lines(report: Report) -> list[str]:
     lines = [
-        "| uncached kind | values | page query p50 / p99 / max (ms) | `total` count p50 / p99 "
-        "/ max (ms) | matches p50 / p99 / max |",
-        "|---|--:|--:|--:|--:|",
+        "| uncached kind | values | planning p50 / p99 / max (ms) | execution p50 / p99 / max "
+        "(ms) | matches p50 / p99 / max | answers that counted and walked |",
+        "|---|--:|--:|--:|--:|--:|",
     ]
     for e in report.explained:
 
-        def three(v: list[float]) -> str:
-            return f"{percentile(v, 50):.2f} / {percentile(v, 99):.2f} / {max(v):.2f}"
+        def three(v: list[float], fmt: str = ".2f") -> str:
+            return " / ".join(f"{x:{fmt}}" for x in (percentile(v, 50), percentile(v, 99), max(v)))
 
-        totals = [float(t) for t in e.totals]
-        lines.append(f"| {e.kind} | {e.values} | {three(e.page_ms)} | {three(e.count_ms)} | "
-                     f"{percentile(totals, 50):,.0f} / {percentile(totals, 99):,.0f} / "
-                     f"{max(totals):,.0f} |")  # fmt: skip
+        totals = three([float(t) for t in e.totals], ",.0f")
+        lines.append(f"| {e.kind} | {e.values} | {three(e.planning_ms)} | "
+                     f"{three(e.execution_ms)} | {totals} | {e.walked} |")  # fmt: skip
     return lines
 
 
@@ -936,9 +943,11 @@ def render(report: Report) -> str:
         "",
         "### What PostgreSQL spends per uncached answer",
         "",
-        "EXPLAIN ANALYZE of the two statements each uncached list answer runs (the page, "
-        "`LIMIT 21`, and its `total`, concurrently on two pooled connections), composed by "
-        "`moviestore.api.queries` for the first values of each walk:",
+        "EXPLAIN ANALYZE of the statements each uncached list answer runs, composed by "
+        "`moviestore.api.queries` for the first values of each walk: one statement that finds "
+        "the matches once, counts them and sorts the page (`sorted_matches`), and, when they "
+        f"are more than {UP_TO:,}, their count and an index walk as well (`count`, `walk`). "
+        "Planning counts: the API plans each statement for its values.",
         "",
         *explained_lines(report),
         "",

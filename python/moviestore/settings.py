@@ -46,8 +46,9 @@ class Settings(BaseSettings):
     # Answers kept in each API process (in front of Redis), per catalog version.
     api_memory_cache_entries: int = Field(default=20_000, ge=0)
     api_memory_cache_mb: int = Field(default=64, ge=0)
-    # A filtered page with up to this many matches sorts them; with more, it walks the index of
-    # its sort order (measured on 300,000 movies: both take a few ms on their side of 10,000).
+    # A filtered page with up to this many matches finds, counts and sorts them in one
+    # statement; with more, it counts them and walks the index of its sort order (measured on
+    # 300,000 movies: both take a few ms on their side of 10,000). 0: always the walk.
     api_sort_matches_up_to: int = Field(default=10_000, ge=0)
     # How long clients may reuse an answer without asking again (Cache-Control max-age).
     api_client_max_age_seconds: int = Field(default=5, ge=0, le=3600)

@@ -96,7 +96,8 @@ class SharedCache:
             metrics.CACHE.labels("redis", "skipped").inc()
             return None
         try:
-            found = cast(bytes | None, await asyncio.wait_for(self.client.get(key), self.timeout))
+            async with asyncio.timeout(self.timeout):  # no task per call, unlike wait_for
+                found = cast(bytes | None, await self.client.get(key))
         except (RedisError, OSError, TimeoutError) as e:
             self.failed(e)
             return None
@@ -107,13 +108,15 @@ class SharedCache:
         if not self.available:
             return
         try:
-            await asyncio.wait_for(self.client.set(key, body, ex=self.ttl), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                await self.client.set(key, body, ex=self.ttl)
         except (RedisError, OSError, TimeoutError) as e:
             self.failed(e)
 
     async def ping(self) -> bool:
         try:
-            return bool(await asyncio.wait_for(self.client.ping(), max(self.timeout, 0.5)))
+            async with asyncio.timeout(max(self.timeout, 0.5)):
+                return bool(await self.client.ping())
         except (RedisError, OSError, TimeoutError):
             return False
 

@@ -10,6 +10,9 @@ from psycopg import sql
 from moviestore.api.params import SORTS, MovieQuery
 from moviestore.catalog.documents import SELECT_COLUMNS
 
+Statement = tuple[sql.Composed, dict[str, Any]]
+After = tuple[str | int, int] | None  # the sort key and id of the row a page starts after
+
 CONDITIONS = {
     "title": "m.title ILIKE %(title)s",  # pg_trgm GIN
     "year": "m.year = %(year)s",  # btree (year, id)
@@ -47,44 +50,74 @@ def where(conditions: list[sql.Composable]) -> sql.Composable:
     return sql.SQL("WHERE ") + sql.SQL(" AND ").join(conditions)
 
 
-def page(
-    q: MovieQuery, after: tuple[str | int, int] | None, total: int, sort_up_to: int
-) -> tuple[sql.Composed, dict[str, Any]]:
-    """One page in keyset order, plus one row that tells whether another page follows.
-    ``total`` (the number of matches, counted first) picks the plan: up to ``sort_up_to``
-    matches are sorted, more are met by walking the sort order's index."""
+def filtered(q: MovieQuery) -> bool:
+    return bool(filters(q)[0])
+
+
+def keyset(
+    q: MovieQuery, after: After, alias: str, key: str
+) -> tuple[list[sql.Composable], dict[str, Any]]:
+    """The condition that starts a page after the cursor's row, in the sort's direction."""
+    if after is None:
+        return [], {}
+    op = sql.SQL("<" if SORTS[q.sort][1] else ">")
+    condition = sql.SQL("({key}, {id}) {op} (%(after_value)s, %(after_id)s)").format(
+        key=sql.Identifier(alias, key), id=sql.Identifier(alias, "id"), op=op
+    )
+    return [condition], {"after_value": after[0], "after_id": after[1]}
+
+
+def order(q: MovieQuery, alias: str, key: str) -> sql.Composable:
+    direction = sql.SQL("DESC" if SORTS[q.sort][1] else "ASC")
+    return sql.SQL("ORDER BY {key} {dir}, {id} {dir}").format(
+        key=sql.Identifier(alias, key), id=sql.Identifier(alias, "id"), dir=direction
+    )
+
+
+def sorted_matches(q: MovieQuery, after: After, up_to: int) -> Statement:
+    """The page and the total in one statement, for filters that match few movies.
+
+    The planner cannot tell how many movies the filters match (a title substring least of
+    all); guessing "many", it walks the sort order's index and filters, which for rare
+    matches reads most of the table (320 ms for 283 title matches of 300,000). Here the
+    matches are found once, by id and sort key only (at most ``up_to`` of them), counted, and
+    sorted; only the page's rows are fetched whole. Every row carries ``total``; with no row
+    on the page, one row of NULL columns still carries it. A ``total`` of ``up_to`` means "at
+    least that many": the caller counts them and walks the index instead (``walk``)."""
     conditions, params = filters(q)
-    few = bool(conditions) and total <= sort_up_to
-    column, descending = SORTS[q.sort]
-    key = sql.Identifier("m", column)
-    if after is not None:
-        conditions.append(
-            sql.SQL("({key}, m.id) {op} (%(after_value)s, %(after_id)s)").format(
-                key=key, op=sql.SQL("<" if descending else ">")
-            )
-        )
-        params["after_value"], params["after_id"] = after
-    direction = sql.SQL("DESC" if descending else "ASC")
-    if not few:
-        source = sql.SQL("movies m {where}").format(where=where(conditions))
-    else:
-        # The planner cannot tell how many movies the filters match (a title substring least of
-        # all); guessing "many", it walks the sort order's index and filters, which for rare
-        # matches reads most of the table (320 ms for 283 title matches of 300,000). We know
-        # the count: few matches are found first, by id only so that an index-only scan can do
-        # it (OFFSET 0 keeps the planner from merging the subquery back), then fetched and
-        # sorted; many are met early by the walk.
-        source = sql.SQL(
-            "(SELECT m.id FROM movies m {where} OFFSET 0) AS f JOIN movies m ON m.id = f.id"
-        ).format(where=where(conditions))
+    column = SORTS[q.sort][0]
+    after_conditions, after_params = keyset(q, after, "f", "k")
     query = sql.SQL(
-        "SELECT {columns} FROM {source} ORDER BY {key} {dir}, m.id {dir} LIMIT %(limit)s"
-    ).format(columns=SELECT_COLUMNS, source=source, key=key, dir=direction)
-    params["limit"] = q.limit + 1
-    return query, params
+        "WITH f AS MATERIALIZED (SELECT m.id, {key} AS k FROM movies m {where} LIMIT %(up_to)s),"
+        " p AS (SELECT f.id FROM f {after} {inner_order} LIMIT %(limit)s)"
+        " SELECT c.total, {columns} FROM (SELECT count(*) AS total FROM f) AS c"
+        " LEFT JOIN (p JOIN movies m ON m.id = p.id) ON true {outer_order}"
+    ).format(
+        key=sql.Identifier("m", column),
+        where=where(conditions),
+        after=where(after_conditions),
+        inner_order=order(q, "f", "k"),
+        columns=SELECT_COLUMNS,
+        outer_order=order(q, "m", column),
+    )
+    return query, {**params, **after_params, "up_to": up_to, "limit": q.limit + 1}
 
 
-def count(q: MovieQuery) -> tuple[sql.Composed, dict[str, Any]]:
+def walk(q: MovieQuery, after: After) -> Statement:
+    """One page in keyset order, plus one row that tells whether another page follows, met
+    by walking the sort order's index: for many matches (or none asked), the first rows
+    that match come early."""
+    conditions, params = filters(q)
+    column = SORTS[q.sort][0]
+    after_conditions, after_params = keyset(q, after, "m", column)
+    query = sql.SQL("SELECT {columns} FROM movies m {where} {order} LIMIT %(limit)s").format(
+        columns=SELECT_COLUMNS, where=where(conditions + after_conditions),
+        order=order(q, "m", column),
+    )  # fmt: skip
+    return query, {**params, **after_params, "limit": q.limit + 1}
+
+
+def count(q: MovieQuery) -> Statement:
     conditions, params = filters(q)
     return sql.SQL("SELECT count(*) FROM movies m {where}").format(where=where(conditions)), params
 

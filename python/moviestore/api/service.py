@@ -57,10 +57,7 @@ class Catalog:
             kwargs={
                 "autocommit": True,
                 "row_factory": dict_row,
-                # Plans for the values at hand: a generic plan cannot tell a rare cast member
-                # from a common genre, and walks the whole title index to fill a page.
-                "options": f"-c statement_timeout={self.settings.statement_timeout_ms}"
-                " -c plan_cache_mode=force_custom_plan",
+                "options": session_options(self.settings.statement_timeout_ms),
             },
             name="api",
             open=False,
@@ -82,9 +79,21 @@ class Catalog:
         return await self.cached(key, lambda: self.movie_page(q, after))
 
     async def movie_page(self, q: MovieQuery, after: tuple[str | int, int] | None) -> Answer:
+        up_to = self.settings.api_sort_matches_up_to
+        counted = self.counts.get((self.local.version, q.filters))
+        if up_to and queries.filtered(q) and (counted is None or counted <= up_to):
+            rows = await self.fetch(*queries.sorted_matches(q, after, up_to + 1))
+            total = rows[0]["total"]  # there is always a row: see sorted_matches
+            if total <= up_to:
+                self.remember(q, total)
+                for row in rows:
+                    del row["total"]
+                items = [] if rows[0]["id"] is None else rows  # an empty page: one NULL row
+                return self.page_answer(q, items, total)
         total = await self.total(q)
-        sort_up_to = self.settings.api_sort_matches_up_to
-        rows = await self.fetch(*queries.page(q, after, total, sort_up_to))
+        return self.page_answer(q, await self.fetch(*queries.walk(q, after)), total)
+
+    def page_answer(self, q: MovieQuery, rows: list[dict[str, Any]], total: int) -> Answer:
         more = len(rows) > q.limit
         items = rows[: q.limit]
         cursor = None
@@ -95,17 +104,21 @@ class Catalog:
 
     async def total(self, q: MovieQuery) -> int:
         """Counted once per filters and catalog version: a pagination walk counts once."""
-        key = (self.local.version, q.filters)
-        known = self.counts.get(key)
+        known = self.counts.get((self.local.version, q.filters))
         if known is not None:
             return known
         rows = await self.fetch(*queries.count(q))
         total = int(rows[0]["count"])
-        if key[0] is not None:
-            if len(self.counts) >= MAX_COUNTS:
-                self.counts.clear()
-            self.counts[key] = total
+        self.remember(q, total)
         return total
+
+    def remember(self, q: MovieQuery, total: int) -> None:
+        version = self.local.version
+        if version is None:
+            return
+        if len(self.counts) >= MAX_COUNTS:
+            self.counts.clear()
+        self.counts[(version, q.filters)] = total
 
     async def movie(self, movie_id: int) -> Answer:
         version = self.local.version
@@ -198,6 +211,20 @@ class Catalog:
         except (PoolTimeout, psycopg.Error):
             return False
         return True
+
+
+def session_options(statement_timeout_ms: int) -> str:
+    """The settings of the API's database sessions.
+
+    * Plans for the values at hand: a generic plan cannot tell a rare cast member from a
+      common genre, and walks the whole title index to fill a page.
+    * Random reads priced as in memory (the catalog's hot pages are cached, on SSD storage the
+      rest): at the default (4, a spinning disk) the planner prefers filtering a whole
+      index-only scan of 300,000 titles (125 ms) to the trigram index and ~1,000 heap pages
+      (6 ms) for a title substring of ~1,000 matches.
+    """
+    return (f"-c statement_timeout={statement_timeout_ms}"
+            " -c plan_cache_mode=force_custom_plan -c random_page_cost=1.1")  # fmt: skip
 
 
 def unavailable(detail: str) -> Problem:
