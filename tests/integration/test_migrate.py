@@ -27,9 +27,9 @@ def test_migrate_applies_everything_once_and_is_idempotent(endpoints: Endpoints)
     assert versions == [m.version for m in migrations.available()]
     # the indexes the API's queries need (docs/api.md)
     assert {
-        "movies_year_id_genres",
+        "movies_year_id_genres_title",
         "movies_title_id",
-        "movies_title_trgm",
+        "movies_title_search_trgm",
         "movies_genres",
         "movies_cast",
     } <= indexes

@@ -14,7 +14,7 @@ Statement = tuple[sql.Composed, dict[str, Any]]
 After = tuple[str | int, int] | None  # the sort key and id of the row a page starts after
 
 CONDITIONS = {
-    "title": "m.title ILIKE %(title)s",  # pg_trgm GIN
+    "title": "m.title_search LIKE lower(%(title)s)",  # pg_trgm GIN on lower(title)
     "year": "m.year = %(year)s",  # btree (year, id)
     "year_from": "m.year >= %(year_from)s",
     "year_to": "m.year <= %(year_to)s",
