@@ -37,6 +37,7 @@ import os
 import platform
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -340,6 +341,12 @@ class Service:
     def stop(self) -> None:
         self.server.stop(grace=10)
 
+    def pids(self) -> set[int]:
+        """The supervisor's and its server processes'."""
+        proc = self.server.proc
+        assert proc is not None
+        return {proc.pid, *self.server_pids()}
+
     def server_pids(self) -> list[int]:
         proc = self.server.proc
         assert proc is not None
@@ -499,6 +506,8 @@ class Measured:
     runs: dict[int, list[Run]] = field(default_factory=lambda: {c: [] for c in CONNECTIONS})
     caches: list[dict[str, float]] = field(default_factory=list)
     rss_mb: float = 0.0
+    # uncached runs at 8 connections: CPU ms per answer by process group, and cores kept busy
+    cpu_ms: list[dict[str, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -543,14 +552,56 @@ class Bench:
             threads = str(WRK_THREADS)
             wrk(api.url, connections, 1, self.script, (str(walk.warmup), threads))
             before = cache_counters(api.url)
+            pids = api.pids()
+            cpu_before, started = cpu_seconds(pids), time.perf_counter()
             run = wrk(
                 api.url, connections, self.seconds, self.script, (str(walk.measured), threads)
             )
+            spent = cpu_delta(cpu_seconds(pids), cpu_before)
+            wall = time.perf_counter() - started
             caches = delta(cache_counters(api.url), before)
             rss = max((peak_rss_mb(p) for p in api.server_pids()), default=0.0)
         finally:
             api.stop()
+        if connections == 8:
+            cores = sum(spent.values()) / wall
+            per_answer = {k: 1000 * v / max(run.requests, 1) for k, v in spent.items()}
+            self.results[config.name, target.name].cpu_ms.append({**per_answer, "cores": cores})
         return run, caches, rss
+
+
+def cpu_seconds(api_pids: set[int]) -> dict[tuple[str, int], float]:
+    """CPU seconds so far of each process that takes part in an answer: the API's, every
+    PostgreSQL and Redis process of the machine (the stack's), and wrk (the finished children
+    of this process: wrk is the only one)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    spent: dict[tuple[str, int], float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :]
+        pid = int(entry.name)
+        group = ("API" if pid in api_pids else "PostgreSQL" if name.startswith("postgres")
+                 else "Redis" if name.startswith("redis") else None)  # fmt: skip
+        if group is not None:
+            utime, stime = fields.split()[11:13]
+            spent[group, pid] = (int(utime) + int(stime)) / tick
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    spent["wrk", 0] = children.ru_utime + children.ru_stime
+    return spent
+
+
+def cpu_delta(
+    after: dict[tuple[str, int], float], before: dict[tuple[str, int], float]
+) -> dict[str, float]:
+    groups: dict[str, float] = {}
+    for key, seconds in after.items():
+        groups[key[0]] = groups.get(key[0], 0.0) + seconds - before.get(key, 0.0)
+    return groups
 
 
 def median(values: list[float]) -> float:
@@ -876,6 +927,27 @@ def verdicts(report: Report, config: Config) -> list[str]:
     return lines
 
 
+def cpu_lines(report: Report) -> list[str]:
+    groups = ["API", "PostgreSQL", "Redis", "wrk"]
+    lines = [
+        "| configuration | uncached kind | " + " | ".join(f"{g} (ms)" for g in groups)
+        + " | total (ms) | cores busy |",
+        "|---|---|" + "--:|" * (len(groups) + 2),
+    ]  # fmt: skip
+    for config in report.configs:
+        for target in report.targets:
+            rounds = report.bench.results[config.name, target.name].cpu_ms
+            if target.kind != "uncached" or not rounds:
+                continue
+            ms = {g: median([r.get(g, 0.0) for r in rounds]) for g in groups}
+            total = median([sum(r.get(g, 0.0) for g in groups) for r in rounds])
+            cores = median([r["cores"] for r in rounds])
+            cells = " | ".join(f"{ms[g]:.2f}" for g in groups)
+            lines.append(f"| {config.name} | {target.name.removeprefix('uncached ')} | {cells} "
+                         f"| {total:.2f} | {cores:.2f} |")  # fmt: skip
+    return lines
+
+
 def explained_lines(report: Report) -> list[str]:
     lines = [
         "| uncached kind | values | planning p50 / p99 / max (ms) | execution p50 / p99 / max "
@@ -940,6 +1012,15 @@ def render(report: Report) -> str:
         f"### Targets ({chosen.name}: the configuration with the highest cached-list req/s)",
         "",
         *verdicts(report, chosen),
+        "",
+        "### Where the CPU of an uncached answer goes",
+        "",
+        "CPU time (user + system, from /proc) of each group of processes over the uncached runs "
+        "at 8 connections, divided by the answers wrk completed; *cores busy* is their sum over "
+        "the run's wall time (the machine has "
+        f"{len(os.sched_getaffinity(0))}). Medians of the rounds.",
+        "",
+        *cpu_lines(report),
         "",
         "### What PostgreSQL spends per uncached answer",
         "",
