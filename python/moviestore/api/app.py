@@ -16,6 +16,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
 
 import orjson
 
@@ -32,6 +33,10 @@ log = logging.getLogger("moviestore.api")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 JSON = "application/json"
 INGESTION_PARAMETERS = frozenset({"limit"})
+# HEAD is GET without the body: the same handlers answer it, and actix sends their headers
+# (Content-Length of the body included) without the body.
+SERVED_METHODS = frozenset({"GET", "HEAD"})
+ALLOW = "GET, HEAD"
 OPERATIONS = {"/healthz": "healthz", "/readyz": "readyz", "/metrics": "metrics",
               "/openapi.json": "openapi", "/docs": "docs"}  # fmt: skip
 
@@ -98,7 +103,7 @@ class Api:
         started = time.perf_counter()
         path = request.url.path
         route = route_of(path)
-        if route is None or request.method != "GET":
+        if route is None or request.method not in SERVED_METHODS:
             rid = request_id(request)
             if route is None:
                 problem = Problem(404, "not-found", f"no such path: {path}")
@@ -128,7 +133,7 @@ class Api:
     def problem(self, problem: Problem, path: str, rid: str) -> Response:
         headers = {"content-type": CONTENT_TYPE, "x-request-id": rid, "cache-control": "no-store"}
         if problem.status == 405:
-            headers["allow"] = "GET"
+            headers["allow"] = ALLOW
         if problem.status == 503:
             headers["retry-after"] = "1"
         return Response(problem.status, headers, problem.body(path, rid))
@@ -237,16 +242,21 @@ def create_app(settings: Settings, catalog: Catalog) -> tuple[Robyn, Api]:
     app = new_app(__file__)
     api = Api(settings, catalog)
     app.before_request()(api.front)
-    app.get("/v1/movies")(api.movies)
-    app.get("/v1/movies/:id")(api.movie)
-    app.get("/v1/genres")(api.genres)
-    app.get("/v1/providers/:provider/ingestions")(api.ingestions)
-    app.get("/healthz")(api.healthz)
-    app.get("/readyz")(api.readyz)
-    app.get("/metrics")(api.metrics)
     document = orjson.dumps(openapi.document())
-    app.get("/openapi.json")(constant(document, JSON))
-    app.get("/docs")(constant(openapi.docs_page().encode(), "text/html; charset=utf-8"))
+    routes: dict[str, Callable[[Request], Any]] = {
+        "/v1/movies": api.movies,
+        "/v1/movies/:id": api.movie,
+        "/v1/genres": api.genres,
+        "/v1/providers/:provider/ingestions": api.ingestions,
+        "/healthz": api.healthz,
+        "/readyz": api.readyz,
+        "/metrics": api.metrics,
+        "/openapi.json": constant(document, JSON),
+        "/docs": constant(openapi.docs_page().encode(), "text/html; charset=utf-8"),
+    }
+    for path, handler in routes.items():
+        app.get(path)(handler)
+        app.head(path)(handler)
     return app, api
 
 

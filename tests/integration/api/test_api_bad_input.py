@@ -4,6 +4,7 @@ problem naming the parameter, never a 5xx; request ids, ETags and Cache-Control 
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import re
 import socket
@@ -24,6 +25,7 @@ from tests.integration.api.conftest import Api, api_env, start_api
 
 PROBLEM_SCHEMA = openapi.document()["components"]["schemas"]["Problem"]
 GENERATED_ID = re.compile(r"[0-9a-f]{12}-[0-9a-f]+")
+FRESH = itertools.count()
 ROUTES = ["/v1/movies", "/v1/movies/1", "/v1/genres", "/v1/providers/acme/ingestions",
           "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]  # fmt: skip
 
@@ -236,7 +238,41 @@ def test_unknown_paths_are_404(api: Api, path: str) -> None:
 def test_other_methods_are_405(api: Api, method: str, path: str) -> None:
     response = send(api, method, path, {"Content-Length": "0"})
     assert_problem(response, 405, None, path)
-    assert response.getheader("allow") == "GET"
+    assert response.getheader("allow") == "GET, HEAD"
+
+
+def head(api: Api, target: str) -> Reply:
+    """A HEAD on a raw socket, read to the end: whatever follows the header section is body,
+    which a HEAD response must not have (http.client would not read it)."""
+    parts = urlsplit(api.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as conn:
+        conn.sendall(f"HEAD {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+    head_section, _, body = received.partition(b"\r\n\r\n")
+    status_line, *lines = head_section.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    return Reply(int(status_line.split()[1]), {k.lower(): v for k, v in headers.items()}, body)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [*ROUTES, "/v1/movies?title=head-{n}", "/v1/movies/{id}", "/v1/movies?year=x", "/nope",
+     "/v1/movies/999999999"],
+)  # fmt: skip
+def test_head_is_get_without_the_body(api: Api, target: str) -> None:
+    # {n}: a query nobody asked before, so that HEAD meets the miss (the handler) and GET the
+    # hit (the in-memory front) that HEAD left behind
+    target = target.format(n=next(FRESH), id=api.movies[0].id)
+    answer = head(api, target)
+    got = send(api, "GET", target)
+    assert answer.body == b""
+    assert answer.status == got.status
+    for name in ("content-type", "etag", "cache-control", "allow"):
+        assert answer.getheader(name) == got.getheader(name), name
+    if target != "/metrics":  # its counters move between the two requests
+        assert answer.getheader("content-length") == str(len(got.body))
 
 
 def test_other_methods_on_unknown_paths_are_404(api: Api) -> None:
