@@ -46,7 +46,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,7 +77,13 @@ from generate import (  # noqa: E402
     VERBS,
 )
 from moviestore.api import params, queries, service  # noqa: E402
-from moviestore.localstack.processes import Server, free_port, port_open, wait_until  # noqa: E402
+from moviestore.localstack.processes import (  # noqa: E402
+    Server,
+    free_port,
+    port_open,
+    sigterm_unwinds,
+    wait_until,
+)
 from moviestore.localstack.stack import LocalStack  # noqa: E402
 from moviestore.settings import Settings  # noqa: E402
 from moviestore.store.migrate import migrate  # noqa: E402
@@ -383,10 +389,8 @@ def start_api(state: Path, env: dict[str, str], config: Config, name: str) -> Se
             "MOVIESTORE_LOG_LEVEL": "WARNING",
         },
     )
-    server.start()
     url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: get_status(f"{url}/readyz") == 200, 60, name, server)
-    return Service(server, url)
+    return serve(server, url, lambda: get_status(f"{url}/readyz") == 200, name)
 
 
 def start_constant(state: Path, config: Config, sizes: list[int]) -> Service:
@@ -398,9 +402,19 @@ def start_constant(state: Path, config: Config, sizes: list[int]) -> Service:
          "--processes", str(config.processes), "--workers", str(config.workers), *bodies],
         state / "logs" / f"constant-{config.name}.log",
     )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    return serve(server, url, lambda: port_open(port), "the constant-body server")
+
+
+def serve(server: Server, url: str, ready: Callable[[], bool], what: str) -> Service:
+    """Started and ready, or stopped: a SIGTERM or a failure while waiting leaves nothing."""
     server.start()
-    wait_until(lambda: port_open(port), 30, "the constant-body server", server)
-    return Service(server, f"http://127.0.0.1:{port}")
+    try:
+        wait_until(ready, 60, what, server)
+    except BaseException:
+        server.stop()
+        raise
+    return Service(server, url)
 
 
 def get(url: str) -> bytes:
@@ -1037,4 +1051,5 @@ def render(report: Report) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with sigterm_unwinds():
+        sys.exit(main())

@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT / "python"))
 
 from moviestore._validator import COPY_HEADER, COPY_TRAILER, Validator  # noqa: E402
 from moviestore.aws.clients import Clients  # noqa: E402
+from moviestore.localstack.processes import sigterm_unwinds  # noqa: E402
 from moviestore.localstack.stack import REGION, LocalStack, set_env  # noqa: E402
 from moviestore.store.loader import COPY_MOVIES, movie_suffix, retag  # noqa: E402
 from moviestore.store.migrate import migrate  # noqa: E402
@@ -327,4 +328,5 @@ def render(f: Figures) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with sigterm_unwinds():
+        sys.exit(main())

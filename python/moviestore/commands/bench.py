@@ -19,12 +19,10 @@ import argparse
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,7 @@ from moviestore.bench import repo_path
 from moviestore.bench.gates import Environment, Gates, GatesError, load_gates, parse_duration
 from moviestore.bench.local import local_platform
 from moviestore.bench.verdict import RunInfo, evaluate, passed, read_stats, render
-from moviestore.localstack.processes import StackError
+from moviestore.localstack.processes import StackError, sigterm_unwinds
 from moviestore.localstack.stack import LocalStack
 
 GATES = repo_path("benchmarks/gates.toml")
@@ -200,16 +198,6 @@ def run_locust(argv: list[str], env: dict[str, str], timeout: float) -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-
-
-@contextlib.contextmanager
-def sigterm_unwinds() -> Iterator[None]:
-    """SIGTERM (a cancelled CI job) unwinds like Ctrl-C: child processes stop, state goes."""
-    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def say(message: str) -> None:
