@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import unquote_plus
 
 from moviestore.api import cursor
@@ -45,7 +46,7 @@ class MovieQuery:
     limit: int = LIMIT_DEFAULT
     cursor: str | None = None
 
-    @property
+    @cached_property  # read several times per answer (cache keys, cursors, totals)
     def filters(self) -> str:
         """A digest of what selects the movies (not the order or the page): binds cursors and
         keys the cached ``total``."""
@@ -53,7 +54,7 @@ class MovieQuery:
                      self.cast, self.provider))  # fmt: skip
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
-    @property
+    @cached_property
     def digest(self) -> str:
         text = repr((self.filters, self.sort, self.limit, self.cursor))
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

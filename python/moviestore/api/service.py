@@ -79,18 +79,24 @@ class Catalog:
         return await self.cached(key, lambda: self.movie_page(q, after))
 
     async def movie_page(self, q: MovieQuery, after: tuple[str | int, int] | None) -> Answer:
+        """Totals are counted once per filters and catalog version (a pagination walk counts
+        once), and kept under the version they were counted at, read before the count."""
         up_to = self.settings.api_sort_matches_up_to
-        counted = self.counts.get((self.local.version, q.filters))
-        if up_to and queries.filtered(q) and (counted is None or counted <= up_to):
+        count_key = (self.local.version, q.filters)
+        total = self.counts.get(count_key)
+        if up_to and (total is None or total <= up_to) and queries.filtered(q):
             rows = await self.fetch(*queries.sorted_matches(q, after, up_to + 1))
             total = rows[0]["total"]  # there is always a row: see sorted_matches
             if total <= up_to:
-                self.remember(q, total)
+                self.remember(count_key, total)
                 for row in rows:
                     del row["total"]
                 items = [] if rows[0]["id"] is None else rows  # an empty page: one NULL row
                 return self.page_answer(q, items, total)
-        total = await self.total(q)
+            total = None  # at least up_to + 1: counted below
+        if total is None:
+            total = int((await self.fetch(*queries.count(q)))[0]["count"])
+            self.remember(count_key, total)
         return self.page_answer(q, await self.fetch(*queries.walk(q, after)), total)
 
     def page_answer(self, q: MovieQuery, rows: list[dict[str, Any]], total: int) -> Answer:
@@ -102,23 +108,12 @@ class Catalog:
             cursor = self.cursors.encode(q.sort, q.filters, last[SORTS[q.sort][0]], last["id"])
         return Answer.of(orjson.dumps({"items": items, "next_cursor": cursor, "total": total}))
 
-    async def total(self, q: MovieQuery) -> int:
-        """Counted once per filters and catalog version: a pagination walk counts once."""
-        known = self.counts.get((self.local.version, q.filters))
-        if known is not None:
-            return known
-        rows = await self.fetch(*queries.count(q))
-        total = int(rows[0]["count"])
-        self.remember(q, total)
-        return total
-
-    def remember(self, q: MovieQuery, total: int) -> None:
-        version = self.local.version
-        if version is None:
+    def remember(self, key: tuple[int | None, str], total: int) -> None:
+        if key[0] is None:  # the catalog version is not known yet
             return
         if len(self.counts) >= MAX_COUNTS:
             self.counts.clear()
-        self.counts[(version, q.filters)] = total
+        self.counts[key] = total
 
     async def movie(self, movie_id: int) -> Answer:
         version = self.local.version
