@@ -685,16 +685,16 @@ def statements(conn: psycopg.Connection[Any], path: str) -> tuple[list[Statement
 
 
 def timed_plan(
-    conn: psycopg.Connection[Any], query: sql.Composed, values: dict[str, Any]
+    conn: psycopg.Connection[Any], query: bytes, values: dict[str, Any]
 ) -> tuple[float, float]:
     """Planning and execution time: the API plans every statement anew (force_custom_plan)."""
-    plan = conn.execute(sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + query, values).fetchone()
+    plan = conn.execute(b"EXPLAIN (ANALYZE, FORMAT JSON) " + query, values).fetchone()
     assert plan is not None
     return float(plan[0][0]["Planning Time"]), float(plan[0][0]["Execution Time"])
 
 
-def text_plan(conn: psycopg.Connection[Any], query: sql.Composed, values: dict[str, Any]) -> str:
-    rows = conn.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS) ") + query, values).fetchall()
+def text_plan(conn: psycopg.Connection[Any], query: bytes, values: dict[str, Any]) -> str:
+    rows = conn.execute(b"EXPLAIN (ANALYZE, BUFFERS) " + query, values).fetchall()
     return "\n".join(str(r[0]) for r in rows)
 
 

@@ -80,7 +80,11 @@ class Settings(BaseSettings):
     cache_warm_max_mb: int = Field(default=256, ge=0)
 
     @model_validator(mode="after")
-    def cloud_has_no_local_endpoint(self) -> Settings:
+    def checked_together(self) -> Settings:
+        from moviestore.api.redis_pipe import url_options  # noqa: PLC0415 - hiredis, redis
+
+        # Here, not in a field validator: pydantic's message would quote the URL, password too.
+        url_options(self.redis_url.get_secret_value())
         if self.env != "local" and self.aws_endpoint_url:
             raise ValueError(
                 "aws_endpoint_url is for the local stack only; unset it outside env=local"

@@ -3,9 +3,10 @@
 * ``LocalCache``: answers in this process's memory, looked up before any Python handler runs
   (a Redis round trip per request would cost more than the whole answer). Emptied when the
   catalog version changes, so it is never staler than Redis.
-* ``SharedCache``: Redis, shared by every process and pod, keyed by version. A short timeout;
-  after a failure it is left alone for a moment (a circuit breaker), so Redis being down or
-  slow costs one timeout, not one per request, and answers come from PostgreSQL.
+* ``SharedCache``: Redis, shared by every process and pod, keyed by version, through one
+  pipelined connection per process (``redis_pipe``). A short timeout; after a failure the
+  connection is dropped and Redis left alone for a moment (a circuit breaker), so Redis being
+  down or slow costs one timeout, not one per request, and answers come from PostgreSQL.
 * ``SingleFlight``: one database query per key at a time inside a process (no stampede).
 """
 
@@ -17,12 +18,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import cast
-
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from moviestore.api import metrics
+from moviestore.api.redis_pipe import PipelinedRedis, ReplyError
 from moviestore.logs import event
 
 log = logging.getLogger("moviestore.api.cache")
@@ -81,9 +79,7 @@ class LocalCache:
 
 class SharedCache:
     def __init__(self, url: str, timeout: float, ttl_seconds: int, pause_seconds: float = 2.0):
-        self.client = aioredis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout
-        )
+        self.client = PipelinedRedis(url)
         self.timeout, self.ttl, self.pause = timeout, ttl_seconds, pause_seconds
         self.paused_until = 0.0
 
@@ -97,8 +93,8 @@ class SharedCache:
             return None
         try:
             async with asyncio.timeout(self.timeout):  # no task per call, unlike wait_for
-                found = cast(bytes | None, await self.client.get(key))
-        except (RedisError, OSError, TimeoutError) as e:
+                found = await self.client.get(key)
+        except (ReplyError, OSError, TimeoutError) as e:
             self.failed(e)
             return None
         metrics.CACHE.labels("redis", "miss" if found is None else "hit").inc()
@@ -109,15 +105,15 @@ class SharedCache:
             return
         try:
             async with asyncio.timeout(self.timeout):
-                await self.client.set(key, body, ex=self.ttl)
-        except (RedisError, OSError, TimeoutError) as e:
+                await self.client.set(key, body, self.ttl)
+        except (ReplyError, OSError, TimeoutError) as e:
             self.failed(e)
 
     async def ping(self) -> bool:
         try:
             async with asyncio.timeout(max(self.timeout, 0.5)):
-                return bool(await self.client.ping())
-        except (RedisError, OSError, TimeoutError):
+                return await self.client.ping()
+        except (ReplyError, OSError, TimeoutError):
             return False
 
     def failed(self, error: BaseException) -> None:
@@ -126,9 +122,10 @@ class SharedCache:
             event(log, logging.WARNING, "Redis unavailable; answering from PostgreSQL",
                   error=repr(error), pause_seconds=self.pause)  # fmt: skip
         self.paused_until = time.monotonic() + self.pause
+        self.client.reset()
 
     async def close(self) -> None:
-        await self.client.aclose()
+        self.client.close()
 
 
 class SingleFlight:

@@ -170,6 +170,46 @@ def test_redis_killed_and_restarted_while_clients_keep_asking(
         redis_server.stop()
 
 
+def test_redis_frozen_then_thawed_while_clients_keep_asking(
+    local_stack: tuple[LocalStack, Endpoints],
+    api_database: tuple[str, list[Movie]],
+    tmp_path: Path,
+) -> None:
+    """Slow, not gone: the connection stays open and nothing answers (SIGSTOP). Each request
+    waits at most the short Redis timeout, once per pause, and answers from PostgreSQL."""
+    stack, endpoints = local_stack
+    redis = Redis(tmp_path, free_port())
+    redis_server = redis.start()
+    assert redis_server.proc is not None
+    api = extra_api(stack, endpoints, api_database, redis.url())
+    try:
+        assert wait_for_readiness(api, "ready", "up", 5)["postgres"] == "up"
+        ask_everything(api, 1)
+
+        redis_server.proc.send_signal(signal.SIGSTOP)
+        try:
+            rounds, deadline = 2, time.monotonic() + 2.5
+            while time.monotonic() < deadline:
+                ask_everything(api, rounds)
+                rounds += 1
+            assert rounds > 4, "too few requests while Redis was frozen to show anything"
+            wait_for_readiness(api, "degraded", "down", 5)
+        finally:
+            redis_server.proc.send_signal(signal.SIGCONT)
+
+        wait_for_readiness(api, "ready", "up", 10)
+        for round_ in range(rounds, rounds + 3):
+            ask_everything(api, round_)
+        log = api.log_lines()
+        assert any(line.get("msg", "").startswith("Redis unavailable") for line in log), (
+            api.server.tail()
+        )
+        assert not [line for line in log if line.get("level") == "error"], api.server.tail(50)
+    finally:
+        api.server.stop()
+        redis_server.stop()
+
+
 # --- SIGTERM ---------------------------------------------------------------------------------
 
 

@@ -1,0 +1,182 @@
+"""The API's pipelined Redis client against real Redis servers of the tests' own: replies reach
+the right callers under concurrency, one caller's error or timeout is nobody else's, and a
+stopped, killed or restarted Redis is survived with a new connection."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import redis
+from pydantic import ValidationError
+
+from moviestore.api.redis_pipe import PipelinedRedis, ReplyError
+from moviestore.localstack.processes import Server, free_port
+from moviestore.localstack.redis import Redis
+from moviestore.settings import Settings
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[Redis, Server]]:
+    own = Redis(tmp_path, free_port())
+    started = own.start()
+    try:
+        yield own, started
+    finally:
+        started.stop()
+
+
+T = TypeVar("T")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def test_concurrent_callers_each_get_their_own_reply(server: tuple[Redis, Server]) -> None:
+    url = server[0].url()
+    values = {f"key-{i}": f"value-{i}".encode() * (1 + i % 300) for i in range(500)}
+
+    async def scenario() -> list[bytes | None]:
+        client = PipelinedRedis(url)
+        try:
+            await asyncio.gather(*(client.set(k, v, 60) for k, v in values.items()))
+            keys = [*values, "absent"]
+            # Interleaved: a reply handed to the wrong caller would show as a wrong value.
+            return list(await asyncio.gather(*(client.get(k) for k in keys)))
+        finally:
+            client.close()
+
+    got = run(scenario())
+    assert got == [*values.values(), None]
+    assert redis.Redis.from_url(url).get("key-7") == values["key-7"]  # really stored, with TTL
+    assert 0 < redis.Redis.from_url(url).ttl("key-7") <= 60
+
+
+def test_an_error_reply_fails_its_caller_only(server: tuple[Redis, Server]) -> None:
+    url = server[0].url()
+    redis.Redis.from_url(url).rpush("a-list", "x")
+
+    async def scenario() -> tuple[BaseException | bytes | None, ...]:
+        client = PipelinedRedis(url)
+        try:
+            return tuple(
+                await asyncio.gather(
+                    client.set("before", b"1", 60),
+                    client.get("a-list"),  # WRONGTYPE
+                    client.get("before"),
+                    return_exceptions=True,
+                )
+            )
+        finally:
+            client.close()
+
+    first, wrong, after = run(scenario())
+    assert first is None and after == b"1"
+    assert isinstance(wrong, ReplyError) and "WRONGTYPE" in str(wrong)
+
+
+def test_a_stopped_redis_times_out_and_a_reset_recovers(server: tuple[Redis, Server]) -> None:
+    own, process = server
+    assert process.proc is not None
+
+    async def scenario() -> None:
+        client = PipelinedRedis(own.url())
+        try:
+            await client.set("k", b"v", 60)
+            process.proc.send_signal(signal.SIGSTOP)  # type: ignore[union-attr]
+            try:
+                with pytest.raises(TimeoutError):
+                    async with asyncio.timeout(0.2):
+                        await client.get("k")
+                client.reset()  # what the cache does after a timeout
+            finally:
+                process.proc.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
+            async with asyncio.timeout(5):
+                assert await client.get("k") == b"v"
+                assert await client.ping()
+        finally:
+            client.close()
+
+    run(scenario())
+
+
+def test_a_restarted_redis_is_reached_again(server: tuple[Redis, Server]) -> None:
+    own, process = server
+
+    async def scenario() -> None:
+        client = PipelinedRedis(own.url())
+        try:
+            assert await client.ping()
+            process.stop()
+            with pytest.raises(OSError):  # the connection lost, then refused
+                async with asyncio.timeout(5):
+                    await client.get("k")
+            with pytest.raises(OSError):
+                async with asyncio.timeout(5):
+                    await client.get("k")
+            restarted = own.start()
+            try:
+                async with asyncio.timeout(5):
+                    await client.set("k", b"again", 60)
+                    assert await client.get("k") == b"again"
+            finally:
+                restarted.stop()
+        finally:
+            client.close()
+
+    run(scenario())
+
+
+def test_password_and_database_come_from_the_url(server: tuple[Redis, Server]) -> None:
+    own = server[0]
+    admin = redis.Redis.from_url(own.url())
+    admin.config_set("requirepass", "s3cret")
+    base = own.url().rsplit("/", 1)[0]
+    with_password = base.replace("redis://", "redis://:s3cret@")
+
+    async def scenario(url: str) -> None:
+        client = PipelinedRedis(url)
+        try:
+            async with asyncio.timeout(5):
+                await client.set("k", b"in db 5", 60)
+        finally:
+            client.close()
+
+    run(scenario(with_password + "/5"))
+    stored = redis.Redis.from_url(with_password + "/5")
+    assert stored.get("k") == b"in db 5"
+    assert redis.Redis.from_url(with_password + "/0").get("k") is None
+    with pytest.raises(ReplyError, match="NOAUTH"):
+        run(scenario(base + "/5"))
+    with pytest.raises(ReplyError, match="WRONGPASS"):
+        run(scenario(base.replace("redis://", "redis://:wrong@") + "/5"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis://127.0.0.1:6379/0?socket_timeout=1", "rediss://h:6380/0?ssl_cert_reqs=none"],
+)
+def test_url_options_it_cannot_honour_fail_at_start_up(url: str) -> None:
+    with pytest.raises(ValueError, match="options the API cannot honour"):
+        PipelinedRedis(url)
+
+
+def test_settings_refuse_such_a_url_without_showing_the_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    required = {"DATABASE_URL": "postgresql://x", "S3_BUCKET": "bucket", "SQS_QUEUE_URL": "q",
+                "SQS_DLQ_URL": "d", "SNS_PROVIDER_TOPIC_ARN": "arn"}  # fmt: skip
+    for name, value in required.items():
+        monkeypatch.setenv(f"MOVIESTORE_{name}", value)
+    monkeypatch.setenv("MOVIESTORE_REDIS_URL", "redis://:hunter2@h:6379/0?socket_timeout=1")
+    with pytest.raises(ValidationError) as raised:
+        Settings()  # type: ignore[call-arg]  # from the environment
+    assert "socket_timeout" in str(raised.value)
+    assert "hunter2" not in str(raised.value)
+    monkeypatch.setenv("MOVIESTORE_REDIS_URL", "rediss://:hunter2@h:6379/0")
+    assert Settings().redis_url.get_secret_value().endswith("@h:6379/0")  # type: ignore[call-arg]
