@@ -105,6 +105,27 @@ def test_a_stopped_redis_times_out_and_a_reset_recovers(server: tuple[Redis, Ser
     run(scenario())
 
 
+def test_a_connection_closed_by_the_server_costs_no_error(server: tuple[Redis, Server]) -> None:
+    own = server[0]
+    admin = redis.Redis.from_url(own.url())
+
+    async def scenario() -> list[bytes | None]:
+        client = PipelinedRedis(own.url())
+        try:
+            await client.set("k", b"v", 60)
+            got = []
+            for _ in range(3):
+                # As an idle timeout or a failover would: the server drops the connection.
+                assert admin.client_kill_filter(_type="normal", skipme=True) >= 1
+                async with asyncio.timeout(5):
+                    got.append(await client.get("k"))
+            return got
+        finally:
+            client.close()
+
+    assert run(scenario()) == [b"v", b"v", b"v"]
+
+
 def test_a_restarted_redis_is_reached_again(server: tuple[Redis, Server]) -> None:
     own, process = server
 

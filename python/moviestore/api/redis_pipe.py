@@ -120,10 +120,17 @@ class PipelinedRedis:
         self.lock = asyncio.Lock()
 
     async def execute(self, *args: bytes | str | int) -> Any:
+        """GET, SET and PING can be sent twice: a command lost with a connection made earlier
+        (closed by the server when idle, or in a failover) goes once more on a new one."""
+        command = pack(*args)
         connection = self.connection
-        if connection is None or not connection.open:
-            connection = await self.connect()
-        return await connection.send(pack(*args))
+        if connection is not None and connection.open:
+            try:
+                return await connection.send(command)
+            except ConnectionError:
+                pass  # made again below; a Redis that is gone refuses it there
+        connection = await self.connect()
+        return await connection.send(command)
 
     async def get(self, key: str) -> bytes | None:
         found: bytes | None = await self.execute("GET", key)
