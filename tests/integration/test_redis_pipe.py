@@ -5,8 +5,9 @@ stopped, killed or restarted Redis is survived with a new connection."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
-from collections.abc import Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,19 +38,25 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
+@contextlib.asynccontextmanager
+async def pipe(url: str) -> AsyncIterator[PipelinedRedis]:
+    client = PipelinedRedis(url)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
 def test_concurrent_callers_each_get_their_own_reply(server: tuple[Redis, Server]) -> None:
     url = server[0].url()
     values = {f"key-{i}": f"value-{i}".encode() * (1 + i % 300) for i in range(500)}
 
     async def scenario() -> list[bytes | None]:
-        client = PipelinedRedis(url)
-        try:
+        async with pipe(url) as client:
             await asyncio.gather(*(client.set(k, v, 60) for k, v in values.items()))
             keys = [*values, "absent"]
             # Interleaved: a reply handed to the wrong caller would show as a wrong value.
             return list(await asyncio.gather(*(client.get(k) for k in keys)))
-        finally:
-            client.close()
 
     got = run(scenario())
     assert got == [*values.values(), None]
@@ -62,8 +69,7 @@ def test_an_error_reply_fails_its_caller_only(server: tuple[Redis, Server]) -> N
     redis.Redis.from_url(url).rpush("a-list", "x")
 
     async def scenario() -> tuple[BaseException | bytes | None, ...]:
-        client = PipelinedRedis(url)
-        try:
+        async with pipe(url) as client:
             return tuple(
                 await asyncio.gather(
                     client.set("before", b"1", 60),
@@ -72,8 +78,6 @@ def test_an_error_reply_fails_its_caller_only(server: tuple[Redis, Server]) -> N
                     return_exceptions=True,
                 )
             )
-        finally:
-            client.close()
 
     first, wrong, after = run(scenario())
     assert first is None and after == b"1"
@@ -85,8 +89,7 @@ def test_a_stopped_redis_times_out_and_a_reset_recovers(server: tuple[Redis, Ser
     assert process.proc is not None
 
     async def scenario() -> None:
-        client = PipelinedRedis(own.url())
-        try:
+        async with pipe(own.url()) as client:
             await client.set("k", b"v", 60)
             process.proc.send_signal(signal.SIGSTOP)  # type: ignore[union-attr]
             try:
@@ -99,8 +102,6 @@ def test_a_stopped_redis_times_out_and_a_reset_recovers(server: tuple[Redis, Ser
             async with asyncio.timeout(5):
                 assert await client.get("k") == b"v"
                 assert await client.ping()
-        finally:
-            client.close()
 
     run(scenario())
 
@@ -110,8 +111,7 @@ def test_a_connection_closed_by_the_server_costs_no_error(server: tuple[Redis, S
     admin = redis.Redis.from_url(own.url())
 
     async def scenario() -> list[bytes | None]:
-        client = PipelinedRedis(own.url())
-        try:
+        async with pipe(own.url()) as client:
             await client.set("k", b"v", 60)
             got = []
             for _ in range(3):
@@ -120,8 +120,6 @@ def test_a_connection_closed_by_the_server_costs_no_error(server: tuple[Redis, S
                 async with asyncio.timeout(5):
                     got.append(await client.get("k"))
             return got
-        finally:
-            client.close()
 
     assert run(scenario()) == [b"v", b"v", b"v"]
 
@@ -130,8 +128,7 @@ def test_a_restarted_redis_is_reached_again(server: tuple[Redis, Server]) -> Non
     own, process = server
 
     async def scenario() -> None:
-        client = PipelinedRedis(own.url())
-        try:
+        async with pipe(own.url()) as client:
             assert await client.ping()
             process.stop()
             with pytest.raises(OSError):  # the connection lost, then refused
@@ -147,8 +144,6 @@ def test_a_restarted_redis_is_reached_again(server: tuple[Redis, Server]) -> Non
                     assert await client.get("k") == b"again"
             finally:
                 restarted.stop()
-        finally:
-            client.close()
 
     run(scenario())
 
@@ -161,12 +156,9 @@ def test_password_and_database_come_from_the_url(server: tuple[Redis, Server]) -
     with_password = base.replace("redis://", "redis://:s3cret@")
 
     async def scenario(url: str) -> None:
-        client = PipelinedRedis(url)
-        try:
+        async with pipe(url) as client:
             async with asyncio.timeout(5):
                 await client.set("k", b"in db 5", 60)
-        finally:
-            client.close()
 
     run(scenario(with_password + "/5"))
     stored = redis.Redis.from_url(with_password + "/5")
