@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import signal
+import ssl
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 import redis
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from pydantic import ValidationError
 
 from moviestore.api.redis_pipe import PipelinedRedis, ReplyError
-from moviestore.localstack.processes import Server, free_port
+from moviestore.localstack.processes import Server, free_port, port_open, wait_until
 from moviestore.localstack.redis import Redis
 from moviestore.settings import Settings
 
@@ -193,3 +199,78 @@ def test_settings_refuse_such_a_url_without_showing_the_password(
     assert "hunter2" not in str(raised.value)
     monkeypatch.setenv("MOVIESTORE_REDIS_URL", "rediss://:hunter2@h:6379/0")
     assert Settings().redis_url.get_secret_value().endswith("@h:6379/0")  # type: ignore[call-arg]
+
+
+# --- TLS, as ElastiCache with transit encryption (rediss:// in production) ---------------------
+
+
+def write_tls_files(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA of the test's own and a certificate it signs for localhost."""
+    now = datetime.datetime.now(datetime.UTC)
+
+    def certificate(
+        subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name | None,
+        signer: ec.EllipticCurvePrivateKey, ca: bool,
+    ) -> x509.Certificate:  # fmt: skip
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(issuer or name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    ca = certificate("moviestore test CA", ca_key, None, ca_key, True)
+    server = certificate("localhost", server_key, ca.subject, ca_key, False)
+    paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+def test_rediss_verifies_the_server_certificate(tmp_path: Path) -> None:
+    ca, cert, key = write_tls_files(tmp_path)
+    port = free_port()
+    process = Server(
+        "redis-tls",
+        ["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+         "--tls-cert-file", str(cert), "--tls-key-file", str(key), "--tls-ca-cert-file", str(ca),
+         "--tls-auth-clients", "no", "--save", "", "--dir", str(tmp_path)],
+        tmp_path / "redis-tls.log",
+    )  # fmt: skip
+    process.start()
+    try:
+        wait_until(lambda: port_open(port), 30, "Redis with TLS", process)
+
+        async def scenario(url: str) -> bytes | None:
+            async with pipe(url) as client, asyncio.timeout(5):
+                await client.set("k", b"over TLS", 60)
+                return await client.get("k")
+
+        url = f"rediss://localhost:{port}/0"
+        assert run(scenario(f"{url}?ssl_ca_certs={ca}")) == b"over TLS"
+        # The system's CAs do not know this one: the certificate is checked, not just accepted.
+        with pytest.raises(ssl.SSLCertVerificationError):
+            run(scenario(url))
+        with pytest.raises(ConnectionError):  # TLS expected, plain text spoken
+            run(scenario(f"redis://localhost:{port}/0"))
+    finally:
+        process.stop()

@@ -9,7 +9,8 @@ connection: a call writes its command and waits for the next reply in line, and 
 gave up (a timeout) leaves its reply to be read and dropped, keeping the order intact.
 
 URLs mean what they mean to redis-py (its parser reads them): ``redis://``, ``rediss://``
-(TLS, the server's certificate verified), ``unix://``, a user and password, a database number.
+(TLS, the server's certificate verified against the system's CAs or ``?ssl_ca_certs=FILE``),
+``unix://``, a user and password, a database number.
 Options it cannot honour fail at start-up, not at the first request."""
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from typing import Any, cast
 import hiredis
 from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, parse_url
 
-# What a URL may say besides where Redis is (redis-py's parser adds connection_class).
-UNDERSTOOD = frozenset({"host", "port", "path", "db", "username", "password", "connection_class"})
+# What a URL may say (redis-py's parser adds connection_class); ssl_ca_certs names the CA
+# bundle that signs the server's certificate when the system's does not.
+UNDERSTOOD = frozenset(
+    {"host", "port", "path", "db", "username", "password", "connection_class", "ssl_ca_certs"}
+)
 
 
 def url_options(url: str) -> dict[str, Any]:
@@ -109,7 +113,9 @@ class PipelinedRedis:
         self.path: str | None = options.get("path") if kind is UnixDomainSocketConnection else None
         self.host: str = options.get("host", "localhost")
         self.port: int = int(options.get("port", 6379))
-        self.tls = ssl.create_default_context() if kind is SSLConnection else None
+        self.tls = None
+        if kind is SSLConnection:
+            self.tls = ssl.create_default_context(cafile=options.get("ssl_ca_certs"))
         self.handshake: list[bytes] = []
         if options.get("password") is not None:
             credentials = [options.get("username"), options["password"]]
