@@ -89,7 +89,7 @@ class SharedCache:
 
     async def get(self, key: str) -> bytes | None:
         if not self.available:
-            metrics.CACHE.labels("redis", "skipped").inc()
+            metrics.REDIS["skipped"].inc()
             return None
         try:
             async with asyncio.timeout(self.timeout):  # no task per call, unlike wait_for
@@ -97,7 +97,7 @@ class SharedCache:
         except (ReplyError, OSError, TimeoutError) as e:
             self.failed(e)
             return None
-        metrics.CACHE.labels("redis", "miss" if found is None else "hit").inc()
+        metrics.REDIS["miss" if found is None else "hit"].inc()
         return found
 
     async def put(self, key: str, body: bytes) -> None:
@@ -117,7 +117,7 @@ class SharedCache:
             return False
 
     def failed(self, error: BaseException) -> None:
-        metrics.CACHE.labels("redis", "error").inc()
+        metrics.REDIS["error"].inc()
         if self.available:
             event(log, logging.WARNING, "Redis unavailable; answering from PostgreSQL",
                   error=repr(error), pause_seconds=self.pause)  # fmt: skip
@@ -135,7 +135,7 @@ class SingleFlight:
     async def run(self, key: str, compute: Callable[[], Awaitable[Answer]]) -> Answer:
         running = self.calls.get(key)
         if running is not None:
-            metrics.CACHE.labels("flight", "joined").inc()
+            metrics.FLIGHT_JOINED.inc()
             return await asyncio.shield(running)
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self.calls[key] = future

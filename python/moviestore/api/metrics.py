@@ -40,6 +40,9 @@ CATALOG_VERSION = Gauge(
 # Bound once: label lookups take a lock and cost more than the rest of a cached answer.
 MEMORY_HITS = CACHE.labels("memory", "hit")
 MEMORY_MISSES = CACHE.labels("memory", "miss")
+REDIS = {result: CACHE.labels("redis", result) for result in ("hit", "miss", "skipped", "error")}
+FLIGHT_JOINED = CACHE.labels("flight", "joined")
+POOL_STATES = {state: POOL.labels("api", state) for state in ("open", "idle", "waiting")}
 _bound: dict[tuple[str, int], tuple[Any, Any]] = {}
 
 

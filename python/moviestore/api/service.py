@@ -182,9 +182,9 @@ class Catalog:
         if self.pool is None:
             return
         stats = self.pool.get_stats()
-        metrics.POOL.labels("api", "open").set(stats.get("pool_size", 0))
-        metrics.POOL.labels("api", "idle").set(stats.get("pool_available", 0))
-        metrics.POOL.labels("api", "waiting").set(stats.get("requests_waiting", 0))
+        metrics.POOL_STATES["open"].set(stats.get("pool_size", 0))
+        metrics.POOL_STATES["idle"].set(stats.get("pool_available", 0))
+        metrics.POOL_STATES["waiting"].set(stats.get("requests_waiting", 0))
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         database = await self.database_up()
