@@ -16,7 +16,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MOVIESTORE_", extra="ignore", frozen=True)
+    # hide_input_in_errors: a bad value's message would otherwise quote the input, secrets too.
+    model_config = SettingsConfigDict(
+        env_prefix="MOVIESTORE_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     env: Literal["local", "staging", "production"] = "local"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -80,11 +83,7 @@ class Settings(BaseSettings):
     cache_warm_max_mb: int = Field(default=256, ge=0)
 
     @model_validator(mode="after")
-    def checked_together(self) -> Settings:
-        from moviestore.api.redis_pipe import url_options  # noqa: PLC0415 - hiredis, redis
-
-        # Here, not in a field validator: pydantic's message would quote the URL, password too.
-        url_options(self.redis_url.get_secret_value())
+    def cloud_has_no_local_endpoint(self) -> Settings:
         if self.env != "local" and self.aws_endpoint_url:
             raise ValueError(
                 "aws_endpoint_url is for the local stack only; unset it outside env=local"

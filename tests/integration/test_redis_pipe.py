@@ -1,30 +1,34 @@
-"""The API's pipelined Redis client against real Redis servers of the tests' own: replies reach
-the right callers under concurrency, one caller's error or timeout is nobody else's, and a
-stopped, killed or restarted Redis is survived with a new connection."""
+"""The API's pipelined Redis client against real Redis servers of the tests' own, on uvloop as
+in the API: replies reach the right callers under concurrency, one caller's error or departure
+is nobody else's, and a frozen, killed or restarted Redis is survived with a new connection."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import datetime
+import os
 import signal
 import ssl
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 import redis
+import uvloop
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from pydantic import ValidationError
 
-from moviestore.api.redis_pipe import PipelinedRedis, ReplyError
+from moviestore.api.redis_pipe import DroppedError, PipelinedRedis, ReplyError, url_options
 from moviestore.localstack.processes import Server, free_port, port_open, wait_until
 from moviestore.localstack.redis import Redis
-from moviestore.settings import Settings
+from moviestore.localstack.stack import Endpoints
 
 
 @pytest.fixture
@@ -41,12 +45,12 @@ T = TypeVar("T")
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
 
 
 @contextlib.asynccontextmanager
-async def pipe(url: str) -> AsyncIterator[PipelinedRedis]:
-    client = PipelinedRedis(url)
+async def pipe(url: str, timeout: float = 5.0) -> AsyncIterator[PipelinedRedis]:
+    client = PipelinedRedis(url, timeout)
     try:
         yield client
     finally:
@@ -90,24 +94,57 @@ def test_an_error_reply_fails_its_caller_only(server: tuple[Redis, Server]) -> N
     assert isinstance(wrong, ReplyError) and "WRONGTYPE" in str(wrong)
 
 
-def test_a_stopped_redis_times_out_and_a_reset_recovers(server: tuple[Redis, Server]) -> None:
+def test_a_caller_that_goes_away_leaves_the_order_intact(server: tuple[Redis, Server]) -> None:
+    """Its reply still comes, is read and dropped; the next caller gets its own."""
+    own, process = server
+    assert process.proc is not None
+    redis.Redis.from_url(own.url()).mset({"a": b"for a", "b": b"for b"})
+
+    async def scenario() -> bytes | None:
+        async with pipe(own.url()) as client:
+            await client.ping(5)  # connected
+            process.proc.send_signal(signal.SIGSTOP)  # type: ignore[union-attr]
+            try:
+                first = asyncio.ensure_future(client.get("a"))
+                await asyncio.sleep(0.05)  # sent, and waiting for its reply
+                first.cancel()
+                second = asyncio.ensure_future(client.get("b"))
+                await asyncio.sleep(0.05)
+            finally:
+                process.proc.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
+            assert first.cancelled()
+            return await second
+
+    assert run(scenario()) == b"for b"
+
+
+def test_a_timeout_drops_the_connection_and_the_next_call_makes_one(
+    server: tuple[Redis, Server],
+) -> None:
     own, process = server
     assert process.proc is not None
 
     async def scenario() -> None:
-        async with pipe(own.url()) as client:
+        async with pipe(own.url(), timeout=0.5) as client:
             await client.set("k", b"v", 60)
+            frozen = client.connection
             process.proc.send_signal(signal.SIGSTOP)  # type: ignore[union-attr]
             try:
+                first = asyncio.ensure_future(client.get("k"))
+                await asyncio.sleep(0.25)
+                started = time.monotonic()
+                # The first call's timeout drops the connection under the second: it fails
+                # then, before its own timeout, and is not sent again.
+                with pytest.raises(DroppedError):
+                    await client.get("k")
+                assert time.monotonic() - started < 0.45
                 with pytest.raises(TimeoutError):
-                    async with asyncio.timeout(0.2):
-                        await client.get("k")
-                client.reset()  # what the cache does after a timeout
+                    await first
             finally:
                 process.proc.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
-            async with asyncio.timeout(5):
-                assert await client.get("k") == b"v"
-                assert await client.ping()
+            assert client.connection is None and frozen is not None and frozen.lost
+            assert await client.get("k") == b"v"
+            assert client.connection is not frozen
 
     run(scenario())
 
@@ -123,8 +160,7 @@ def test_a_connection_closed_by_the_server_costs_no_error(server: tuple[Redis, S
             for _ in range(3):
                 # As an idle timeout or a failover would: the server drops the connection.
                 assert admin.client_kill_filter(_type="normal", skipme=True) >= 1
-                async with asyncio.timeout(5):
-                    got.append(await client.get("k"))
+                got.append(await client.get("k"))
             return got
 
     assert run(scenario()) == [b"v", b"v", b"v"]
@@ -135,19 +171,16 @@ def test_a_restarted_redis_is_reached_again(server: tuple[Redis, Server]) -> Non
 
     async def scenario() -> None:
         async with pipe(own.url()) as client:
-            assert await client.ping()
+            assert await client.ping(5)
             process.stop()
-            with pytest.raises(OSError):  # the connection lost, then refused
-                async with asyncio.timeout(5):
-                    await client.get("k")
-            with pytest.raises(OSError):
-                async with asyncio.timeout(5):
-                    await client.get("k")
+            with pytest.raises(ConnectionError):  # the connection lost, then refused
+                await client.get("k")
+            with pytest.raises(ConnectionRefusedError):
+                await client.get("k")
             restarted = own.start()
             try:
-                async with asyncio.timeout(5):
-                    await client.set("k", b"again", 60)
-                    assert await client.get("k") == b"again"
+                await client.set("k", b"again", 60)
+                assert await client.get("k") == b"again"
             finally:
                 restarted.stop()
 
@@ -163,8 +196,7 @@ def test_password_and_database_come_from_the_url(server: tuple[Redis, Server]) -
 
     async def scenario(url: str) -> None:
         async with pipe(url) as client:
-            async with asyncio.timeout(5):
-                await client.set("k", b"in db 5", 60)
+            await client.set("k", b"in db 5", 60)
 
     run(scenario(with_password + "/5"))
     stored = redis.Redis.from_url(with_password + "/5")
@@ -182,23 +214,23 @@ def test_password_and_database_come_from_the_url(server: tuple[Redis, Server]) -
 )
 def test_url_options_it_cannot_honour_fail_at_start_up(url: str) -> None:
     with pytest.raises(ValueError, match="options the API cannot honour"):
-        PipelinedRedis(url)
+        PipelinedRedis(url, 1.0)
 
 
-def test_settings_refuse_such_a_url_without_showing_the_password(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    required = {"DATABASE_URL": "postgresql://x", "S3_BUCKET": "bucket", "SQS_QUEUE_URL": "q",
-                "SQS_DLQ_URL": "d", "SNS_PROVIDER_TOPIC_ARN": "arn"}  # fmt: skip
-    for name, value in required.items():
-        monkeypatch.setenv(f"MOVIESTORE_{name}", value)
-    monkeypatch.setenv("MOVIESTORE_REDIS_URL", "redis://:hunter2@h:6379/0?socket_timeout=1")
-    with pytest.raises(ValidationError) as raised:
-        Settings()  # type: ignore[call-arg]  # from the environment
-    assert "socket_timeout" in str(raised.value)
-    assert "hunter2" not in str(raised.value)
-    monkeypatch.setenv("MOVIESTORE_REDIS_URL", "rediss://:hunter2@h:6379/0")
-    assert Settings().redis_url.get_secret_value().endswith("@h:6379/0")  # type: ignore[call-arg]
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:hunter2@h:6379/0?socket_timeout=1",
+        "redis://:hun/ter2@h:6379/0",  # "/" not percent-encoded: the port reads "hun"
+        "redis://:hun?ter2=x@h:6379/0",  # "?": the rest reads as an option
+        "redis://:hunter2#@h:6379/0",
+        "http://:hunter2@h:6379/0",
+    ],
+)
+def test_a_url_refused_is_never_quoted(url: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        url_options(url)
+    assert "hun" not in str(raised.value) and "ter2" not in str(raised.value)
 
 
 # --- TLS, as ElastiCache with transit encryption (rediss:// in production) ---------------------
@@ -261,7 +293,7 @@ def test_rediss_verifies_the_server_certificate(tmp_path: Path) -> None:
         wait_until(lambda: port_open(port), 30, "Redis with TLS", process)
 
         async def scenario(url: str) -> bytes | None:
-            async with pipe(url) as client, asyncio.timeout(5):
+            async with pipe(url) as client:
                 await client.set("k", b"over TLS", 60)
                 return await client.get("k")
 
@@ -274,3 +306,20 @@ def test_rediss_verifies_the_server_certificate(tmp_path: Path) -> None:
             run(scenario(f"redis://localhost:{port}/0"))
     finally:
         process.stop()
+
+
+def test_the_api_refuses_such_a_url_at_start_up(endpoints: Endpoints) -> None:
+    env = {**os.environ, "MOVIESTORE_REDIS_URL": "redis://:hun/ter2@h:6379/0",
+           "MOVIESTORE_API_PORT": str(free_port())}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "moviestore.cli", "api"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert "invalid settings for the API" in output and "cannot be read" in output
+    assert "ter2" not in output and "Traceback" not in output

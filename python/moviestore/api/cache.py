@@ -4,9 +4,9 @@
   (a Redis round trip per request would cost more than the whole answer). Emptied when the
   catalog version changes, so it is never staler than Redis.
 * ``SharedCache``: Redis, shared by every process and pod, keyed by version, through one
-  pipelined connection per process (``redis_pipe``). A short timeout; after a failure the
-  connection is dropped and Redis left alone for a moment (a circuit breaker), so Redis being
-  down or slow costs one timeout, not one per request, and answers come from PostgreSQL.
+  pipelined connection per process (``redis_pipe``). A short timeout; after a failure Redis is
+  left alone for a moment (a circuit breaker), so Redis being down or slow costs one timeout,
+  not one per request, and answers come from PostgreSQL.
 * ``SingleFlight``: one database query per key at a time inside a process (no stampede).
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 
 from moviestore.api import metrics
-from moviestore.api.redis_pipe import PipelinedRedis, ReplyError
+from moviestore.api.redis_pipe import PipelinedRedis
 from moviestore.logs import event
 
 log = logging.getLogger("moviestore.api.cache")
@@ -78,8 +78,11 @@ class LocalCache:
 
 
 class SharedCache:
+    """Best effort: whatever goes wrong with Redis (refused, lost, slow, an error reply, or a
+    fault of the client itself) is logged, counted and answered from PostgreSQL."""
+
     def __init__(self, url: str, timeout: float, ttl_seconds: int, pause_seconds: float = 2.0):
-        self.client = PipelinedRedis(url)
+        self.client = PipelinedRedis(url, timeout)
         self.timeout, self.ttl, self.pause = timeout, ttl_seconds, pause_seconds
         self.paused_until = 0.0
 
@@ -92,9 +95,8 @@ class SharedCache:
             metrics.REDIS["skipped"].inc()
             return None
         try:
-            async with asyncio.timeout(self.timeout):  # no task per call, unlike wait_for
-                found = await self.client.get(key)
-        except (ReplyError, OSError, TimeoutError) as e:
+            found = await self.client.get(key)
+        except Exception as e:  # see the class
             self.failed(e)
             return None
         metrics.REDIS["miss" if found is None else "hit"].inc()
@@ -104,16 +106,14 @@ class SharedCache:
         if not self.available:
             return
         try:
-            async with asyncio.timeout(self.timeout):
-                await self.client.set(key, body, self.ttl)
-        except (ReplyError, OSError, TimeoutError) as e:
+            await self.client.set(key, body, self.ttl)
+        except Exception as e:  # see the class
             self.failed(e)
 
     async def ping(self) -> bool:
         try:
-            async with asyncio.timeout(max(self.timeout, 0.5)):
-                return await self.client.ping()
-        except (ReplyError, OSError, TimeoutError):
+            return await self.client.ping(max(self.timeout, 0.5))
+        except Exception:  # down is the answer
             return False
 
     def failed(self, error: BaseException) -> None:
@@ -122,7 +122,6 @@ class SharedCache:
             event(log, logging.WARNING, "Redis unavailable; answering from PostgreSQL",
                   error=repr(error), pause_seconds=self.pause)  # fmt: skip
         self.paused_until = time.monotonic() + self.pause
-        self.client.reset()
 
     async def close(self) -> None:
         self.client.close()

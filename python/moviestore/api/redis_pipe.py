@@ -6,16 +6,21 @@ connection checked out and back, asyncio streams, a retry wrapper, a second time
 its GET and SET were a third of the CPU of an answer computed from PostgreSQL. Redis answers the
 commands of a connection in the order they came, so every request of a process can share one
 connection: a call writes its command and waits for the next reply in line, and a caller that
-gave up (a timeout) leaves its reply to be read and dropped, keeping the order intact.
+went away (cancelled) leaves its reply to be read and dropped, keeping the order intact.
+
+Every call is bounded by the client's timeout. A call that runs out of time drops the
+connection it waited on (a reply that never came would hold up every later one); the callers
+still waiting there fail at once, and the next call makes a new connection.
 
 URLs mean what they mean to redis-py (its parser reads them): ``redis://``, ``rediss://``
 (TLS, the server's certificate verified against the system's CAs or ``?ssl_ca_certs=FILE``),
-``unix://``, a user and password, a database number.
-Options it cannot honour fail at start-up, not at the first request."""
+``unix://``, a user and password, a database number. Options it cannot honour are refused when
+the client is made, at start-up, not at the first request."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections import deque
 from typing import Any, cast
@@ -28,15 +33,26 @@ from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, 
 UNDERSTOOD = frozenset(
     {"host", "port", "path", "db", "username", "password", "connection_class", "ssl_ca_certs"}
 )
+OPTION_NAME = re.compile(r"[a-z_]{1,40}")
+# Past this many bytes written and not yet taken by the kernel, Redis is not keeping up: the
+# call fails (the cache answers from PostgreSQL) instead of buffering without bound.
+MAX_UNSENT_BYTES = 8 << 20
 
 
 def url_options(url: str) -> dict[str, Any]:
-    """What the URL says, as redis-py reads it; a ValueError names any option this client
-    would ignore (checked with the settings, so a wrong URL stops start-up)."""
-    options: dict[str, Any] = dict(parse_url(url))
+    """What the URL says, as redis-py reads it. The ValueError never quotes the URL: a password
+    with an unencoded ``/``, ``?`` or ``#`` is cut into host, port or options."""
+    try:
+        options: dict[str, Any] = dict(parse_url(url))
+    except ValueError:
+        raise ValueError(
+            "the Redis URL cannot be read (is a password character like / ? # @ not "
+            "percent-encoded?)"
+        ) from None
     unknown = set(options) - UNDERSTOOD
     if unknown:
-        raise ValueError(f"the Redis URL has options the API cannot honour: {sorted(unknown)}")
+        named = sorted(unknown) if all(OPTION_NAME.fullmatch(n) for n in unknown) else "some"
+        raise ValueError(f"the Redis URL has options the API cannot honour: {named}")
     return options
 
 
@@ -50,22 +66,31 @@ class ReplyError(Exception):
     """Redis answered a command with an error (the connection is fine)."""
 
 
+class DroppedError(ConnectionError):
+    """The connection was dropped by this client after a timeout: not worth a second try."""
+
+
 class Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.reader = hiredis.Reader()
         self.waiting: deque[asyncio.Future[Any]] = deque()
         self.transport: asyncio.Transport | None = None
-        self.lost = False
+        self.lost = self.dropped = False
 
     @property
     def open(self) -> bool:
         return not self.lost and self.transport is not None and not self.transport.is_closing()
 
     def send(self, command: bytes) -> asyncio.Future[Any]:
-        assert self.transport is not None
+        if not self.open:  # writing to a closed transport would be lost (or raise, on uvloop)
+            kind = DroppedError if self.dropped else ConnectionError
+            raise kind("the Redis connection is closed")
+        transport = cast(asyncio.Transport, self.transport)
+        if transport.get_write_buffer_size() > MAX_UNSENT_BYTES:
+            raise ConnectionError("Redis is not reading what is sent to it")
         future = self.loop.create_future()
-        self.transport.write(command)
+        transport.write(command)
         self.waiting.append(future)
         return future
 
@@ -77,7 +102,7 @@ class Connection(asyncio.Protocol):
         try:
             while (reply := self.reader.gets()) is not False:
                 future = self.waiting.popleft()
-                if future.done():  # its caller gave up waiting
+                if future.done():  # its caller went away
                     continue
                 if isinstance(reply, hiredis.ReplyError):
                     future.set_exception(ReplyError(str(reply)))
@@ -88,7 +113,8 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
-        error = ConnectionError(f"the connection to Redis was lost ({exc or 'closed'})")
+        kind = DroppedError if self.dropped else ConnectionError
+        error = kind(f"the connection to Redis was lost ({exc or 'closed'})")
         while self.waiting:
             future = self.waiting.popleft()
             if not future.done():
@@ -105,9 +131,10 @@ class Connection(asyncio.Protocol):
 
 class PipelinedRedis:
     """The commands the answer cache needs, on one shared connection made on first use and
-    made again after it is lost or reset. Callers bound each call with their own timeout."""
+    made again after it is lost or dropped. Made before the server processes fork; each
+    connects on its own, after."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float) -> None:
         options = url_options(url)
         kind = options.get("connection_class")
         self.path: str | None = options.get("path") if kind is UnixDomainSocketConnection else None
@@ -122,21 +149,32 @@ class PipelinedRedis:
             self.handshake.append(pack("AUTH", *[c for c in credentials if c]))
         if int(options.get("db") or 0):
             self.handshake.append(pack("SELECT", int(options["db"])))
+        self.timeout = timeout
         self.connection: Connection | None = None
         self.lock = asyncio.Lock()
+        self.closed = False
 
-    async def execute(self, *args: bytes | str | int) -> Any:
+    async def execute(self, *args: bytes | str | int, timeout: float | None = None) -> Any:
         """GET, SET and PING can be sent twice: a command lost with a connection made earlier
         (closed by the server when idle, or in a failover) goes once more on a new one."""
         command = pack(*args)
-        connection = self.connection
-        if connection is not None and connection.open:
-            try:
-                return await connection.send(command)
-            except ConnectionError:
-                pass  # made again below; a Redis that is gone refuses it there
-        connection = await self.connect()
-        return await connection.send(command)
+        used: Connection | None = None
+        try:
+            async with asyncio.timeout(timeout or self.timeout):  # no task, unlike wait_for
+                used = self.connection
+                if used is not None and used.open:
+                    try:
+                        return await used.send(command)
+                    except DroppedError:
+                        raise
+                    except ConnectionError:
+                        pass  # made again below; a Redis that is gone refuses it there
+                used = await self.connect()
+                return await used.send(command)
+        except TimeoutError:
+            if used is not None:
+                self.drop(used)
+            raise
 
     async def get(self, key: str) -> bytes | None:
         found: bytes | None = await self.execute("GET", key)
@@ -145,11 +183,13 @@ class PipelinedRedis:
     async def set(self, key: str, value: bytes, expire_seconds: int) -> None:
         await self.execute("SET", key, value, "EX", expire_seconds)
 
-    async def ping(self) -> bool:
-        return bool(await self.execute("PING") == b"PONG")
+    async def ping(self, timeout: float) -> bool:
+        return bool(await self.execute("PING", timeout=timeout) == b"PONG")
 
     async def connect(self) -> Connection:
         async with self.lock:  # one attempt at a time; the callers behind it share its result
+            if self.closed:
+                raise ConnectionError("the Redis client is closed")
             if self.connection is not None and self.connection.open:
                 return self.connection
             loop = asyncio.get_running_loop()
@@ -168,14 +208,17 @@ class PipelinedRedis:
             self.connection = connection
             return connection
 
-    def reset(self) -> None:
-        """Drop the connection (its waiting callers fail at once); the next call makes a new
-        one. After a timeout: a reply that never came would hold up every later one."""
-        if self.connection is not None:
-            self.connection.abort()
+    def drop(self, connection: Connection) -> None:
+        """Abort a connection a call waited on in vain (only that one: a newer connection made
+        meanwhile is left alone); its other callers fail at once, without a second try."""
+        connection.dropped = True
+        connection.abort()
+        if self.connection is connection:
             self.connection = None
 
     def close(self) -> None:
+        """For good: later calls fail (the process is shutting down)."""
+        self.closed = True
         if self.connection is not None:
             self.connection.close()
             self.connection = None

@@ -44,7 +44,11 @@ SETTLE_SECONDS = 0.3
 
 
 def serve(settings: Settings) -> int:
-    catalog = Catalog(settings)
+    try:
+        catalog = Catalog(settings)
+    except ValueError as e:  # a Redis URL the API's client cannot honour; it never quotes it
+        event(log, logging.ERROR, "invalid settings for the API", error=str(e))
+        return 2
     app, api = create_app(settings, catalog)
     try:
         socket, listen_fd = listening_socket(settings.api_host, settings.api_port)

@@ -3,6 +3,7 @@ with a request in flight (Kubernetes sends one on every rollout)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import socket
@@ -142,11 +143,29 @@ def ask_while_redis_fails(api: Extra, first_round: int) -> int:
     return rounds
 
 
+def redis_lookups(api: Extra) -> float:
+    """Redis GETs answered (hit or miss) by the API so far, from its /metrics."""
+    text = requests.get(api.url + "/metrics", timeout=10).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("moviestore_api_cache_total{")
+        and 'layer="redis"' in line
+        and ('result="hit"' in line or 'result="miss"' in line)
+    )
+
+
 def ask_once_redis_is_back(api: Extra, first_round: int) -> None:
-    """Ready again; answers still correct; the failure was logged as a warning, no error."""
+    """Ready again; Redis used again (once its pause is over); answers still correct; the
+    failure was logged as a warning, no error."""
     wait_for_readiness(api, "ready", "up", 10)
-    for round_ in range(first_round, first_round + 3):
-        ask_everything(api, round_)
+    rounds = itertools.count(first_round)
+    before, deadline = redis_lookups(api), time.monotonic() + 10
+    while redis_lookups(api) == before:
+        assert time.monotonic() < deadline, "the API did not go back to Redis within 10 s"
+        ask_everything(api, next(rounds))
+    for _ in range(3):
+        ask_everything(api, next(rounds))
     log = api.log_lines()
     assert any(line.get("msg", "").startswith("Redis unavailable") for line in log), (
         api.server.tail()
