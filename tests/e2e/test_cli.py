@@ -13,22 +13,14 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.cli import moviestore
+
 MOVIE = {
     "title": "Carmen",
     "year": 1915,
     "href": "Carmen_(1915_film)",
     "cast": ["Geraldine Farrar"],
 }
-
-
-def moviestore(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "moviestore.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def write_json(path: Path, document: Any) -> Path:

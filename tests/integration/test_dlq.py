@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 import orjson
 
 from moviestore.aws.clients import Clients
 from moviestore.localstack.stack import REGION, Endpoints
+from tests.cli import moviestore
 
 
 def dlq(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "moviestore.cli", "dlq", *args],
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return moviestore("dlq", *args)
 
 
 def purge(clients: Clients, url: str) -> None:

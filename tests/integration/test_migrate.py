@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
-import sys
 import threading
 
 import psycopg
@@ -13,6 +11,7 @@ import pytest
 
 from moviestore.localstack.stack import Endpoints
 from moviestore.store import migrate as migrations
+from tests.cli import moviestore
 
 
 def test_migrate_applies_everything_once_and_is_idempotent(endpoints: Endpoints) -> None:
@@ -64,28 +63,14 @@ def test_an_edited_migration_is_refused(
 
 
 def test_the_migrate_command_uses_the_settings(endpoints: Endpoints) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "moviestore.cli", "migrate"],
-        env=os.environ.copy(),  # the stack's MOVIESTORE_* settings
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = moviestore("migrate")  # the stack's MOVIESTORE_* settings
     assert done.returncode == 0, done.stderr
     assert "schema at version" in done.stdout
 
 
 def test_missing_settings_stop_start_up_with_a_clear_error(endpoints: Endpoints) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIESTORE_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "moviestore.cli", "migrate"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = moviestore("migrate", env=env)
     assert done.returncode == 2
     assert "invalid settings" in done.stderr and "database_url" in done.stderr
     assert "Traceback" not in done.stderr

@@ -10,8 +10,6 @@ import datetime
 import os
 import signal
 import ssl
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
@@ -29,6 +27,7 @@ from moviestore.api.redis_pipe import DroppedError, PipelinedRedis, ReplyError, 
 from moviestore.localstack.processes import Server, free_port, port_open, wait_until
 from moviestore.localstack.redis import Redis
 from moviestore.localstack.stack import Endpoints
+from tests.cli import moviestore
 
 
 @pytest.fixture
@@ -311,14 +310,7 @@ def test_rediss_verifies_the_server_certificate(tmp_path: Path) -> None:
 def test_the_api_refuses_such_a_url_at_start_up(endpoints: Endpoints) -> None:
     env = {**os.environ, "MOVIESTORE_REDIS_URL": "redis://:hun/ter2@h:6379/0",
            "MOVIESTORE_API_PORT": str(free_port())}  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, "-m", "moviestore.cli", "api"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = moviestore("api", env=env)
     output = done.stdout + done.stderr
     assert done.returncode == 2, output
     assert "invalid settings for the API" in output and "cannot be read" in output

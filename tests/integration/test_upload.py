@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -12,17 +10,11 @@ import orjson
 from moviestore.aws.clients import Clients
 from moviestore.ingest.events import ObjectRef, parse
 from moviestore.localstack.stack import REGION, Endpoints
+from tests.cli import moviestore
 
 
 def upload(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "moviestore.cli", "upload", *map(str, args)],
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return moviestore("upload", *args)
 
 
 def queued_keys(clients: Clients, queue_url: str) -> list[str]:
