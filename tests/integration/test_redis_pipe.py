@@ -165,6 +165,28 @@ def test_a_connection_closed_by_the_server_costs_no_error(server: tuple[Redis, S
     assert run(scenario()) == [b"v", b"v", b"v"]
 
 
+def test_a_node_that_is_no_primary_any_more_is_left(server: tuple[Redis, Server]) -> None:
+    """After a failover, the old primary answers READONLY: the connection is dropped so that
+    the next one reaches (resolves) the primary endpoint again."""
+    own = server[0]
+    admin = redis.Redis.from_url(own.url())
+
+    async def scenario() -> bytes | None:
+        async with pipe(own.url()) as client:
+            await client.set("k", b"before", 60)
+            admin.replicaof("127.0.0.1", free_port())  # a replica now: writes refused
+            try:
+                with pytest.raises(ReplyError, match="READONLY"):
+                    await client.set("k", b"during", 60)
+                assert client.connection is None
+            finally:
+                admin.replicaof("NO", "ONE")
+            await client.set("k", b"after", 60)
+            return await client.get("k")
+
+    assert run(scenario()) == b"after"
+
+
 def test_a_restarted_redis_is_reached_again(server: tuple[Redis, Server]) -> None:
     own, process = server
 

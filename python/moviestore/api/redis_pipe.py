@@ -37,6 +37,8 @@ OPTION_NAME = re.compile(r"[a-z_]{1,40}")
 # Past this many bytes written and not yet taken by the kernel, Redis is not keeping up: the
 # call fails (the cache answers from PostgreSQL) instead of buffering without bound.
 MAX_UNSENT_BYTES = 8 << 20
+# Error replies of a node that cannot serve as the primary.
+NOT_PRIMARY = ("READONLY", "MASTERDOWN")
 
 
 def url_options(url: str) -> dict[str, Any]:
@@ -173,6 +175,12 @@ class PipelinedRedis:
                 return await used.send(command)
         except TimeoutError:
             if used is not None:
+                self.drop(used)
+            raise
+        except ReplyError as e:
+            # A node that is no primary any more (a failover): the next connection resolves
+            # the primary endpoint anew.
+            if used is not None and str(e).startswith(NOT_PRIMARY):
                 self.drop(used)
             raise
 
