@@ -148,6 +148,24 @@ def test_a_timeout_drops_the_connection_and_the_next_call_makes_one(
     run(scenario())
 
 
+def test_a_busy_process_is_not_taken_for_a_slow_redis(server: tuple[Redis, Server]) -> None:
+    """Redis answers at once, but this process's loop is blocked past the timeout (a burst of
+    work): the timer fires late, and the reply waiting in the socket is still taken."""
+    own = server[0]
+
+    async def scenario() -> tuple[bytes | None, bool]:
+        async with pipe(own.url(), timeout=0.05) as client:
+            await client.set("k", b"v", 60)
+            before = client.connection
+            get = asyncio.ensure_future(client.get("k"))
+            await asyncio.sleep(0)  # the GET is sent
+            time.sleep(0.3)  # the loop blocked: no timer, no reading, for 6 timeouts
+            got = await get
+            return got, client.connection is before
+
+    assert run(scenario()) == (b"v", True)
+
+
 def test_a_connection_closed_by_the_server_costs_no_error(server: tuple[Redis, Server]) -> None:
     own = server[0]
     admin = redis.Redis.from_url(own.url())
