@@ -48,7 +48,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -87,7 +86,7 @@ from moviestore.localstack.processes import (  # noqa: E402
 from moviestore.localstack.stack import LocalStack  # noqa: E402
 from moviestore.settings import Settings  # noqa: E402
 from moviestore.store.migrate import migrate  # noqa: E402
-from results import write_section  # noqa: E402
+from results import heading, write_section  # noqa: E402
 
 SECTION = "## API"
 SEED = 20240917
@@ -987,14 +986,7 @@ def render(report: Report) -> str:
     ).stdout.split()[1]
     versions = f"Robyn {robyn_version()}, CPython {platform.python_version()}, wrk {wrk_version}"
     lines = [
-        SECTION,
-        "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with:",
-        "",
-        "```sh",
-        f".venv/bin/python {report.command}",
-        "```",
-        "",
+        *heading(SECTION, f".venv/bin/python {report.command}"),
         f"- CPU: {cpu_model()}, {os.cpu_count()} cores (`nproc`), shared: PostgreSQL, Redis, "
         "the API, the constant-body server and wrk (2 threads) all run on these 2 cores, and "
         "other jobs share the VM",

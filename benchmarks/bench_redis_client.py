@@ -34,7 +34,6 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -48,7 +47,7 @@ sys.path.insert(0, str(HERE.parent / "python"))
 from moviestore.api.redis_pipe import PipelinedRedis, pack  # noqa: E402
 from moviestore.localstack.processes import free_port, sigterm_unwinds  # noqa: E402
 from moviestore.localstack.redis import Redis  # noqa: E402
-from results import write_section  # noqa: E402
+from results import heading, write_section  # noqa: E402
 
 SECTION = "## Redis client of the API"
 VALUE = b"x" * 14_167  # a 20-movie list answer of bench_api
@@ -156,14 +155,7 @@ async def run(url: str, port: int, rounds: int, calls: int) -> list[Figure]:
 def render(figures: list[Figure], rounds: int, calls: int, command: str) -> str:
     peer = {(f.command, f.callers): f.cpu_us for f in figures if f.client.startswith("redis-py")}
     lines = [
-        SECTION,
-        "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with:",
-        "",
-        "```sh",
-        command,
-        "```",
-        "",
+        *heading(SECTION, command),
         f"- Python {platform.python_version()}, uvloop {version('uvloop')}, redis-py "
         f"{version('redis')}, hiredis {version('hiredis')}; redis-server of the local stack, "
         "on the same 2 cores",

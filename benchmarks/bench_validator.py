@@ -29,14 +29,13 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
 import generate
 from peers import Counts, Runner
-from results import write_section
+from results import heading, write_section
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -474,9 +473,7 @@ def render(
     command: str,
     load: tuple[tuple[float, ...], tuple[float, ...]],
 ) -> str:
-    out = [SECTION, ""]
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    out += [f"Measured {now} with:", "", "```sh", command, "```", ""]
+    out = heading(SECTION, command)
     for name, value in machine().items():
         out.append(f"- {name}: {value}")
     before, after = load

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 INTRO = "# Benchmark results\n\nEach section is written by its benchmark in `benchmarks/`.\n"
@@ -17,3 +18,9 @@ def write_section(path: Path, heading: str, section: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text.rstrip("\n") + "\n")
+
+
+def heading(section: str, command: str) -> list[str]:
+    """A section's first lines: its heading, when, and the exact command that measured it."""
+    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    return [section, "", f"Measured {when} with:", "", "```sh", command, "```", ""]

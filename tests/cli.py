@@ -21,3 +21,20 @@ def moviestore(
         timeout=timeout,
         check=False,
     )
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def benchmark(
+    script: str, *args: str | Path, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """``benchmarks/SCRIPT ARGS`` from the repository's root, as its README runs it."""
+    return subprocess.run(
+        [sys.executable, f"benchmarks/{script}", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -3,11 +3,10 @@ asserted): its own local stack, the API, the constant-body peer, wrk, the RESULT
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli import benchmark
+
 ROWS = (
     "ceiling: constant body, list size",
     "ceiling: constant body, detail size",
@@ -22,15 +21,7 @@ ROWS = (
 
 def test_quick_api_benchmark_writes_every_row(tmp_path: Path) -> None:
     results = tmp_path / "RESULTS.md"
-    done = subprocess.run(
-        [sys.executable, "benchmarks/bench_api.py", "--quick", "--configs", "1x1",
-         "--results", str(results)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )  # fmt: skip
+    done = benchmark("bench_api.py", "--quick", "--configs", "1x1", "--results", results)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     text = results.read_text()
     assert "## API" in text

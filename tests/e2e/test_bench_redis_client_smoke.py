@@ -3,23 +3,14 @@ its own redis-server, the three clients, the RESULTS section."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli import benchmark
 
 
 def test_quick_redis_client_benchmark_writes_every_row(tmp_path: Path) -> None:
     results = tmp_path / "RESULTS.md"
-    done = subprocess.run(
-        [sys.executable, "benchmarks/bench_redis_client.py", "--quick", "--results", str(results)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = benchmark("bench_redis_client.py", "--quick", "--results", results)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     section = results.read_text().split("## Redis client of the API", 1)[1]
     assert ".venv/bin/python benchmarks/bench_redis_client.py --quick" in section
