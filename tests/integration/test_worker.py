@@ -66,6 +66,15 @@ def wait_for(ready: object, seconds: float) -> None:
     raise AssertionError(f"not ready after {seconds} s")
 
 
+def load_waits_on_a_lock(endpoints: Endpoints) -> bool:
+    with psycopg.connect(endpoints.database_url) as c:
+        row = c.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        ).fetchone()
+    return row is not None and row[0] > 0
+
+
 def loaded_rows(endpoints: Endpoints, key: str) -> int:
     with psycopg.connect(endpoints.database_url) as c:
         row = c.execute("SELECT count(*) FROM movies WHERE source_key = %s", (key,)).fetchone()
@@ -218,12 +227,16 @@ def test_postgres_restarted_mid_load_leaves_no_partial_file_and_the_retry_loads_
     )
     clients.s3.put_object(Bucket=endpoints.bucket, Key=key, Body=b"\n".join(lines))
 
+    # The load waits on this lock to write into movies, so PostgreSQL goes down in the middle
+    # of the load, never after its commit (a fast machine loaded the file first, once).
+    blocker = psycopg.connect(endpoints.database_url)
+    blocker.execute("LOCK TABLE movies IN SHARE MODE")
     port = free_port()
     worker = start_worker(port, tmp_path / "worker.log")
     postgres = local_stack[0].server("postgres")
     pg_port = int(endpoints.database_url.rsplit(":", 1)[1].split("/")[0])
     try:
-        wait_for(lambda: b"moviestore_worker_busy 1.0" in get(port, "/metrics")[1], 60)
+        wait_for(lambda: load_waits_on_a_lock(endpoints), 60)
         postgres.stop(signal.SIGINT)  # fast shutdown: open transactions are rolled back
         postgres.start()
         wait_for(lambda: port_open(pg_port), 60)
@@ -238,3 +251,4 @@ def test_postgres_restarted_mid_load_leaves_no_partial_file_and_the_retry_loads_
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(40)
+        blocker.close()  # its session ended with the restart
