@@ -11,7 +11,8 @@ In one run, on its own local stack (PostgreSQL, Redis, moto as local processes):
 * with wrk, requests/s at 64 connections and p50/p99 (``--latency``) at 8 connections for: the
   constant bodies (the size of the cached list answer, of the cached detail, and 9 KB), a cached
   list query and a cached detail (warmed first), and uncached title-substring, genre+year and
-  cast queries;
+  cast queries; and, as their floor, PostgreSQL alone answering the same uncached values with
+  the same statements from as many client threads as wrk has connections;
 * every measurement ``--rounds`` times, interleaved (round → configuration → target); the
   tables give the median and the spread (min-max) of the rounds.
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import multiprocessing
 import os
 import platform
 import random
@@ -43,6 +45,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -527,6 +530,7 @@ class Measured:
 class Bench:
     state: Path
     env: dict[str, str]
+    database_url: str
     redis_url: str
     seconds: float
     script: Path
@@ -539,6 +543,8 @@ class Bench:
             if target.kind == "uncached":
                 run, caches, rss = self.uncached(config, target, connections)
                 measured.rss_mb = max(measured.rss_mb, rss)
+            elif target.kind == "database":
+                run, caches = self.database_alone(config, target, connections), {}
             elif target.kind == "cached":
                 for _ in range(8 * config.processes):
                     get(api.url + target.path)
@@ -577,16 +583,117 @@ class Bench:
         finally:
             api.stop()
         if connections == 8:
-            cores = sum(spent.values()) / wall
-            per_answer = {k: 1000 * v / max(run.requests, 1) for k, v in spent.items()}
-            self.results[config.name, target.name].cpu_ms.append({**per_answer, "cores": cores})
+            self.spent(config, target, run, spent, wall)
         return run, caches, rss
+
+    def database_alone(self, config: Config, target: Target, connections: int) -> Run:
+        """The uncached answer's floor: the statements the API would run for it, sent by
+        ``connections`` clients straight to PostgreSQL (no API, no Redis, no HTTP)."""
+        assert target.walk is not None
+        run, spent, wall = alone(self.database_url, target.walk, connections, self.seconds)
+        if connections == 8:
+            self.spent(config, target, run, spent, wall)
+        return run
+
+    def spent(
+        self, config: Config, target: Target, run: Run, spent: dict[str, float], wall: float
+    ) -> None:
+        """CPU per answer of each process group, and the cores they kept busy."""
+        cores = sum(spent.values()) / wall
+        per_answer = {k: 1000 * v / max(run.requests, 1) for k, v in spent.items()}
+        self.results[config.name, target.name].cpu_ms.append({**per_answer, "cores": cores})
+
+
+def alone(
+    url: str, walk: Walk, connections: int, seconds: float
+) -> tuple[Run, dict[str, float], float]:
+    """``connections`` client processes (threads would queue on the GIL), a PostgreSQL
+    session each with the API's session settings, each answering its own slice of the walk's
+    values in order with ``statements``, closed loop: 1 s on the warm-up values, then
+    ``seconds`` measured. Returns the run, the CPU seconds of PostgreSQL, Redis and the
+    clients over the measured period, and its wall time."""
+    measured, warmup = walk.measured.read_text().split(), walk.warmup.read_text().split()
+    fork = multiprocessing.get_context("fork")
+    start, stop = fork.Barrier(connections + 1), fork.Barrier(connections + 1)
+    reports: multiprocessing.Queue[tuple[list[float], int, float]] = fork.Queue()
+    barriers = (start, stop)
+    parts = [(warmup[i::connections], measured[i::connections]) for i in range(connections)]
+    clients = [
+        fork.Process(target=client, args=(url, part, seconds, barriers, reports), daemon=True)
+        for part in parts
+    ]
+    for process in clients:
+        process.start()
+    start.wait(timeout=60)
+    before, began = cpu_seconds(set()), time.perf_counter()
+    answered: list[float] = []
+    failed = 0
+    client_cpu = 0.0
+    for _ in clients:
+        latencies, failures, cpu = reports.get(timeout=seconds + 60)
+        answered += latencies
+        failed += failures
+        client_cpu += cpu
+    wall = time.perf_counter() - began
+    spent = cpu_delta(cpu_seconds(set()), before)  # the sessions still open: see ``client``
+    spent["client"] = client_cpu
+    stop.wait(timeout=60)
+    for process in clients:
+        process.join(timeout=60)
+    answered.sort()
+    sent = len(answered)
+    distinct = min(sent, len(measured))
+    run = Run(
+        rps=sent / seconds,
+        requests=sent,
+        p50_ms=1000 * percentile(answered, 50),
+        p99_ms=1000 * percentile(answered, 99),
+        errors=failed,
+        sent=sent,
+        repeats=sent - distinct,
+    )
+    return run, spent, wall
+
+
+def client(
+    url: str,
+    values: tuple[list[str], list[str]],  # the warm-up's, the measured
+    seconds: float,
+    barriers: tuple[threading.Barrier, threading.Barrier],
+    reports: multiprocessing.Queue[tuple[list[float], int, float]],
+) -> None:
+    """One client of ``alone``: it keeps its session open until the parent has read the
+    PostgreSQL backends' CPU (a backend that exits takes its CPU time with it)."""
+    options = service.session_options(Settings.model_fields["statement_timeout_ms"].default)
+    with psycopg.connect(url, autocommit=True, options=options) as session:
+
+        def answer(values: list[str], deadline: float) -> tuple[list[float], int]:
+            latencies, failed = [], 0
+            for path in itertools.cycle(values):
+                began = time.perf_counter()
+                if began >= deadline:
+                    break
+                try:
+                    statements(session, path)
+                except psycopg.Error:  # a statement timeout: counted, as wrk counts one
+                    failed += 1
+                    continue
+                latencies.append(time.perf_counter() - began)
+            return latencies, failed
+
+        warmup, measured = values
+        answer(warmup, time.perf_counter() + 1.0)
+        start, stop = barriers
+        start.wait(timeout=60)
+        cpu = time.process_time()
+        latencies, failed = answer(measured, time.perf_counter() + seconds)
+        reports.put((latencies, failed, time.process_time() - cpu))
+        stop.wait(timeout=60)
 
 
 def cpu_seconds(api_pids: set[int]) -> dict[tuple[str, int], float]:
     """CPU seconds so far of each process that takes part in an answer: the API's, every
-    PostgreSQL and Redis process of the machine (the stack's), and wrk (the finished children
-    of this process: wrk is the only one)."""
+    PostgreSQL and Redis process of the machine (the stack's), and the client."""
     tick = os.sysconf("SC_CLK_TCK")
     spent: dict[tuple[str, int], float] = {}
     for entry in Path("/proc").iterdir():
@@ -603,8 +710,10 @@ def cpu_seconds(api_pids: set[int]) -> dict[tuple[str, int], float]:
         if group is not None:
             utime, stime = fields.split()[11:13]
             spent[group, pid] = (int(utime) + int(stime)) / tick
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    spent["wrk", 0] = children.ru_utime + children.ru_stime
+    # The client: wrk (the only child process), or this process's threads (``alone``).
+    for who in (resource.RUSAGE_CHILDREN, resource.RUSAGE_SELF):
+        usage = resource.getrusage(who)
+        spent["client", who] = usage.ru_utime + usage.ru_stime
     return spent
 
 
@@ -667,8 +776,8 @@ def explain(url: str, walk: Walk, limit: int) -> Explained:
 
 
 def statements(conn: psycopg.Connection[Any], path: str) -> tuple[list[Statement], int]:
-    """As ``Catalog.movie_page`` runs them on a first page: the matches sorted and counted in
-    one statement; when they are more than ``api_sort_matches_up_to``, their count and an
+    """Runs them as ``Catalog.movie_page`` does on a first page: the matches sorted and counted
+    in one statement; when they are more than ``api_sort_matches_up_to``, their count and an
     index walk instead. Returns the statements and the total."""
     raw = [tuple(p.split("=", 1)) for p in path.partition("?")[2].split("&")]
     query = params.movie_query((k, v) for k, v in raw)
@@ -680,7 +789,9 @@ def statements(conn: psycopg.Connection[Any], path: str) -> tuple[list[Statement
     count = queries.count(query)
     counted = conn.execute(*count).fetchone()
     assert counted is not None
-    return [first, count, queries.walk(query, None)], int(counted[0])
+    walk = queries.walk(query, None)
+    conn.execute(*walk)
+    return [first, count, walk], int(counted[0])
 
 
 def timed_plan(
@@ -741,7 +852,9 @@ def main() -> int:
         script = work / "walk.lua"
         script.write_text(WALK)
         kinds = walks(url, work, movies)
-        bench = Bench(stack.state, endpoints.settings_env(), endpoints.redis_url, seconds, script)
+        bench = Bench(
+            stack.state, endpoints.settings_env(), url, endpoints.redis_url, seconds, script
+        )
         detail = f"/v1/movies/{movies // 2}"
         apis: dict[str, Service] = {}
         constants: dict[str, Service] = {}
@@ -766,6 +879,8 @@ def main() -> int:
             Target("cached list", "cached", CACHED_LIST, body=sizes["list"]),
             Target("cached detail", "cached", detail, body=sizes["detail"]),
             *(Target(f"uncached {w.kind}", "uncached", w.example, walk=w) for w in kinds),
+            *(Target(f"database alone: {w.kind}", "database", w.example, walk=w)
+              for w in kinds),
         ]  # fmt: skip
         for r in range(rounds):
             for config in configs:
@@ -847,16 +962,19 @@ def cache_note(target: Target, m: Measured) -> str:
         misses = sum(c.get("memory:miss", 0) for c in m.caches)
         return (f"memory hits {hits:,.0f}, misses {misses:,.0f} (wrk completed "
                 f"{requests:,.0f}; the warm-up and requests cut at the end count too)")  # fmt: skip
+    sent = sum(r.sent for runs in m.runs.values() for r in runs)
+    repeats = sum(r.repeats for runs in m.runs.values() for r in runs)
+    assert target.walk is not None
+    walked = (f"{target.walk.distinct:,} distinct values, {repeats:,} of {sent:,} "
+              f"{'answers' if target.kind == 'database' else 'requests'} repeated one")  # fmt: skip
+    if target.kind == "database":
+        return f"no API, no cache: the API's statements from client threads; {walked}"
     memory = sum(c.get("memory:hit", 0) for c in m.caches)
     misses = sum(c.get("memory:miss", 0) for c in m.caches)
     redis_hits = sum(c.get("redis:hit", 0) for c in m.caches)
     redis_misses = sum(c.get("redis:miss", 0) for c in m.caches)
-    sent = sum(r.sent for runs in m.runs.values() for r in runs)
-    repeats = sum(r.repeats for runs in m.runs.values() for r in runs)
-    assert target.walk is not None
     return (f"memory hits {memory:,.0f}, misses {misses:,.0f}; Redis hits {redis_hits:,.0f}, "
-            f"misses {redis_misses:,.0f}; {target.walk.distinct:,} distinct values, "
-            f"{repeats:,} of {sent:,} requests repeated one")  # fmt: skip
+            f"misses {redis_misses:,.0f}; {walked}")  # fmt: skip
 
 
 def table(report: Report, config: Config) -> list[str]:
@@ -932,16 +1050,22 @@ def verdicts(report: Report, config: Config) -> list[str]:
         )
     for target in report.targets:
         if target.kind == "uncached":
+            assert target.walk is not None
             p99 = [r.p99_ms for r in results[config.name, target.name].runs[8]]
+            floor = results[config.name, f"database alone: {target.walk.kind}"]
+            alone = [r.p99_ms for r in floor.runs[8]]
             lines.append(
                 f"- {target.name} p99 under 25 ms at 8 connections: {median(p99):.2f} ms "
-                f"(rounds {', '.join(f'{v:.2f}' for v in p99)}): {mark(median(p99) < 25)}"
+                f"(rounds {', '.join(f'{v:.2f}' for v in p99)}): {mark(median(p99) < 25)}; "
+                f"PostgreSQL alone answering the same values with the same statements at 8 "
+                f"connections: {median(alone):.2f} ms (rounds "
+                f"{', '.join(f'{v:.2f}' for v in alone)})"
             )
     return lines
 
 
 def cpu_lines(report: Report) -> list[str]:
-    groups = ["API", "PostgreSQL", "Redis", "wrk"]
+    groups = ["API", "PostgreSQL", "Redis", "client"]
     lines = [
         "| configuration | uncached kind | " + " | ".join(f"{g} (ms)" for g in groups)
         + " | total (ms) | cores busy |",
@@ -950,13 +1074,16 @@ def cpu_lines(report: Report) -> list[str]:
     for config in report.configs:
         for target in report.targets:
             rounds = report.bench.results[config.name, target.name].cpu_ms
-            if target.kind != "uncached" or not rounds:
+            if target.kind not in ("uncached", "database") or not rounds:
                 continue
             ms = {g: median([r.get(g, 0.0) for r in rounds]) for g in groups}
             total = median([sum(r.get(g, 0.0) for g in groups) for r in rounds])
             cores = median([r["cores"] for r in rounds])
             cells = " | ".join(f"{ms[g]:.2f}" for g in groups)
-            lines.append(f"| {config.name} | {target.name.removeprefix('uncached ')} | {cells} "
+            kind = target.name.removeprefix("uncached ").replace("database alone: ", "")
+            if target.kind == "database":
+                kind += ", PostgreSQL alone"
+            lines.append(f"| {config.name} | {kind} | {cells} "
                          f"| {total:.2f} | {cores:.2f} |")  # fmt: skip
     return lines
 
@@ -1011,6 +1138,12 @@ def render(report: Report) -> str:
         "each wrk thread its own slice, after a 1 s warm-up on values kept apart. The cache "
         "columns are the API's own /metrics counters over the measured runs only.",
         "",
+        "*PostgreSQL alone* is the uncached answer's floor on this machine: the same values, "
+        "in the same order, answered by the statements the API runs for them (composed by "
+        "`moviestore.api.queries`, the API's session settings), sent by as many client threads "
+        "as wrk has connections, each with its own session, closed loop, and no API, Redis or "
+        "HTTP in between; latency is from sending the first statement to its last reply.",
+        "",
     ]
     for config in report.configs:
         lines += table(report, config)
@@ -1022,7 +1155,8 @@ def render(report: Report) -> str:
         "### Where the CPU of an uncached answer goes",
         "",
         "CPU time (user + system, from /proc) of each group of processes over the uncached runs "
-        "at 8 connections, divided by the answers wrk completed; *cores busy* is their sum over "
+        "at 8 connections, divided by the answers completed; *client* is wrk, or this "
+        "benchmark's threads when PostgreSQL answers alone; *cores busy* is their sum over "
         "the run's wall time (the machine has "
         f"{len(os.sched_getaffinity(0))}). Medians of the rounds.",
         "",

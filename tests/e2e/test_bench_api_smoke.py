@@ -1,5 +1,6 @@
 """The API benchmark still runs end to end on a small catalog (figures are reported, never
-asserted): its own local stack, the API, the constant-body peer, wrk, the RESULTS section."""
+asserted): its own local stack, the API, the constant-body peer, PostgreSQL alone, wrk, the
+RESULTS section."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ ROWS = (
     "uncached title",
     "uncached genre+year",
     "uncached cast",
+    "database alone: title",
+    "database alone: genre+year",
+    "database alone: cast",
 )
 
 
@@ -34,3 +38,6 @@ def test_quick_api_benchmark_writes_every_row(tmp_path: Path) -> None:
     for target in ("70% of the constant-body ceiling", "p99 under 2 ms", "p99 under 25 ms"):
         assert target in section, target
     assert "Redis hits 0" in section  # the uncached runs prove their misses
+    # each uncached target is set beside PostgreSQL answering the same values alone
+    assert section.count("PostgreSQL alone answering the same values") == 3
+    assert "| 1x1 | cast, PostgreSQL alone |" in section
