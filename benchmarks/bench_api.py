@@ -12,7 +12,7 @@ In one run, on its own local stack (PostgreSQL, Redis, moto as local processes):
   constant bodies (the size of the cached list answer, of the cached detail, and 9 KB), a cached
   list query and a cached detail (warmed first), and uncached title-substring, genre+year and
   cast queries; and, as their floor, PostgreSQL alone answering the same uncached values with
-  the same statements from as many client threads as wrk has connections;
+  the same statements from as many client processes as wrk has connections;
 * every measurement ``--rounds`` times, interleaved (round → configuration → target); the
   tables give the median and the spread (min-max) of the rounds.
 
@@ -968,7 +968,7 @@ def cache_note(target: Target, m: Measured) -> str:
     walked = (f"{target.walk.distinct:,} distinct values, {repeats:,} of {sent:,} "
               f"{'answers' if target.kind == 'database' else 'requests'} repeated one")  # fmt: skip
     if target.kind == "database":
-        return f"no API, no cache: the API's statements from client threads; {walked}"
+        return f"no API, no cache: the API's statements from client processes; {walked}"
     memory = sum(c.get("memory:hit", 0) for c in m.caches)
     misses = sum(c.get("memory:miss", 0) for c in m.caches)
     redis_hits = sum(c.get("redis:hit", 0) for c in m.caches)
@@ -1140,7 +1140,7 @@ def render(report: Report) -> str:
         "",
         "*PostgreSQL alone* is the uncached answer's floor on this machine: the same values, "
         "in the same order, answered by the statements the API runs for them (composed by "
-        "`moviestore.api.queries`, the API's session settings), sent by as many client threads "
+        "`moviestore.api.queries`, the API's session settings), sent by as many client processes "
         "as wrk has connections, each with its own session, closed loop, and no API, Redis or "
         "HTTP in between; latency is from sending the first statement to its last reply.",
         "",
