@@ -4,13 +4,11 @@ with a request in flight (Kubernetes sends one on every rollout)."""
 from __future__ import annotations
 
 import itertools
-import json
 import signal
 import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,57 +17,14 @@ import psycopg
 import pytest
 import requests
 
-from moviestore.localstack.processes import Server, free_port
+from moviestore.localstack.processes import free_port
 from moviestore.localstack.redis import Redis
 from moviestore.localstack.stack import Endpoints, LocalStack
 from tests.integration.api.catalog import Movie, select
-from tests.integration.api.conftest import api_env, start_api
+from tests.integration.api.extra import Extra, extra_api, spare_redis_db
 
 EXIT_BOUND_SECONDS = 15  # the extra APIs' grace period is 10 s
 IDLE_EXIT_BOUND_SECONDS = 5  # nothing in flight: no reason to use the grace period
-
-
-@dataclass
-class Extra:
-    """An API process of a test's own."""
-
-    server: Server
-    url: str
-    movies: list[Movie]
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return requests.get(self.url + path, timeout=10, **kwargs)
-
-    def readiness(self) -> tuple[int, dict[str, Any]]:
-        response = self.get("/readyz")
-        return response.status_code, response.json()
-
-    def log_lines(self) -> list[dict[str, Any]]:
-        lines = []
-        for line in self.server.log_path.read_text(errors="replace").splitlines():
-            if line.startswith("{"):
-                lines.append(json.loads(line))
-        return lines
-
-
-def current_movies(database_url: str) -> list[Movie]:
-    """The catalog as it is now: other suites add movies to the shared test database."""
-    with psycopg.connect(database_url) as conn:
-        rows = conn.execute('SELECT id, provider, title, year, genres, "cast" FROM movies')
-        return [Movie(*row) for row in rows.fetchall()]
-
-
-def extra_api(
-    stack: LocalStack, endpoints: Endpoints, database: tuple[str, list[Movie]], redis_url: str
-) -> Extra:
-    name = f"api-{uuid.uuid4().hex[:8]}"
-    server, url = start_api(stack.state, name, api_env(endpoints, database[0], redis_url))
-    return Extra(server, url, current_movies(database[0]))
-
-
-def spare_redis_db(endpoints: Endpoints, db: int) -> str:
-    """A database of the stack's Redis that no other suite uses: nothing cached beforehand."""
-    return endpoints.redis_url.rsplit("/", 1)[0] + f"/{db}"
 
 
 # --- answers checked against the model -------------------------------------------------------
@@ -144,15 +99,9 @@ def ask_while_redis_fails(api: Extra, first_round: int) -> int:
 
 
 def redis_lookups(api: Extra) -> float:
-    """Redis GETs answered (hit or miss) by the API so far, from its /metrics."""
-    text = requests.get(api.url + "/metrics", timeout=10).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("moviestore_api_cache_total{")
-        and 'layer="redis"' in line
-        and ('result="hit"' in line or 'result="miss"' in line)
-    )
+    """Redis GETs answered (hit or miss) by the API so far."""
+    counts = api.cache_counts()
+    return counts.get(("redis", "hit"), 0.0) + counts.get(("redis", "miss"), 0.0)
 
 
 def ask_once_redis_is_back(api: Extra, first_round: int) -> None:

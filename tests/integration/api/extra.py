@@ -1,0 +1,70 @@
+"""API processes of a test's own, over the shared test catalog and a Redis database no other
+suite uses."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from moviestore.localstack.processes import Server
+from moviestore.localstack.stack import Endpoints, LocalStack
+from tests.integration.api.catalog import Movie
+from tests.integration.api.conftest import api_env, start_api
+
+
+@dataclass
+class Extra:
+    """An API process of a test's own."""
+
+    server: Server
+    url: str
+    movies: list[Movie]
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return requests.get(self.url + path, timeout=10, **kwargs)
+
+    def readiness(self) -> tuple[int, dict[str, Any]]:
+        response = self.get("/readyz")
+        return response.status_code, response.json()
+
+    def cache_counts(self) -> dict[tuple[str, str], float]:
+        """The API's cache counters (every server process's) by layer and result."""
+        counts = {}
+        for family in text_string_to_metric_families(self.get("/metrics").text):
+            for sample in family.samples:
+                if sample.name == "moviestore_api_cache_total":
+                    counts[sample.labels["layer"], sample.labels["result"]] = sample.value
+        return counts
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        lines = []
+        for line in self.server.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                lines.append(json.loads(line))
+        return lines
+
+
+def current_movies(database_url: str) -> list[Movie]:
+    """The catalog as it is now: other suites add movies to the shared test database."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute('SELECT id, provider, title, year, genres, "cast" FROM movies')
+        return [Movie(*row) for row in rows.fetchall()]
+
+
+def extra_api(
+    stack: LocalStack, endpoints: Endpoints, database: tuple[str, list[Movie]], redis_url: str
+) -> Extra:
+    name = f"api-{uuid.uuid4().hex[:8]}"
+    server, url = start_api(stack.state, name, api_env(endpoints, database[0], redis_url))
+    return Extra(server, url, current_movies(database[0]))
+
+
+def spare_redis_db(endpoints: Endpoints, db: int) -> str:
+    """A database of the stack's Redis that no other suite uses: nothing cached beforehand."""
+    return endpoints.redis_url.rsplit("/", 1)[0] + f"/{db}"
