@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import multiprocessing
 import os
 import platform
@@ -510,7 +511,7 @@ def wrk(url: str, connections: int, seconds: float, script: Path | None = None,
 @dataclass
 class Target:
     name: str
-    kind: str  # "constant", "cached" or "uncached"
+    kind: str  # "constant", "cached", "uncached" or "database" (PostgreSQL alone)
     path: str
     walk: Walk | None = None
     body: int = 0
@@ -605,18 +606,24 @@ class Bench:
         self.results[config.name, target.name].cpu_ms.append({**per_answer, "cores": cores})
 
 
+# What a client of ``alone`` reports: latencies, statement timeouts, its CPU seconds, and how
+# many values it asked a second time; or what stopped it.
+Tally = tuple[list[float], int, float, int]
+
+
 def alone(
     url: str, walk: Walk, connections: int, seconds: float
 ) -> tuple[Run, dict[str, float], float]:
     """``connections`` client processes (threads would queue on the GIL), a PostgreSQL
-    session each with the API's session settings, each answering its own slice of the walk's
+    session each with the API's session settings, each answering its own share of the walk's
     values in order with ``statements``, closed loop: 1 s on the warm-up values, then
     ``seconds`` measured. Returns the run, the CPU seconds of PostgreSQL, Redis and the
-    clients over the measured period, and its wall time."""
+    clients over the measured period, and its wall time. A client that fails stops the run
+    with its error."""
     measured, warmup = walk.measured.read_text().split(), walk.warmup.read_text().split()
     fork = multiprocessing.get_context("fork")
     start, stop = fork.Barrier(connections + 1), fork.Barrier(connections + 1)
-    reports: multiprocessing.Queue[tuple[list[float], int, float]] = fork.Queue()
+    reports: multiprocessing.Queue[Tally | str] = fork.Queue()
     barriers = (start, stop)
     parts = [(warmup[i::connections], measured[i::connections]) for i in range(connections)]
     clients = [
@@ -625,25 +632,35 @@ def alone(
     ]
     for process in clients:
         process.start()
-    start.wait(timeout=60)
-    before, began = cpu_seconds(set()), time.perf_counter()
     answered: list[float] = []
-    failed = 0
+    failed = repeats = 0
     client_cpu = 0.0
-    for _ in clients:
-        latencies, failures, cpu = reports.get(timeout=seconds + 60)
-        answered += latencies
-        failed += failures
-        client_cpu += cpu
-    wall = time.perf_counter() - began
-    spent = cpu_delta(cpu_seconds(set()), before)  # the sessions still open: see ``client``
-    spent["client"] = client_cpu
-    stop.wait(timeout=60)
-    for process in clients:
-        process.join(timeout=60)
-    answered.sort()
+    try:
+        start.wait(timeout=60)
+        before, began = cpu_seconds(set()), time.perf_counter()
+        for _ in clients:
+            report = reports.get(timeout=seconds + 60)
+            if isinstance(report, str):
+                raise RuntimeError(f"a PostgreSQL-alone client failed: {report}")
+            answered += report[0]
+            failed += report[1]
+            client_cpu += report[2]
+            repeats += report[3]
+        wall = time.perf_counter() - began
+        # Read while the sessions are still open: see ``client``.
+        spent = cpu_delta(cpu_seconds(set()), before)
+        spent["client"] = client_cpu
+        stop.wait(timeout=60)
+    except threading.BrokenBarrierError:
+        cause = reports.get(timeout=5)
+        raise RuntimeError(f"a PostgreSQL-alone client failed: {cause}") from None
+    finally:
+        stop.abort()  # frees the clients still waiting when the run stopped early
+        for process in clients:
+            process.join(timeout=60)
+            if process.is_alive():
+                process.kill()
     sent = len(answered)
-    distinct = min(sent, len(measured))
     run = Run(
         rps=sent / seconds,
         requests=sent,
@@ -651,7 +668,7 @@ def alone(
         p99_ms=1000 * percentile(answered, 99),
         errors=failed,
         sent=sent,
-        repeats=sent - distinct,
+        repeats=repeats,
     )
     return run, spent, wall
 
@@ -661,35 +678,42 @@ def client(
     values: tuple[list[str], list[str]],  # the warm-up's, the measured
     seconds: float,
     barriers: tuple[threading.Barrier, threading.Barrier],
-    reports: multiprocessing.Queue[tuple[list[float], int, float]],
+    reports: multiprocessing.Queue[Tally | str],
 ) -> None:
     """One client of ``alone``: it keeps its session open until the parent has read the
     PostgreSQL backends' CPU (a backend that exits takes its CPU time with it)."""
+    start, stop = barriers
     options = service.session_options(Settings.model_fields["statement_timeout_ms"].default)
-    with psycopg.connect(url, autocommit=True, options=options) as session:
+    try:
+        with psycopg.connect(url, autocommit=True, options=options) as session:
 
-        def answer(values: list[str], deadline: float) -> tuple[list[float], int]:
-            latencies, failed = [], 0
-            for path in itertools.cycle(values):
-                began = time.perf_counter()
-                if began >= deadline:
-                    break
-                try:
-                    statements(session, path)
-                except psycopg.Error:  # a statement timeout: counted, as wrk counts one
-                    failed += 1
-                    continue
-                latencies.append(time.perf_counter() - began)
-            return latencies, failed
+            def answer(values: list[str], deadline: float) -> tuple[list[float], int, int]:
+                latencies, failed, asked = [], 0, 0
+                for path in itertools.cycle(values):
+                    began = time.perf_counter()
+                    if began >= deadline:
+                        break
+                    asked += 1
+                    try:
+                        statements(session, path)
+                    except psycopg.errors.QueryCanceled:  # counted, as wrk counts a timeout
+                        failed += 1
+                        continue
+                    latencies.append(time.perf_counter() - began)
+                return latencies, failed, asked
 
-        warmup, measured = values
-        answer(warmup, time.perf_counter() + 1.0)
-        start, stop = barriers
-        start.wait(timeout=60)
-        cpu = time.process_time()
-        latencies, failed = answer(measured, time.perf_counter() + seconds)
-        reports.put((latencies, failed, time.process_time() - cpu))
-        stop.wait(timeout=60)
+            warmup, measured = values
+            answer(warmup, time.perf_counter() + 1.0)
+            start.wait(timeout=60)
+            cpu = time.process_time()
+            latencies, failed, asked = answer(measured, time.perf_counter() + seconds)
+            cpu = time.process_time() - cpu
+            reports.put((latencies, failed, cpu, max(0, asked - len(measured))))
+            stop.wait(timeout=60)
+    except BaseException as e:  # told to the parent, which stops the run with it
+        reports.put(f"{type(e).__name__}: {e}")
+        start.abort()
+        sys.exit(1)
 
 
 def cpu_seconds(api_pids: set[int]) -> dict[tuple[str, int], float]:
@@ -711,10 +735,8 @@ def cpu_seconds(api_pids: set[int]) -> dict[tuple[str, int], float]:
         if group is not None:
             utime, stime = fields.split()[11:13]
             spent[group, pid] = (int(utime) + int(stime)) / tick
-    # The client: wrk (the only child process), or this process's threads (``alone``).
-    for who in (resource.RUSAGE_CHILDREN, resource.RUSAGE_SELF):
-        usage = resource.getrusage(who)
-        spent["client", who] = usage.ru_utime + usage.ru_stime
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk: the only child process
+    spent["client", 0] = children.ru_utime + children.ru_stime
     return spent
 
 
@@ -810,8 +832,9 @@ def text_plan(conn: psycopg.Connection[Any], query: bytes, values: dict[str, Any
 
 
 def percentile(values: list[float], p: float) -> float:
+    """Nearest rank."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] if ordered else 0.0
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -1140,11 +1163,14 @@ def render(report: Report) -> str:
         "each wrk thread its own slice, after a 1 s warm-up on values kept apart. The cache "
         "columns are the API's own /metrics counters over the measured runs only.",
         "",
-        "*PostgreSQL alone* is the uncached answer's floor on this machine: the same values, "
-        "in the same order, answered by the statements the API runs for them (composed by "
-        "`moviestore.api.queries`, the API's session settings), sent by as many client processes "
-        "as wrk has connections, each with its own session, closed loop, and no API, Redis or "
-        "HTTP in between; latency is from sending the first statement to its last reply.",
+        "*PostgreSQL alone* is the uncached answer's floor on this machine: the same values "
+        "(each client its share, in order), answered by the statements the API runs for them "
+        "(composed by `moviestore.api.queries`, the API's session settings), sent by as many "
+        "client processes as wrk has connections, each with its own session, closed loop, and "
+        "no API, Redis or HTTP in between; latency is from composing the first statement to "
+        "receiving the last reply. It does not depend on the API's configuration: its rows in "
+        "each configuration's table are two samples of the same floor. Its 64 client processes "
+        "account for much of the load average after the run.",
         "",
     ]
     for config in report.configs:
@@ -1157,8 +1183,9 @@ def render(report: Report) -> str:
         "### Where the CPU of an uncached answer goes",
         "",
         "CPU time (user + system, from /proc) of each group of processes over the uncached runs "
-        "at 8 connections, divided by the answers completed; *client* is wrk, or this "
-        "benchmark's threads when PostgreSQL answers alone; *cores busy* is their sum over "
+        "at 8 connections, divided by the answers completed; *client* is wrk, or the client "
+        "processes when PostgreSQL answers alone (their own `time.process_time()`); *cores "
+        "busy* is their sum over "
         "the run's wall time (the machine has "
         f"{len(os.sched_getaffinity(0))}). Medians of the rounds.",
         "",
