@@ -606,6 +606,11 @@ class Bench:
         self.results[config.name, target.name].cpu_ms.append({**per_answer, "cores": cores})
 
 
+def floor_name(kind: str) -> str:
+    """The target of PostgreSQL alone answering an uncached kind's values."""
+    return f"database alone: {kind}"
+
+
 # What a client of ``alone`` reports: latencies, statement timeouts, its CPU seconds, and how
 # many values it asked a second time; or what stopped it.
 Tally = tuple[list[float], int, float, int]
@@ -903,8 +908,7 @@ def main() -> int:
             Target("cached list", "cached", CACHED_LIST, body=sizes["list"]),
             Target("cached detail", "cached", detail, body=sizes["detail"]),
             *(Target(f"uncached {w.kind}", "uncached", w.example, walk=w) for w in kinds),
-            *(Target(f"database alone: {w.kind}", "database", w.example, walk=w)
-              for w in kinds),
+            *(Target(floor_name(w.kind), "database", w.example, walk=w) for w in kinds),
         ]  # fmt: skip
         for r in range(rounds):
             for config in configs:
@@ -1076,7 +1080,7 @@ def verdicts(report: Report, config: Config) -> list[str]:
         if target.kind == "uncached":
             assert target.walk is not None
             p99 = [r.p99_ms for r in results[config.name, target.name].runs[8]]
-            floor = results[config.name, f"database alone: {target.walk.kind}"]
+            floor = results[config.name, floor_name(target.walk.kind)]
             alone = [r.p99_ms for r in floor.runs[8]]
             lines.append(
                 f"- {target.name} p99 under 25 ms at 8 connections: {median(p99):.2f} ms "
@@ -1104,9 +1108,8 @@ def cpu_lines(report: Report) -> list[str]:
             total = median([sum(r.get(g, 0.0) for g in groups) for r in rounds])
             cores = median([r["cores"] for r in rounds])
             cells = " | ".join(f"{ms[g]:.2f}" for g in groups)
-            kind = target.name.removeprefix("uncached ").replace("database alone: ", "")
-            if target.kind == "database":
-                kind += ", PostgreSQL alone"
+            assert target.walk is not None
+            kind = target.walk.kind + (", PostgreSQL alone" if target.kind == "database" else "")
             lines.append(f"| {config.name} | {kind} | {cells} "
                          f"| {total:.2f} | {cores:.2f} |")  # fmt: skip
     return lines
