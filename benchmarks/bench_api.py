@@ -394,7 +394,15 @@ def start_api(state: Path, env: dict[str, str], config: Config, name: str) -> Se
         },
     )
     url = f"http://127.0.0.1:{port}"
-    return serve(server, url, lambda: get_status(f"{url}/readyz") == 200, name)
+
+    def ready() -> bool:  # and every process answers lists from its in-memory index
+        if get_status(f"{url}/readyz") != 200:
+            return False
+        text = get(f"{url}/metrics").decode()
+        found = re.search(r"^moviestore_api_search_index_processes (\S+)$", text, re.M)
+        return found is not None and float(found[1]) == config.processes
+
+    return serve(server, url, ready, name)
 
 
 def start_constant(state: Path, config: Config, sizes: list[int]) -> Service:
@@ -448,6 +456,9 @@ def cache_counters(url: str) -> dict[str, float]:
         r'^moviestore_api_requests_total\{route="(\w+)",status="(\d+)"\} (\S+)$', text, re.M
     ):
         found[f"{route}:{status}"] = found.get(f"{route}:{status}", 0) + float(value)
+    pattern = r'^moviestore_api_list_answers_total\{source="(\w+)"\} (\S+)$'
+    for source, value in re.findall(pattern, text, re.M):
+        found[f"list:{source}"] = float(value)
     return found
 
 
@@ -1001,8 +1012,11 @@ def cache_note(target: Target, m: Measured) -> str:
     misses = sum(c.get("memory:miss", 0) for c in m.caches)
     redis_hits = sum(c.get("redis:hit", 0) for c in m.caches)
     redis_misses = sum(c.get("redis:miss", 0) for c in m.caches)
+    indexed = sum(c.get("list:index", 0) for c in m.caches)
+    database = sum(c.get("list:database", 0) for c in m.caches)
     return (f"memory hits {memory:,.0f}, misses {misses:,.0f}; Redis hits {redis_hits:,.0f}, "
-            f"misses {redis_misses:,.0f}; {walked}")  # fmt: skip
+            f"misses {redis_misses:,.0f}; matches found by the search index {indexed:,.0f}, "
+            f"by PostgreSQL {database:,.0f}; {walked}")  # fmt: skip
 
 
 def table(report: Report, config: Config) -> list[str]:

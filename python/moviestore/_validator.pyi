@@ -1,5 +1,6 @@
 """Type stubs for the Rust extension (rust/validator). Checked by mypy.stubtest."""
 
+from collections.abc import Sequence
 from typing import Final, Literal, final
 
 from moviestore.validation_types import FileErrorCode, FileErrorDict, MovieDict, RecordErrorDict
@@ -8,9 +9,12 @@ __all__ = [
     "COPY_COLUMNS",
     "COPY_HEADER",
     "COPY_TRAILER",
+    "INDEX_COLUMNS",
     "Batch",
     "CatalogFileError",
+    "IndexBuilder",
     "Report",
+    "SearchIndex",
     "Validator",
     "decode_copy",
 ]
@@ -18,6 +22,7 @@ __all__ = [
 COPY_COLUMNS: Final[tuple[str, ...]]
 COPY_HEADER: Final[bytes]
 COPY_TRAILER: Final[bytes]
+INDEX_COLUMNS: Final[tuple[str, ...]]
 
 class CatalogFileError(ValueError):
     """A whole-file error: no record of the file is usable."""
@@ -71,3 +76,30 @@ class Validator:
     def bytes_fed(self) -> int: ...
 
 def decode_copy(data: bytes) -> list[MovieDict]: ...
+
+@final
+class IndexBuilder:
+    """Reads ``COPY (SELECT <INDEX_COLUMNS> ... ORDER BY title, id) TO STDOUT (FORMAT binary)``."""
+
+    def __new__(cls) -> IndexBuilder: ...
+    def feed(self, chunk: bytes) -> None: ...
+    def finish(self) -> SearchIndex: ...
+
+@final
+class SearchIndex:
+    def search(
+        self,
+        *,
+        title: str | None,
+        year_from: int | None,
+        year_to: int | None,
+        genres: Sequence[str],
+        cast: Sequence[str],
+        provider: str | None,
+        sort: str,
+        after: tuple[str | int, int] | None,
+        limit: int,
+    ) -> tuple[int, list[int]] | None: ...
+    def __len__(self) -> int: ...
+    @property
+    def memory_bytes(self) -> int: ...

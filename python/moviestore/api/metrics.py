@@ -36,12 +36,35 @@ POOL = Gauge(
 CATALOG_VERSION = Gauge(
     "moviestore_api_catalog_version", "Catalog version answered for", multiprocess_mode="max"
 )
+LIST_ANSWERS = Counter(
+    "moviestore_api_list_answers_total",
+    "List answers computed (not from a cache), by where the matches were found",
+    ["source"],
+)
+SEARCH_INDEX = {
+    field: Gauge(f"moviestore_api_search_index_{field}", doc, multiprocess_mode="max")
+    for field, doc in (
+        ("version", "Catalog version of the in-memory search index"),
+        ("movies", "Movies in the in-memory search index"),
+        ("bytes", "Memory held by the in-memory search index"),
+        ("build_seconds", "Time the last search index build took"),
+    )
+}
+SEARCH_INDEX_PROCESSES = Gauge(
+    "moviestore_api_search_index_processes",
+    "API processes whose search index is of the catalog version they answer for",
+    multiprocess_mode="livesum",
+)
+SEARCH_INDEX_FAILURES = Counter(
+    "moviestore_api_search_index_failures_total", "Search index builds that failed"
+)
 
 # Bound once: label lookups take a lock and cost more than the rest of a cached answer.
 MEMORY_HITS = CACHE.labels("memory", "hit")
 MEMORY_MISSES = CACHE.labels("memory", "miss")
 REDIS = {result: CACHE.labels("redis", result) for result in ("hit", "miss", "skipped", "error")}
 FLIGHT_JOINED = CACHE.labels("flight", "joined")
+LIST_SOURCES = {source: LIST_ANSWERS.labels(source) for source in ("index", "database")}
 POOL_STATES = {state: POOL.labels("api", state) for state in ("open", "idle", "waiting")}
 _bound: dict[tuple[str, int], tuple[Any, Any]] = {}
 

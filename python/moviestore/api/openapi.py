@@ -371,6 +371,17 @@ def document() -> dict[str, Any]:
                         "postgres": {"enum": ["up", "down"]},
                         "redis": {"enum": ["up", "down"]},
                         "catalog_version": NULLABLE_INT,
+                        "search_index": {
+                            "type": "object",
+                            "description": "This process's in-memory index of list queries "
+                            "(while it is building or behind the catalog, PostgreSQL answers)",
+                            "required": ["status"],
+                            "properties": {
+                                "status": {"enum": ["ready", "building", "off"]},
+                                "catalog_version": {"type": "integer"},
+                                "movies": {"type": "integer"},
+                            },
+                        },
                     },
                 },
                 "Problem": PROBLEM,

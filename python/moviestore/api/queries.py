@@ -168,6 +168,10 @@ def count_text(names: tuple[str, ...]) -> bytes:
 
 
 MOVIE = sql.SQL("SELECT {columns} FROM movies m WHERE m.id = %(id)s").format(columns=SELECT_COLUMNS)
+# The page the in-memory index found, in any order (the caller puts it in the index's).
+MOVIES_BY_ID = sql.SQL("SELECT {columns} FROM movies m WHERE m.id = ANY(%(ids)s)").format(
+    columns=SELECT_COLUMNS
+)
 
 GENRES = sql.SQL(
     "SELECT g AS genre, count(*) AS count FROM movies m, unnest(m.genres) AS g"

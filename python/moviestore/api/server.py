@@ -184,6 +184,7 @@ def listening_socket(host: str, port: int) -> tuple[SocketHeld, int]:
 def adopt(catalog: Catalog, version: int) -> None:
     if catalog.local.switch(version):
         metrics.CATALOG_VERSION.set(version)
+    catalog.indexes.want(catalog.local.version or version)
 
 
 def finish(

@@ -17,6 +17,7 @@ from moviestore.api.cache import Answer, LocalCache, SharedCache, SingleFlight
 from moviestore.api.cursor import Cursors
 from moviestore.api.params import SORTS, MovieQuery
 from moviestore.api.problems import Problem, not_found
+from moviestore.api.search_index import SearchIndexes
 from moviestore.catalog.keys import answer_key, movie_key
 from moviestore.settings import Settings, cursor_secret
 
@@ -39,6 +40,9 @@ class Catalog:
         self.flights = SingleFlight()
         self.cursors = Cursors(cursor_secret(settings))
         self.counts: dict[tuple[int | None, str], int] = {}
+        self.indexes = SearchIndexes(
+            self.query_url, settings.api_search_index, lambda: self.local.version
+        )
         self.pool: AsyncConnectionPool[Any] | None = None
 
     @property
@@ -66,6 +70,7 @@ class Catalog:
         await self.pool.open(wait=False)
 
     async def close(self) -> None:
+        self.indexes.stop()
         if self.pool is not None:
             await self.pool.close(timeout=5)
         await self.shared.close()
@@ -79,6 +84,22 @@ class Catalog:
         return await self.cached(key, lambda: self.movie_page(q, after))
 
     async def movie_page(self, q: MovieQuery, after: tuple[str | int, int] | None) -> Answer:
+        """The matches come from the in-memory index when it is at the catalog version (and
+        can place the cursor), else from PostgreSQL."""
+        found = self.indexes.search(self.local.version, q, after, q.limit + 1)
+        if found is not None:
+            total, ids = found
+            rows = await self.fetch(queries.MOVIES_BY_ID, {"ids": ids}) if ids else []
+            if len(rows) == len(ids):
+                place = {movie_id: i for i, movie_id in enumerate(ids)}
+                rows.sort(key=lambda row: place[row["id"]])
+                metrics.LIST_SOURCES["index"].inc()
+                return self.page_answer(q, rows, total)
+            # A movie of the page is gone: the catalog changed after the version was read.
+        metrics.LIST_SOURCES["database"].inc()
+        return await self.database_page(q, after)
+
+    async def database_page(self, q: MovieQuery, after: tuple[str | int, int] | None) -> Answer:
         """Totals are counted once per filters and catalog version (a pagination walk counts
         once), and kept under the version they were counted at, read before the count."""
         up_to = self.settings.api_sort_matches_up_to
@@ -195,6 +216,7 @@ class Catalog:
             "postgres": "up" if database else "down",
             "redis": "up" if redis else "down",
             "catalog_version": self.local.version,
+            "search_index": self.indexes.state(),
         }
 
     async def database_up(self) -> bool:

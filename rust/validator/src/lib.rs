@@ -1,8 +1,9 @@
-//! `moviestore._validator`: the Python face of `validator_core`. It only converts; the rules
-//! live in the core crate.
+//! `moviestore._validator`: the Python face of the Rust crates, `validator_core` and the API's
+//! in-memory `catalog_index`. It only converts; the rules live in the core crates.
 
 mod batch;
 mod convert;
+mod index;
 mod validator;
 
 use pyo3::prelude::*;
@@ -21,6 +22,9 @@ fn _validator(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<validator::PyValidator>()?;
     m.add_class::<batch::Batch>()?;
     m.add_class::<convert::PyReport>()?;
+    m.add_class::<index::IndexBuilder>()?;
+    m.add_class::<index::SearchIndex>()?;
+    m.add("INDEX_COLUMNS", PyTuple::new(py, catalog_index::COLUMNS)?)?;
     m.add("CatalogFileError", py.get_type::<CatalogFileError>())?;
     m.add_function(wrap_pyfunction!(batch::decode_copy, m)?)?;
     m.add("COPY_COLUMNS", PyTuple::new(py, validator_core::copy::COLUMNS)?)?;

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from moviestore.localstack.processes import Server, free_port
 from moviestore.localstack.stack import Endpoints, LocalStack
@@ -55,6 +56,32 @@ def start_api(state: Path, name: str, env: dict[str, str]) -> tuple[Server, str]
     raise AssertionError(f"the API did not become ready:\n{server.tail()}")
 
 
+def await_search_indexes(url: str, processes: int) -> None:
+    """Until every server process holds its in-memory index (each builds its own)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if metric(url, "moviestore_api_search_index_processes") == processes:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{processes} processes did not build their search indexes in 30 s")
+
+
+def samples(url: str, name: str) -> list[tuple[dict[str, str], float]]:
+    """The labels and value of each sample named ``name`` in the API's /metrics."""
+    text = requests.get(url + "/metrics", timeout=5).text
+    return [
+        (sample.labels, float(sample.value))
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    ]
+
+
+def metric(url: str, name: str, labels: dict[str, str] | None = None) -> float:
+    """The sum of the samples named ``name`` (with these labels, if given)."""
+    return sum(v for got, v in samples(url, name) if labels is None or got == labels)
+
+
 def api_env(endpoints: Endpoints, database_url: str, redis_url: str) -> dict[str, str]:
     return {
         **endpoints.settings_env(),
@@ -72,14 +99,21 @@ def api_database(local_stack: tuple[LocalStack, Endpoints]) -> tuple[str, list[M
     return url, load(url, generate(CATALOG_SIZE))
 
 
-# Every plan of a page (api.service.Catalog.movie_page). "sorted-matches": every filtered page
-# from its matches, found once, counted and sorted. "mixed": up to 3 matches the same; more are
-# found to be too many by that statement, then counted, and met by walking the sort order's
-# index, as is every page without filters in both.
-SORT_MATCHES_UP_TO = {"sorted-matches": "10000", "mixed": "3"}
+# Every plan of a page (api.service.Catalog). "search-index": the matches found in memory
+# (api/search_index.py; PostgreSQL only for what it cannot answer), the default. Then
+# PostgreSQL alone: "sorted-matches", every filtered page from its matches, found once,
+# counted and sorted; "mixed", up to 3 matches the same, more found to be too many by that
+# statement, then counted, and met by walking the sort order's index, as is every page without
+# filters in both.
+PLANS = {
+    "search-index": {"MOVIESTORE_API_SEARCH_INDEX": "true"},
+    "sorted-matches": {"MOVIESTORE_API_SEARCH_INDEX": "false",
+                       "MOVIESTORE_API_SORT_MATCHES_UP_TO": "10000"},
+    "mixed": {"MOVIESTORE_API_SEARCH_INDEX": "false", "MOVIESTORE_API_SORT_MATCHES_UP_TO": "3"},
+}  # fmt: skip
 
 
-@pytest.fixture(scope="session", params=list(SORT_MATCHES_UP_TO))
+@pytest.fixture(scope="session", params=list(PLANS))
 def api(
     request: pytest.FixtureRequest,
     local_stack: tuple[LocalStack, Endpoints],
@@ -89,9 +123,11 @@ def api(
     database_url, movies = api_database
     redis_url = endpoints.redis_url.rsplit("/", 1)[0] + "/1"
     env = api_env(endpoints, database_url, redis_url)
-    env["MOVIESTORE_API_SORT_MATCHES_UP_TO"] = SORT_MATCHES_UP_TO[request.param]
+    env.update(PLANS[request.param])
     server, url = start_api(stack.state, f"api-{request.param}", env)
     try:
+        if request.param == "search-index":
+            await_search_indexes(url, int(env["MOVIESTORE_API_PROCESSES"]))
         yield Api(url, server, database_url, redis_url, movies)
     finally:
         server.stop()

@@ -10,12 +10,11 @@ from typing import Any
 
 import psycopg
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
 from moviestore.localstack.processes import Server
 from moviestore.localstack.stack import Endpoints, LocalStack
 from tests.integration.api.catalog import Movie
-from tests.integration.api.conftest import api_env, start_api
+from tests.integration.api.conftest import api_env, samples, start_api
 
 
 @dataclass
@@ -35,12 +34,8 @@ class Extra:
 
     def cache_counts(self) -> dict[tuple[str, str], float]:
         """The API's cache counters (every server process's) by layer and result."""
-        counts = {}
-        for family in text_string_to_metric_families(self.get("/metrics").text):
-            for sample in family.samples:
-                if sample.name == "moviestore_api_cache_total":
-                    counts[sample.labels["layer"], sample.labels["result"]] = sample.value
-        return counts
+        found = samples(self.url, "moviestore_api_cache_total")
+        return {(labels["layer"], labels["result"]): value for labels, value in found}
 
     def log_lines(self) -> list[dict[str, Any]]:
         lines = []

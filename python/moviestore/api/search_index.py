@@ -1,0 +1,175 @@
+"""The list queries answered in memory: each API process keeps a ``SearchIndex``
+(``rust/catalog-index``) of every movie's id, title, year, provider, genres and cast, and asks
+PostgreSQL only for the page's rows, by id.
+
+Why: an exact ``total`` costs PostgreSQL a visit to every match's row. For the common title
+substrings of 300,000 movies that is 20-90 ms of CPU each, and with the API on the same cores
+no 8-connection p99 came under 60 ms; the index finds a substring's matches with one binary
+search of a suffix array (tens of microseconds) and the other filters are posting lists.
+
+Correctness: an index is built from one snapshot (``REPEATABLE READ``) holding both the rows and
+the catalog version they belong to, and is only used to answer for that version; while the
+index of a newer version is being built (about 2 s per 300,000 movies), PostgreSQL answers.
+Titles are matched as PostgreSQL lower-cases them: the index holds ``title_search``
+(``lower(title)``) and the API lower-cases only ASCII needles itself, after checking once per
+build that the database does the same to ASCII; any other needle is PostgreSQL's to answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from moviestore._validator import INDEX_COLUMNS, IndexBuilder, SearchIndex
+from moviestore.api import metrics
+from moviestore.api.params import MovieQuery
+from moviestore.api.queries import CATALOG_VERSION
+from moviestore.logs import event
+
+log = logging.getLogger("moviestore.api.search_index")
+
+# The order is the index's rank: PostgreSQL's own title order (collation included).
+COPY = sql.SQL("COPY (SELECT {} FROM movies ORDER BY title, id) TO STDOUT (FORMAT binary)").format(
+    sql.SQL(", ").join(map(sql.Identifier, INDEX_COLUMNS))
+)
+ASCII_LOWER = "SELECT lower(%s) = %s"
+RETRY_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Built:
+    version: int
+    index: SearchIndex
+    # PostgreSQL lower-cases ASCII as str.lower() does (a Turkish locale does not: dotless i)
+    ascii_lower: bool
+
+
+class SearchIndexes:
+    """The index of the newest catalog version seen, rebuilt in a background thread."""
+
+    def __init__(
+        self, database_url: str, enabled: bool, answering: Callable[[], int | None]
+    ) -> None:
+        self.database_url = database_url
+        self.enabled = enabled
+        self.answering = answering  # the catalog version the process answers for
+        self.built: Built | None = None
+        self.wanted: int | None = None
+        self.lock = threading.Lock()
+        self.builder: threading.Thread | None = None
+        self.stopped = threading.Event()
+
+    def want(self, version: int) -> None:
+        """Another catalog version was seen: build its index unless one is being built (the
+        builder picks up the newest version when it is done)."""
+        if not self.enabled:
+            return
+        self.count_current()
+        with self.lock:
+            self.wanted = max(version, self.wanted or version)
+            if self.builder is None and not self.fresh():
+                self.builder = threading.Thread(target=self.run, name="search-index", daemon=True)
+                self.builder.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def fresh(self) -> bool:
+        """The index is of the newest version seen (or newer: read after a commit the
+        version watcher has yet to see; it is used once the watcher has)."""
+        return (
+            self.built is not None and self.wanted is not None and self.built.version >= self.wanted
+        )
+
+    def count_current(self) -> None:
+        metrics.SEARCH_INDEX_PROCESSES.set(int(self.current(self.answering())))
+
+    def current(self, version: int | None) -> bool:
+        return self.built is not None and self.built.version == version
+
+    def search(self, version: int | None, q: MovieQuery, after: tuple[str | int, int] | None,
+               limit: int) -> tuple[int, list[int]] | None:  # fmt: skip
+        """``(total, ids)`` from the index of ``version``; ``None`` if it cannot answer."""
+        built = self.built
+        if built is None or built.version != version:  # one read: a build may swap it
+            return None
+        title = q.title
+        if title is not None:
+            if not (title.isascii() and built.ascii_lower):
+                return None
+            title = title.lower()
+        year_from, year_to = year_bounds(q)
+        return built.index.search(
+            title=title,
+            year_from=year_from,
+            year_to=year_to,
+            genres=list(q.genres),
+            cast=list(q.cast),
+            provider=q.provider,
+            sort=q.sort,
+            after=after,
+            limit=limit,
+        )
+
+    def state(self) -> dict[str, object]:
+        """For /readyz."""
+        built = self.built
+        if not self.enabled:
+            return {"status": "off"}
+        if built is None:
+            return {"status": "building"}
+        return {"status": "ready", "catalog_version": built.version, "movies": len(built.index)}
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            with self.lock:
+                if self.wanted is None or self.fresh():
+                    self.builder = None
+                    return
+            try:
+                built = self.build()
+            except (psycopg.Error, ValueError) as e:
+                metrics.SEARCH_INDEX_FAILURES.inc()
+                event(log, logging.WARNING, "search index not built; PostgreSQL answers",
+                      error=str(e), retry_seconds=RETRY_SECONDS)  # fmt: skip
+                self.stopped.wait(RETRY_SECONDS)
+                continue
+            self.built = built
+            metrics.SEARCH_INDEX["version"].set(built.version)
+            metrics.SEARCH_INDEX["movies"].set(len(built.index))
+            metrics.SEARCH_INDEX["bytes"].set(built.index.memory_bytes)
+            self.count_current()
+
+    def build(self) -> Built:
+        started = time.perf_counter()
+        builder = IndexBuilder()
+        with psycopg.connect(self.database_url, connect_timeout=5) as conn:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            row = conn.execute(CATALOG_VERSION).fetchone()
+            if row is None:
+                raise ValueError("catalog_state has no row")
+            upper = string.ascii_uppercase + string.ascii_lowercase
+            same = conn.execute(ASCII_LOWER, (upper, upper.lower())).fetchone()
+            with conn.cursor().copy(COPY) as copy:
+                for chunk in copy:
+                    builder.feed(bytes(chunk))
+        index = builder.finish()
+        seconds = time.perf_counter() - started
+        metrics.SEARCH_INDEX["build_seconds"].set(seconds)
+        event(log, logging.INFO, "search index built", catalog_version=row[0], movies=len(index),
+              mib=round(index.memory_bytes / 2**20, 1), seconds=round(seconds, 2))  # fmt: skip
+        return Built(int(row[0]), index, bool(same and same[0]))
+
+
+def year_bounds(q: MovieQuery) -> tuple[int | None, int | None]:
+    """``year``, ``year_from`` and ``year_to`` as one inclusive range."""
+    lows = [y for y in (q.year, q.year_from) if y is not None]
+    highs = [y for y in (q.year, q.year_to) if y is not None]
+    return (max(lows) if lows else None, min(highs) if highs else None)
