@@ -168,6 +168,9 @@ def count_text(names: tuple[str, ...]) -> bytes:
 
 
 MOVIE = sql.SQL("SELECT {columns} FROM movies m WHERE m.id = %(id)s").format(columns=SELECT_COLUMNS)
+# A title needle lower-cased by the database's rules (the search index holds lower(title)).
+LOWER = sql.SQL("SELECT lower(%(text)s) AS lower")
+
 # The page the in-memory index found, in any order (the caller puts it in the index's).
 MOVIES_BY_ID = sql.SQL("SELECT {columns} FROM movies m WHERE m.id = ANY(%(ids)s)").format(
     columns=SELECT_COLUMNS

@@ -11,8 +11,8 @@ Correctness: an index is built from one snapshot (``REPEATABLE READ``) holding b
 the catalog version they belong to, and is only used to answer for that version; while the
 index of a newer version is being built (about 2 s per 300,000 movies), PostgreSQL answers.
 Titles are matched as PostgreSQL lower-cases them: the index holds ``title_search``
-(``lower(title)``) and the API lower-cases only ASCII needles itself, after checking once per
-build that the database does the same to ASCII; any other needle is PostgreSQL's to answer.
+(``lower(title)``); the API lower-cases ASCII needles itself, after checking once per build
+that the database does the same to ASCII, and asks the database to lower-case any other.
 """
 
 from __future__ import annotations
@@ -74,6 +74,8 @@ class SearchIndexes:
         self.count_current()
         with self.lock:
             self.wanted = max(version, self.wanted or version)
+            if self.built is not None and self.built.version < self.wanted:
+                self.built = None  # of no use any more: its memory goes before the next is built
             if self.builder is None and not self.fresh():
                 self.builder = threading.Thread(target=self.run, name="search-index", daemon=True)
                 self.builder.start()
@@ -94,17 +96,27 @@ class SearchIndexes:
     def current(self, version: int | None) -> bool:
         return self.built is not None and self.built.version == version
 
-    def search(self, version: int | None, q: MovieQuery, after: tuple[str | int, int] | None,
-               limit: int) -> tuple[int, list[int]] | None:  # fmt: skip
-        """``(total, ids)`` from the index of ``version``; ``None`` if it cannot answer."""
+    def lowered(self, title: str) -> str | None:
+        """The title lower-cased as PostgreSQL does it, if that can be told here (ASCII, and
+        the database was seen to lower-case ASCII as Python does); else ask the database."""
+        built = self.built
+        if built is not None and built.ascii_lower and title.isascii():
+            return title.lower()
+        return None
+
+    def search(
+        self,
+        version: int | None,
+        q: MovieQuery,
+        title: str | None,
+        after: tuple[str | int, int] | None,
+        limit: int,
+    ) -> tuple[int, list[int]] | None:
+        """``(total, ids)`` from the index of ``version``, ``title`` lower-cased by
+        PostgreSQL's rules; ``None`` if it cannot answer."""
         built = self.built
         if built is None or built.version != version:  # one read: a build may swap it
             return None
-        title = q.title
-        if title is not None:
-            if not (title.isascii() and built.ascii_lower):
-                return None
-            title = title.lower()
         year_from, year_to = year_bounds(q)
         return built.index.search(
             title=title,
@@ -133,12 +145,13 @@ class SearchIndexes:
                 if self.wanted is None or self.fresh():
                     self.builder = None
                     return
+            started = time.monotonic()
             try:
                 built = self.build()
-            except (psycopg.Error, ValueError) as e:
+            except Exception as e:  # whatever it is, PostgreSQL answers and the build is retried
                 metrics.SEARCH_INDEX_FAILURES.inc()
                 event(log, logging.WARNING, "search index not built; PostgreSQL answers",
-                      error=str(e), retry_seconds=RETRY_SECONDS)  # fmt: skip
+                      error=f"{type(e).__name__}: {e}", retry_seconds=RETRY_SECONDS)  # fmt: skip
                 self.stopped.wait(RETRY_SECONDS)
                 continue
             self.built = built
@@ -146,6 +159,10 @@ class SearchIndexes:
             metrics.SEARCH_INDEX["movies"].set(len(built.index))
             metrics.SEARCH_INDEX["bytes"].set(built.index.memory_bytes)
             self.count_current()
+            with self.lock:
+                behind = not self.fresh()
+            if behind:  # versions come faster than builds: build at most half of the time
+                self.stopped.wait(time.monotonic() - started)
 
     def build(self) -> Built:
         started = time.perf_counter()

@@ -86,7 +86,7 @@ class Catalog:
     async def movie_page(self, q: MovieQuery, after: tuple[str | int, int] | None) -> Answer:
         """The matches come from the in-memory index when it is at the catalog version (and
         can place the cursor), else from PostgreSQL."""
-        found = self.indexes.search(self.local.version, q, after, q.limit + 1)
+        found = await self.from_index(q, after)
         if found is not None:
             total, ids = found
             rows = await self.fetch(queries.MOVIES_BY_ID, {"ids": ids}) if ids else []
@@ -98,6 +98,19 @@ class Catalog:
             # A movie of the page is gone: the catalog changed after the version was read.
         metrics.LIST_SOURCES["database"].inc()
         return await self.database_page(q, after)
+
+    async def from_index(
+        self, q: MovieQuery, after: tuple[str | int, int] | None
+    ) -> tuple[int, list[int]] | None:
+        version = self.local.version
+        if not self.indexes.current(version):
+            return None
+        title = None
+        if q.title is not None:
+            title = self.indexes.lowered(q.title)
+            if title is None:
+                title = (await self.fetch(queries.LOWER, {"text": q.title}))[0]["lower"]
+        return self.indexes.search(version, q, title, after, q.limit + 1)
 
     async def database_page(self, q: MovieQuery, after: tuple[str | int, int] | None) -> Answer:
         """Totals are counted once per filters and catalog version (a pagination walk counts

@@ -30,7 +30,9 @@ class Redis:
                 "--bind", "127.0.0.1",
                 "--port", str(self.port),
                 "--dir", str(data),
-                "--appendonly", "yes",
+                # A cache: every value can be computed again from PostgreSQL, so nothing is
+                # persisted (no AOF fsyncs or rewrite forks to stall it under load).
+                "--appendonly", "no",
                 "--save", "",
                 "--protected-mode", "yes",
             ],
