@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import logging
 import os
 import signal
@@ -133,6 +134,7 @@ def run_server_process(
             poll_seconds=settings.api_version_poll_seconds,
         )
         watcher.start()
+        calm_gc()
         running.update(loop=asyncio.get_running_loop(), watcher=watcher)
         started.set()
 
@@ -168,6 +170,18 @@ def run_server_process(
         log.exception("server process failed")
         os._exit(1)
     os._exit(0)
+
+
+def calm_gc() -> None:
+    """Python's cyclic GC stops the process's one handler thread while it runs, and by default
+    it runs every 700 net allocations (an uncached list answer makes hundreds), its full
+    collections walking every object the process holds. Objects made at start-up (modules,
+    the app, the pools) are frozen out of collections, and the youngest generation is
+    collected every 50,000 allocations: measured (2 processes, uncached title and genre+year
+    walks at 8 connections, alternated 6 s runs): p99 19-109 ms before, 14-26 ms after."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def listening_socket(host: str, port: int) -> tuple[SocketHeld, int]:
