@@ -13,11 +13,13 @@ import psycopg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 from psycopg.rows import dict_row
 
 from moviestore.api import queries
 from moviestore.api.params import SORTS, MovieQuery
 from moviestore.api.search_index import SearchIndexes
+from moviestore.localstack.processes import free_port
 from tests.integration.api.catalog import CAST, GENRES, PROVIDERS, WORDS, Movie
 from tests.integration.api.conftest import Api, metric
 from tests.integration.api.test_api_queries import add_movie
@@ -126,3 +128,18 @@ def test_lists_come_from_the_index_which_follows_each_catalog_version(api: Api) 
     got = api.get("/v1/movies", params={"title": title.upper(), "limit": 3}).json()
     assert (got["total"], [m["id"] for m in got["items"]]) == (1, [movie_id])
     assert computed() == (before[0] + 1, before[1])
+
+
+def test_a_build_that_fails_is_counted_and_leaves_the_answers_to_postgresql() -> None:
+    refused = f"postgresql://moviestore@127.0.0.1:{free_port()}/none"
+    indexes = SearchIndexes(refused, enabled=True, answering=lambda: 1)
+    failures = "moviestore_api_search_index_failures_total"
+    before = REGISTRY.get_sample_value(failures) or 0.0
+    indexes.want(1)
+    deadline = time.monotonic() + 10
+    while (REGISTRY.get_sample_value(failures) or 0.0) == before:
+        assert time.monotonic() < deadline, "the failed build was not counted"
+        time.sleep(0.02)
+    indexes.stop()
+    assert indexes.state() == {"status": "building"}  # and it is retried, every 5 s
+    assert indexes.search(1, MovieQuery(), None, None, 5) is None
