@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     # 300,000 movies: both take a few ms on their side of 10,000). 0: always the walk.
     api_sort_matches_up_to: int = Field(default=10_000, ge=0)
     # List queries answered from an in-memory index of each process (api/search_index.py:
-    # ~70 MiB and ~2 s to build per 300,000 movies and catalog version); off: PostgreSQL alone.
+    # ~70 MiB and ~1.6 s to build per 300,000 movies and catalog version); off: PostgreSQL alone.
     api_search_index: bool = True
     # How long clients may reuse an answer without asking again (Cache-Control max-age).
     api_client_max_age_seconds: int = Field(default=5, ge=0, le=3600)

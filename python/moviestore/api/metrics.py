@@ -56,7 +56,8 @@ SEARCH_INDEX_PROCESSES = Gauge(
     multiprocess_mode="livesum",
 )
 SEARCH_INDEX_FAILURES = Counter(
-    "moviestore_api_search_index_failures_total", "Search index builds that failed"
+    "moviestore_api_search_index_failures_total",
+    "Search index builds and searches that failed (PostgreSQL answered)",
 )
 
 # Bound once: label lookups take a lock and cost more than the rest of a cached answer.

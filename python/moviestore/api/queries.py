@@ -171,10 +171,12 @@ MOVIE = sql.SQL("SELECT {columns} FROM movies m WHERE m.id = %(id)s").format(col
 # A title needle lower-cased by the database's rules (the search index holds lower(title)).
 LOWER = sql.SQL("SELECT lower(%(text)s) AS lower")
 
-# The page the in-memory index found, in any order (the caller puts it in the index's).
-MOVIES_BY_ID = sql.SQL("SELECT {columns} FROM movies m WHERE m.id = ANY(%(ids)s)").format(
-    columns=SELECT_COLUMNS
-)
+# The page the in-memory index found, in any order (the caller puts it in the index's), with
+# the catalog version of the same snapshot; no movie found: one row of NULLs with the version.
+MOVIES_BY_ID = sql.SQL(
+    "SELECT s.version AS catalog_version, {columns}"
+    " FROM catalog_state s LEFT JOIN movies m ON m.id = ANY(%(ids)s)"
+).format(columns=SELECT_COLUMNS)
 
 GENRES = sql.SQL(
     "SELECT g AS genre, count(*) AS count FROM movies m, unnest(m.genres) AS g"

@@ -9,7 +9,8 @@ search of a suffix array (tens of microseconds) and the other filters are postin
 
 Correctness: an index is built from one snapshot (``REPEATABLE READ``) holding both the rows and
 the catalog version they belong to, and is only used to answer for that version; while the
-index of a newer version is being built (about 2 s per 300,000 movies), PostgreSQL answers.
+index of a newer version is being built (about 1.6 s per 300,000 movies), PostgreSQL answers;
+and the page's rows are read with the catalog version: if it moved on, PostgreSQL answers.
 Titles are matched as PostgreSQL lower-cases them: the index holds ``title_search``
 (``lower(title)``); the API lower-cases ASCII needles itself, after checking once per build
 that the database does the same to ASCII, and asks the database to lower-case any other.
@@ -40,7 +41,7 @@ COPY = sql.SQL("COPY (SELECT {} FROM movies ORDER BY title, id) TO STDOUT (FORMA
     sql.SQL(", ").join(map(sql.Identifier, INDEX_COLUMNS))
 )
 ASCII_LOWER = "SELECT lower(%s) = %s"
-RETRY_SECONDS = 5.0
+MAX_RETRY_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,15 @@ class SearchIndexes:
     """The index of the newest catalog version seen, rebuilt in a background thread."""
 
     def __init__(
-        self, database_url: str, enabled: bool, answering: Callable[[], int | None]
+        self,
+        database_url: str,
+        enabled: bool,
+        answering: Callable[[], int | None],
+        retry_seconds: float = 5.0,
     ) -> None:
         self.database_url = database_url
         self.enabled = enabled
+        self.retry_seconds = retry_seconds  # after a failed build; doubled up to 5 minutes
         self.answering = answering  # the catalog version the process answers for
         self.built: Built | None = None
         self.wanted: int | None = None
@@ -94,7 +100,8 @@ class SearchIndexes:
         metrics.SEARCH_INDEX_PROCESSES.set(int(self.current(self.answering())))
 
     def current(self, version: int | None) -> bool:
-        return self.built is not None and self.built.version == version
+        built = self.built  # one read: another thread may swap it
+        return built is not None and built.version == version
 
     def lowered(self, title: str) -> str | None:
         """The title lower-cased as PostgreSQL does it, if that can be told here (ASCII, and
@@ -118,17 +125,22 @@ class SearchIndexes:
         if built is None or built.version != version:  # one read: a build may swap it
             return None
         year_from, year_to = year_bounds(q)
-        return built.index.search(
-            title=title,
-            year_from=year_from,
-            year_to=year_to,
-            genres=list(q.genres),
-            cast=list(q.cast),
-            provider=q.provider,
-            sort=q.sort,
-            after=after,
-            limit=limit,
-        )
+        try:
+            return built.index.search(
+                title=title,
+                year_from=year_from,
+                year_to=year_to,
+                genres=list(q.genres),
+                cast=list(q.cast),
+                provider=q.provider,
+                sort=q.sort,
+                after=after,
+                limit=limit,
+            )
+        except Exception:  # a fault of the index must not fail the answer: PostgreSQL has it
+            metrics.SEARCH_INDEX_FAILURES.inc()
+            log.exception("search index failed; PostgreSQL answers")
+            return None
 
     def state(self) -> dict[str, object]:
         """For /readyz."""
@@ -140,21 +152,34 @@ class SearchIndexes:
         return {"status": "ready", "catalog_version": built.version, "movies": len(built.index)}
 
     def run(self) -> None:
+        try:
+            self.build_until_fresh()
+        finally:  # however it ends, the next version seen starts a builder again
+            with self.lock:
+                self.builder = None
+
+    def build_until_fresh(self) -> None:
+        delay = self.retry_seconds
         while not self.stopped.is_set():
             with self.lock:
                 if self.wanted is None or self.fresh():
-                    self.builder = None
                     return
             started = time.monotonic()
             try:
                 built = self.build()
-            except Exception as e:  # whatever it is, PostgreSQL answers and the build is retried
+            # Whatever it is (a Rust panic is a BaseException): PostgreSQL answers meanwhile.
+            except BaseException as e:
                 metrics.SEARCH_INDEX_FAILURES.inc()
                 event(log, logging.WARNING, "search index not built; PostgreSQL answers",
-                      error=f"{type(e).__name__}: {e}", retry_seconds=RETRY_SECONDS)  # fmt: skip
-                self.stopped.wait(RETRY_SECONDS)
+                      error=f"{type(e).__name__}: {e}", retry_seconds=delay)  # fmt: skip
+                self.stopped.wait(delay)
+                delay = min(delay * 2, MAX_RETRY_SECONDS)
                 continue
-            self.built = built
+            delay = self.retry_seconds
+            with self.lock:
+                if self.wanted is not None and built.version < self.wanted:
+                    continue  # a newer version was seen meanwhile: this one is of no use
+                self.built = built
             metrics.SEARCH_INDEX["version"].set(built.version)
             metrics.SEARCH_INDEX["movies"].set(len(built.index))
             metrics.SEARCH_INDEX["bytes"].set(built.index.memory_bytes)

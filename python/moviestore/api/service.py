@@ -86,23 +86,20 @@ class Catalog:
     async def movie_page(self, q: MovieQuery, after: tuple[str | int, int] | None) -> Answer:
         """The matches come from the in-memory index when it is at the catalog version (and
         can place the cursor), else from PostgreSQL."""
-        found = await self.from_index(q, after)
+        version = self.local.version
+        found = await self.from_index(version, q, after)
         if found is not None:
             total, ids = found
-            rows = await self.fetch(queries.MOVIES_BY_ID, {"ids": ids}) if ids else []
-            if len(rows) == len(ids):
-                place = {movie_id: i for i, movie_id in enumerate(ids)}
-                rows.sort(key=lambda row: place[row["id"]])
+            rows = await self.index_page(version, ids)
+            if rows is not None:
                 metrics.LIST_SOURCES["index"].inc()
                 return self.page_answer(q, rows, total)
-            # A movie of the page is gone: the catalog changed after the version was read.
         metrics.LIST_SOURCES["database"].inc()
         return await self.database_page(q, after)
 
     async def from_index(
-        self, q: MovieQuery, after: tuple[str | int, int] | None
+        self, version: int | None, q: MovieQuery, after: tuple[str | int, int] | None
     ) -> tuple[int, list[int]] | None:
-        version = self.local.version
         if not self.indexes.current(version):
             return None
         title = None
@@ -111,6 +108,21 @@ class Catalog:
             if title is None:
                 title = (await self.fetch(queries.LOWER, {"text": q.title}))[0]["lower"]
         return self.indexes.search(version, q, title, after, q.limit + 1)
+
+    async def index_page(self, version: int | None, ids: list[int]) -> list[dict[str, Any]] | None:
+        """The page's rows in the index's order, read with the catalog version they are of;
+        ``None`` if that is not the index's version any more (an ingestion committed since:
+        a movie of the page may have changed or gone, and the database must answer)."""
+        if not ids:
+            return []
+        rows = await self.fetch(queries.MOVIES_BY_ID, {"ids": ids})
+        versions = {row.pop("catalog_version") for row in rows}
+        found = [row for row in rows if row["id"] is not None]  # none found: one NULL row
+        if versions != {version} or len(found) != len(ids):
+            return None
+        place = {movie_id: i for i, movie_id in enumerate(ids)}
+        found.sort(key=lambda row: place[row["id"]])
+        return found
 
     async def database_page(self, q: MovieQuery, after: tuple[str | int, int] | None) -> Answer:
         """Totals are counted once per filters and catalog version (a pagination walk counts

@@ -152,8 +152,21 @@ impl Builder {
             return Err(invalid("the COPY data ended before its trailer"));
         }
         let Builder {
-            ids, years, title_hashes, text, mut starts, mut genres, mut cast, mut providers, ..
+            mut ids,
+            mut years,
+            mut title_hashes,
+            mut text,
+            mut starts,
+            mut genres,
+            mut cast,
+            mut providers,
+            ..
         } = self;
+        // Growing by doubling leaves up to half of each vector unused: kept for the index's life.
+        ids.shrink_to_fit();
+        years.shrink_to_fit();
+        title_hashes.shrink_to_fit();
+        text.shrink_to_fit();
         let n = ids.len();
         starts.push(text.len() as u32);
         let mut by_year: Vec<u32> = (0..n as u32).collect();

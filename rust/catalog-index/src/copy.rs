@@ -118,7 +118,8 @@ impl<'a> Reader<'a> {
         }
         let n = r.i32().map_err(malformed)?;
         let _lower_bound = r.i32().map_err(malformed)?;
-        let mut values = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
+        // Never more elements than 4-byte length words fit in the field (n is the data's word).
+        let mut values = Vec::with_capacity(usize::try_from(n).unwrap_or(0).min(body.len() / 4));
         for _ in 0..n {
             if let Some(b) = r.field().map_err(malformed)? {
                 values.push(utf8(b, what)?);

@@ -125,14 +125,14 @@ impl Index {
             None => None,
             Some(after) => Some(self.key(q.sort, self.place(q.sort, after)?)),
         };
-        let Some(filter) = self.filter(q) else {
-            return Some(Page { total: 0, ids: Vec::new() }); // a value no movie has
+        let Some(filter) = self.filter(q).filter(|_| !self.is_empty()) else {
+            return Some(Page { total: 0, ids: Vec::new() }); // a value no movie has, or none
         };
         let n = self.len() as u32;
         if filter.is_empty() {
             // Every movie: the page is a run of keys.
             let first = after.map_or(0, |a| a + 1);
-            let keys = first..n.min(first.saturating_add(q.limit as u32));
+            let keys = first..n.min(first.saturating_add(u32::try_from(q.limit).unwrap_or(u32::MAX)));
             let ids = keys.map(|k| self.ids[self.rank(q.sort, k) as usize]).collect();
             return Some(Page { total: self.len(), ids });
         }
@@ -162,6 +162,7 @@ impl Index {
         }
     }
 
+    /// The inverse of [`Index::key`].
     fn rank(&self, sort: Sort, key: u32) -> u32 {
         let last = self.len() as u32 - 1;
         match sort {
@@ -223,13 +224,18 @@ impl Index {
         let lists = lists.chain(f.provider.map(|p| self.providers.movies(p)));
         let shortest = lists.chain(years.then_some(in_years)).min_by_key(|l| l.len());
         let finder = f.title.map(memmem::Finder::new);
+        let all = 0..self.len() as u32;
         match (positions, shortest) {
             (Some(p), Some(list)) if list.len() < p.len() => {
                 list.iter().copied().filter(|&r| self.accepts(f, finder.as_ref(), r)).collect()
             }
+            // More occurrences than movies (a needle like "e"): testing each title is cheaper.
+            (Some(p), None) if p.len() > self.len() => {
+                all.filter(|&r| self.accepts(f, finder.as_ref(), r)).collect()
+            }
             (Some(p), _) => self.title_ranks(p).filter(|&r| self.accepts(f, None, r)).collect(),
             (None, Some(list)) => list.iter().copied().filter(|&r| self.accepts(f, None, r)).collect(),
-            (None, None) => (0..self.len() as u32).filter(|&r| self.accepts(f, None, r)).collect(),
+            (None, None) => all.filter(|&r| self.accepts(f, None, r)).collect(),
         }
     }
 

@@ -336,3 +336,19 @@ fn malformed_copy_data_is_refused_with_the_movie_it_is_in() {
     null_year.drain(at + 4..at + 8);
     assert_eq!(error(&null_year), "movie 1: year is NULL");
 }
+
+#[test]
+fn an_empty_catalog_answers_every_query_with_nothing() {
+    let index = built(&[]);
+    assert!(index.is_empty());
+    for sort in SORTS {
+        for q in [
+            Query { sort, limit: 5, ..Query::default() },
+            Query { sort, title: Some("a"), year_from: Some(2000), limit: 5, ..Query::default() },
+        ] {
+            assert_eq!(index.search(&q), Some(Page { total: 0, ids: vec![] }), "{q:?}");
+        }
+    }
+    let after = Query { after: Some(After::Title("a", 1)), limit: 5, ..Query::default() };
+    assert_eq!(index.search(&after), None);
+}

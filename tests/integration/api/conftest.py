@@ -28,6 +28,8 @@ class Api:
     database_url: str
     redis_url: str
     movies: list[Movie]
+    plan: str = "search-index"
+    processes: int = 2
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return requests.get(self.url + path, timeout=10, **kwargs)
@@ -128,6 +130,7 @@ def api(
     try:
         if request.param == "search-index":
             await_search_indexes(url, int(env["MOVIESTORE_API_PROCESSES"]))
-        yield Api(url, server, database_url, redis_url, movies)
+        processes = int(env["MOVIESTORE_API_PROCESSES"])
+        yield Api(url, server, database_url, redis_url, movies, request.param, processes)
     finally:
         server.stop()

@@ -182,7 +182,8 @@ def api_is_waiting_on_the_lock(database_url: str) -> bool:
     with psycopg.connect(database_url, autocommit=True) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND query ILIKE '%%FROM movies%%'"
+            # the API's statements alias the table (the search index's COPY does not)
+            " AND wait_event_type = 'Lock' AND query ILIKE '%%movies m%%'"
         ).fetchone()
     return row is not None and row[0] > 0
 
