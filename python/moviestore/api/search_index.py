@@ -50,6 +50,35 @@ class Built:
     index: SearchIndex
     # PostgreSQL lower-cases ASCII as str.lower() does (a Turkish locale does not: dotless i)
     ascii_lower: bool
+    seconds: float
+
+    def lowered(self, title: str) -> str | None:
+        """The title lower-cased as PostgreSQL does it, if that can be told here (ASCII, and
+        the database was seen to lower-case ASCII as Python does); else ask the database."""
+        return title.lower() if self.ascii_lower and title.isascii() else None
+
+    def search(
+        self, q: MovieQuery, title: str | None, after: tuple[str | int, int] | None, limit: int
+    ) -> tuple[int, list[int]] | None:
+        """``(total, ids)``, ``title`` lower-cased by PostgreSQL's rules; ``None`` if the index
+        cannot answer (it cannot place the cursor, or it failed)."""
+        year_from, year_to = year_bounds(q)
+        try:
+            return self.index.search(
+                title=title,
+                year_from=year_from,
+                year_to=year_to,
+                genres=q.genres,
+                cast=q.cast,
+                provider=q.provider,
+                sort=q.sort,
+                after=after,
+                limit=limit,
+            )
+        except Exception:  # a fault of the index must not fail the answer: PostgreSQL has it
+            metrics.SEARCH_INDEX_FAILURES.inc()
+            log.exception("search index failed; PostgreSQL answers")
+            return None
 
 
 class SearchIndexes:
@@ -97,50 +126,12 @@ class SearchIndexes:
         )
 
     def count_current(self) -> None:
-        metrics.SEARCH_INDEX_PROCESSES.set(int(self.current(self.answering())))
+        metrics.SEARCH_INDEX_PROCESSES.set(int(self.at(self.answering()) is not None))
 
-    def current(self, version: int | None) -> bool:
+    def at(self, version: int | None) -> Built | None:
+        """The index of ``version``, if that is the one built."""
         built = self.built  # one read: another thread may swap it
-        return built is not None and built.version == version
-
-    def lowered(self, title: str) -> str | None:
-        """The title lower-cased as PostgreSQL does it, if that can be told here (ASCII, and
-        the database was seen to lower-case ASCII as Python does); else ask the database."""
-        built = self.built
-        if built is not None and built.ascii_lower and title.isascii():
-            return title.lower()
-        return None
-
-    def search(
-        self,
-        version: int | None,
-        q: MovieQuery,
-        title: str | None,
-        after: tuple[str | int, int] | None,
-        limit: int,
-    ) -> tuple[int, list[int]] | None:
-        """``(total, ids)`` from the index of ``version``, ``title`` lower-cased by
-        PostgreSQL's rules; ``None`` if it cannot answer."""
-        built = self.built
-        if built is None or built.version != version:  # one read: a build may swap it
-            return None
-        year_from, year_to = year_bounds(q)
-        try:
-            return built.index.search(
-                title=title,
-                year_from=year_from,
-                year_to=year_to,
-                genres=list(q.genres),
-                cast=list(q.cast),
-                provider=q.provider,
-                sort=q.sort,
-                after=after,
-                limit=limit,
-            )
-        except Exception:  # a fault of the index must not fail the answer: PostgreSQL has it
-            metrics.SEARCH_INDEX_FAILURES.inc()
-            log.exception("search index failed; PostgreSQL answers")
-            return None
+        return built if built is not None and built.version == version else None
 
     def state(self) -> dict[str, object]:
         """For /readyz."""
@@ -183,6 +174,7 @@ class SearchIndexes:
             metrics.SEARCH_INDEX["version"].set(built.version)
             metrics.SEARCH_INDEX["movies"].set(len(built.index))
             metrics.SEARCH_INDEX["bytes"].set(built.index.memory_bytes)
+            metrics.SEARCH_INDEX["build_seconds"].set(built.seconds)
             self.count_current()
             with self.lock:
                 behind = not self.fresh()
@@ -204,10 +196,9 @@ class SearchIndexes:
                     builder.feed(bytes(chunk))
         index = builder.finish()
         seconds = time.perf_counter() - started
-        metrics.SEARCH_INDEX["build_seconds"].set(seconds)
         event(log, logging.INFO, "search index built", catalog_version=row[0], movies=len(index),
               mib=round(index.memory_bytes / 2**20, 1), seconds=round(seconds, 2))  # fmt: skip
-        return Built(int(row[0]), index, bool(same and same[0]))
+        return Built(int(row[0]), index, bool(same and same[0]), seconds)
 
 
 def year_bounds(q: MovieQuery) -> tuple[int | None, int | None]:

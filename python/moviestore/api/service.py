@@ -100,14 +100,15 @@ class Catalog:
     async def from_index(
         self, version: int | None, q: MovieQuery, after: tuple[str | int, int] | None
     ) -> tuple[int, list[int]] | None:
-        if not self.indexes.current(version):
+        built = self.indexes.at(version)
+        if built is None:
             return None
         title = None
         if q.title is not None:
-            title = self.indexes.lowered(q.title)
+            title = built.lowered(q.title)
             if title is None:
                 title = (await self.fetch(queries.LOWER, {"text": q.title}))[0]["lower"]
-        return self.indexes.search(version, q, title, after, q.limit + 1)
+        return built.search(q, title, after, q.limit + 1)
 
     async def index_page(self, version: int | None, ids: list[int]) -> list[dict[str, Any]] | None:
         """The page's rows in the index's order, read with the catalog version they are of;

@@ -28,8 +28,8 @@ class Api:
     database_url: str
     redis_url: str
     movies: list[Movie]
-    plan: str = "search-index"
-    processes: int = 2
+    plan: str
+    processes: int
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return requests.get(self.url + path, timeout=10, **kwargs)
@@ -127,10 +127,10 @@ def api(
     env = api_env(endpoints, database_url, redis_url)
     env.update(PLANS[request.param])
     server, url = start_api(stack.state, f"api-{request.param}", env)
+    processes = int(env["MOVIESTORE_API_PROCESSES"])
     try:
         if request.param == "search-index":
-            await_search_indexes(url, int(env["MOVIESTORE_API_PROCESSES"]))
-        processes = int(env["MOVIESTORE_API_PROCESSES"])
+            await_search_indexes(url, processes)
         yield Api(url, server, database_url, redis_url, movies, request.param, processes)
     finally:
         server.stop()

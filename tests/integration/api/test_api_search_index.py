@@ -22,7 +22,7 @@ from psycopg.rows import dict_row
 from moviestore.api import queries
 from moviestore.api.cache import Answer
 from moviestore.api.params import SORTS, MovieQuery
-from moviestore.api.search_index import SearchIndexes
+from moviestore.api.search_index import Built, SearchIndexes
 from moviestore.api.service import Catalog
 from moviestore.localstack.processes import free_port
 from moviestore.localstack.stack import Endpoints, LocalStack
@@ -45,7 +45,7 @@ from tests.integration.api.test_api_queries import add_movie
 @dataclass
 class Indexed:
     indexes: SearchIndexes
-    version: int
+    built: Built
     url: str
     movies: list[Movie]
 
@@ -63,8 +63,8 @@ def indexed(
         url = create_database(local_stack[1].database_url, "moviestore_api_tests_icu", "und")
         movies = load(url, generate(CATALOG_SIZE))
     indexes = SearchIndexes(url, enabled=True, answering=lambda: None)
-    indexes.built = indexes.build()
-    yield Indexed(indexes, indexes.built.version, url, movies)
+    indexes.built = built = indexes.build()
+    yield Indexed(indexes, built, url, movies)
 
 
 def database_page(url: str, q: MovieQuery, after: Any) -> tuple[int, list[int]]:
@@ -99,17 +99,17 @@ def test_the_index_answers_every_query_as_postgresql_does(
     if at is not None:  # a cursor after any movie (matching the filters or not)
         m = indexed.movies[at % len(indexed.movies)]
         after = (m.title if SORTS[q.sort][0] == "title" else m.year, m.id)
-    title = needle(indexed.indexes, indexed.url, q.title)
-    found = indexed.indexes.search(indexed.version, q, title, after, q.limit)
+    title = needle(indexed.built, indexed.url, q.title)
+    found = indexed.built.search(q, title, after, q.limit)
     assert found is not None
     assert found == database_page(indexed.url, q, after)
 
 
-def needle(indexes: SearchIndexes, url: str, title: str | None) -> str | None:
+def needle(built: Built, url: str, title: str | None) -> str | None:
     """The title lower-cased as the API does it: itself for ASCII, else by the database."""
     if title is None:
         return None
-    lowered = indexes.lowered(title)
+    lowered = built.lowered(title)
     if lowered is not None:
         assert title.isascii()
         return lowered
@@ -123,13 +123,14 @@ def needle(indexes: SearchIndexes, url: str, title: str | None) -> str | None:
 def test_a_cursor_of_a_changed_movie_and_another_version_are_left_to_postgresql(
     indexed: Indexed,
 ) -> None:
-    indexes, version, m = indexed.indexes, indexed.version, indexed.movies[0]
+    indexes, built, m = indexed.indexes, indexed.built, indexed.movies[0]
     q = MovieQuery(title="o")
-    assert indexes.search(version, q, "o", (m.title, m.id), 5) is not None
-    assert indexes.search(version, q, "o", (m.title + " (renamed)", m.id), 5) is None
-    assert indexes.search(version, q, "o", (m.title, 10**12), 5) is None  # no such movie
-    assert indexes.search(version + 1, q, "o", None, 5) is None
-    assert indexes.search(None, q, "o", None, 5) is None
+    assert indexes.at(built.version) is built
+    assert built.search(q, "o", (m.title, m.id), 5) is not None
+    assert built.search(q, "o", (m.title + " (renamed)", m.id), 5) is None
+    assert built.search(q, "o", (m.title, 10**12), 5) is None  # no such movie
+    assert indexes.at(built.version + 1) is None
+    assert indexes.at(None) is None
 
 
 @pytest.mark.parametrize("api", ["search-index"], indirect=True)
@@ -172,7 +173,7 @@ def test_a_build_that_fails_is_counted_retried_and_leaves_the_answers_to_postgre
         assert time.monotonic() < deadline, "the failed build was not counted and retried"
         time.sleep(0.02)
     assert indexes.state() == {"status": "building"}
-    assert not indexes.current(1)
+    assert indexes.at(1) is None
     indexes.stop()
     assert indexes.builder is not None
     indexes.builder.join(5)
