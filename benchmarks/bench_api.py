@@ -80,7 +80,8 @@ from generate import (  # noqa: E402
     TITLE_NOUNS,
     VERBS,
 )
-from moviestore.api import params, queries, service  # noqa: E402
+from moviestore.api import database, params  # noqa: E402
+from moviestore.catalog.query import SORTS  # noqa: E402
 from moviestore.localstack.processes import (  # noqa: E402
     Server,
     free_port,
@@ -90,6 +91,7 @@ from moviestore.localstack.processes import (  # noqa: E402
 )
 from moviestore.localstack.stack import LocalStack  # noqa: E402
 from moviestore.settings import Settings  # noqa: E402
+from moviestore.store import reads  # noqa: E402
 from moviestore.store.migrate import migrate  # noqa: E402
 from results import heading, write_section  # noqa: E402
 
@@ -305,7 +307,7 @@ def walks(url: str, folder: Path, movies: int) -> list[Walk]:
             high = low + rng.randint(0, 4)
             genre_years.add(f"genre={q(rng.choice(genres))}&year_from={low}&year_to={high}")
         # 4,000 names only: each with each sort, so long runs need not repeat a value
-        casts.update(f"cast={q(name)}&sort={q(sort)}" for name in cast for sort in params.SORTS)
+        casts.update(f"cast={q(name)}&sort={q(sort)}" for name in cast for sort in SORTS)
     made = []
     for kind, values in (
         ("title", [f"title={q(t)}" for t in titles]),
@@ -700,7 +702,7 @@ def client(
     """One client of ``alone``: it keeps its session open until the parent has read the
     PostgreSQL backends' CPU (a backend that exits takes its CPU time with it)."""
     start, stop = barriers
-    options = service.session_options(Settings.model_fields["statement_timeout_ms"].default)
+    options = database.session_options(Settings.model_fields["statement_timeout_ms"].default)
     try:
         with psycopg.connect(url, autocommit=True, options=options) as session:
 
@@ -791,17 +793,17 @@ class Explained:
     plans: str
 
 
-Statement = queries.Statement
+Statement = reads.Statement
 UP_TO = Settings.model_fields["api_sort_matches_up_to"].default
 
 
 def explain(url: str, walk: Walk, limit: int) -> Explained:
     """EXPLAIN ANALYZE of the statements the API runs per uncached list answer, composed by
-    ``moviestore.api.queries`` exactly as the API composes them (see ``statements``)."""
+    ``moviestore.store.reads`` exactly as the API composes them (see ``statements``)."""
     paths = walk.measured.read_text().split()[:limit]
     planning, execution, totals, walked = [], [], [], 0
     worst = (-1.0, "")
-    with psycopg.connect(url, autocommit=True, options=service.session_options(60_000)) as conn:
+    with psycopg.connect(url, autocommit=True, options=database.session_options(60_000)) as conn:
         for path in paths:
             ran, total = statements(conn, path)
             timings = [timed_plan(conn, *statement) for statement in ran]
@@ -816,20 +818,20 @@ def explain(url: str, walk: Walk, limit: int) -> Explained:
 
 
 def statements(conn: psycopg.Connection[Any], path: str) -> tuple[list[Statement], int]:
-    """Runs them as ``Catalog.movie_page`` does on a first page: the matches sorted and counted
+    """Runs them as ``Catalog.database_page`` does on a first page: the matches sorted and counted
     in one statement; when they are more than ``api_sort_matches_up_to``, their count and an
     index walk instead. Returns the statements and the total."""
     raw = [tuple(p.split("=", 1)) for p in path.partition("?")[2].split("&")]
     query = params.movie_query((k, v) for k, v in raw)
-    first = queries.sorted_matches(query, None, UP_TO + 1)
+    first = reads.sorted_matches(query, None, UP_TO + 1)
     row = conn.execute(*first).fetchone()
     assert row is not None
     if row[0] <= UP_TO:
         return [first], int(row[0])
-    count = queries.count(query)
+    count = reads.count(query)
     counted = conn.execute(*count).fetchone()
     assert counted is not None
-    walk = queries.walk(query, None)
+    walk = reads.walk(query, None)
     conn.execute(*walk)
     return [first, count, walk], int(counted[0])
 
@@ -861,7 +863,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
+    parser.add_argument(
+        "section",
+        nargs="?",
+        default="answers",
+        choices=["answers", "churn", "scale"],
+        help="answers (the default), churn, or scale (api_churn.py)",
+    )
     parser.add_argument("--movies", type=int, default=None, help="catalog size (300,000)")
+    parser.add_argument("--bulk", type=int, default=None, help="churn: the bulk file's movies")
     parser.add_argument("--seconds", type=float, default=None, help="per wrk run (5)")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved repeats (3)")
     parser.add_argument("--configs", default="1x1,2x1", help="PxW: processes x workers")
@@ -869,6 +879,12 @@ def main() -> int:
     parser.add_argument("--state-dir", type=Path, default=None, help="kept when given")
     parser.add_argument("--results", type=Path, default=None)
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: `sudo apt-get install -y wrk` (Debian/Ubuntu)")
+    if args.section != "answers":
+        import api_churn  # noqa: PLC0415 - it imports this module
+
+        return int(getattr(api_churn, args.section)(args))
     movies = args.movies or (3_000 if args.quick else 300_000)
     seconds = args.seconds or (1.0 if args.quick else 5.0)
     rounds = args.rounds or (1 if args.quick else 3)
@@ -876,8 +892,6 @@ def main() -> int:
     results = args.results or (
         HERE / "RESULTS.md" if not args.quick and movies >= 300_000 else None
     )
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is not installed: `sudo apt-get install -y wrk` (Debian/Ubuntu)")
     data = catalog_file(movies)
     state = args.state_dir or Path(tempfile.mkdtemp(prefix="moviestore-bench-api-"))
     load_before = os.getloadavg()
@@ -1180,7 +1194,7 @@ def render(report: Report) -> str:
         "",
         "*PostgreSQL alone* is the uncached answer's peer on this machine: the same values "
         "(each client its share, in order), answered by the statements the API runs for them "
-        "when it has no search index (composed by `moviestore.api.queries`, the API's session "
+        "when it has no search index (composed by `moviestore.store.reads`, the API's session "
         "settings; with the index, the API asks PostgreSQL only for the page's rows by id), "
         "sent by as many "
         "client processes as wrk has connections, each with its own session, closed loop, and "
@@ -1214,7 +1228,7 @@ def render(report: Report) -> str:
         "### What PostgreSQL spends per uncached answer",
         "",
         "EXPLAIN ANALYZE of the statements each uncached list answer runs, composed by "
-        "`moviestore.api.queries` for the first values of each walk: one statement that finds "
+        "`moviestore.store.reads` for the first values of each walk: one statement that finds "
         "the matches once, counts them and sorts the page (`sorted_matches`), and, when they "
         f"are more than {UP_TO:,}, their count and an index walk as well (`count`, `walk`). "
         "Planning counts: the API plans each statement for its values.",

@@ -9,6 +9,7 @@ __all__ = [
     "COPY_COLUMNS",
     "COPY_HEADER",
     "COPY_TRAILER",
+    "CHANGE_COLUMNS",
     "INDEX_COLUMNS",
     "Batch",
     "CatalogFileError",
@@ -23,6 +24,7 @@ COPY_COLUMNS: Final[tuple[str, ...]]
 COPY_HEADER: Final[bytes]
 COPY_TRAILER: Final[bytes]
 INDEX_COLUMNS: Final[tuple[str, ...]]
+CHANGE_COLUMNS: Final[tuple[str, ...]]
 
 class CatalogFileError(ValueError):
     """A whole-file error: no record of the file is usable."""
@@ -103,3 +105,17 @@ class SearchIndex:
     def __len__(self) -> int: ...
     @property
     def memory_bytes(self) -> int: ...
+    @property
+    def mapped_bytes(self) -> int: ...
+    @property
+    def delta_movies(self) -> int: ...
+    @property
+    def removed_movies(self) -> int: ...
+    def apply(self, changed_ids: Sequence[int], rows: bytes) -> SearchIndex: ...
+    def merged(self) -> SearchIndex: ...
+    def attributes(
+        self, ids: Sequence[int]
+    ) -> list[tuple[str, int, str, list[str], list[str]] | None]: ...
+    def save(self, path: str) -> None: ...
+    @staticmethod
+    def open(path: str) -> SearchIndex: ...

@@ -56,11 +56,16 @@ class Settings(BaseSettings):
     # List queries answered from an in-memory index of each process (api/search_index.py:
     # ~70 MiB and ~1.6 s to build per 300,000 movies and catalog version); off: PostgreSQL alone.
     api_search_index: bool = True
+    # Where a pod's server processes share the search index's base (one copy, mapped by each):
+    # an emptyDir with medium Memory in Kubernetes. Unset: a directory made for each run, in
+    # /dev/shm when there is one.
+    api_search_index_dir: str | None = None
     # How long clients may reuse an answer without asking again (Cache-Control max-age).
     api_client_max_age_seconds: int = Field(default=5, ge=0, le=3600)
-    # How often each API process reads the catalog version from PostgreSQL (the truth); the
+    # How often each API process asks PostgreSQL (the truth) for a newer catalog version; the
     # worker also publishes new versions on Redis, which usually arrive within milliseconds.
-    api_version_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Redis down, a change is visible within this long (plus the time to apply it).
+    api_version_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     # Signs pagination cursors; every API process and pod must share it. Required outside
     # env=local (there it defaults to a value derived from database_url).
     api_cursor_secret: SecretStr | None = None
@@ -84,6 +89,9 @@ class Settings(BaseSettings):
     cache_warm_max_documents: int = Field(default=50_000, ge=0)
     # ... and at most this many MiB of them (extracts can be long: Redis memory stays bounded).
     cache_warm_max_mb: int = Field(default=256, ge=0)
+    # The change feed keeps the changes of this many catalog versions; an API process further
+    # behind builds its search index anew.
+    change_feed_keep_versions: int = Field(default=10_000, ge=1)
 
     @model_validator(mode="after")
     def cloud_has_no_local_endpoint(self) -> Settings:

@@ -42,7 +42,10 @@ def db(endpoints: Endpoints) -> Iterator[psycopg.Connection]:
     """The catalog database, migrated and emptied for the test."""
     migrate(endpoints.database_url)
     with psycopg.connect(endpoints.database_url, autocommit=True) as c:
-        c.execute("TRUNCATE movies, ingestions RESTART IDENTITY CASCADE")
+        c.execute(
+            "TRUNCATE movies, ingestions, catalog_versions, catalog_changes"
+            " RESTART IDENTITY CASCADE"
+        )
         yield c
 
 

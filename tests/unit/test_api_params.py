@@ -20,14 +20,13 @@ from moviestore.api.params import (
     MAX_REPEATS,
     MAX_VALUE_CHARS,
     MOVIE_PARAMETERS,
-    SORTS,
     YEAR_MAX,
     YEAR_MIN,
-    MovieQuery,
     movie_query,
 )
 from moviestore.api.problems import CONTENT_TYPE, TITLES, TYPE_BASE, Problem, invalid
-from moviestore.api.queries import like_pattern
+from moviestore.catalog.query import LIMIT_DEFAULT, SORTS, MovieQuery
+from moviestore.store.reads import like_pattern
 
 SECRET = b"unit-test-secret"
 CURSORS = Cursors(SECRET)
@@ -199,7 +198,7 @@ def test_limits_and_years_at_their_bounds() -> None:
     q = movie_query([("limit", "1"), ("year_from", str(YEAR_MIN)), ("year_to", str(YEAR_MAX))])
     assert (q.limit, q.year_from, q.year_to) == (1, YEAR_MIN, YEAR_MAX)
     assert movie_query([("limit", str(LIMIT_MAX))]).limit == LIMIT_MAX
-    assert movie_query([]).limit == params.LIMIT_DEFAULT
+    assert movie_query([]).limit == LIMIT_DEFAULT
 
 
 def test_year_from_after_year_to_is_refused() -> None:

@@ -1,11 +1,12 @@
-"""The Robyn application.
+"""The Robyn application: the HTTP layer.
 
 A request first meets ``Api.front`` (a global before-request middleware, synchronous): an answer
-already in this process's memory for the current catalog version is sent from there, with its
-ETag (304 on a match), before any route handler runs. Otherwise the async route handler asks
-the ``Catalog`` (Redis, then PostgreSQL) and keeps the answer in memory for the next client.
-Every error is a problem document: 400/404/405 for the client's mistakes, 503 when PostgreSQL
-is unavailable, never a bare 500 page.
+already in this process's memory, good at the current catalog version, is sent from there, with
+its ETag (304 on a match), before any route handler runs. Otherwise the async route handler
+reads top to bottom: parameters → the answer cache (Redis) → the catalog (search index → rows →
+bytes), and the answer is kept for the next client. Every error is a problem document: 400/404/
+405 for the client's mistakes, 503 when PostgreSQL is unavailable, 500 for a fault of ours,
+never a bare error page.
 """
 
 from __future__ import annotations
@@ -21,12 +22,17 @@ from typing import Any
 import orjson
 
 from moviestore.api import metrics, openapi, params
-from moviestore.api.cache import Answer
+from moviestore.api.answer_cache import Answer
+from moviestore.api.bootstrap import Components
+from moviestore.api.catalog import NotFound
+from moviestore.api.changes import GENRES, Dependency, OfList, OfMovie
+from moviestore.api.database import Unavailable
 from moviestore.api.framework import Request, Response, Robyn, new_app
 from moviestore.api.problems import CONTENT_TYPE, Problem
-from moviestore.api.service import Catalog
+from moviestore.api.search_index import Built
+from moviestore.catalog.keys import answer_key, movie_key
+from moviestore.catalog.query import LIMIT_DEFAULT
 from moviestore.logs import correlated, event
-from moviestore.settings import Settings
 
 log = logging.getLogger("moviestore.api")
 
@@ -90,8 +96,12 @@ def matches(if_none_match: str | None, etag: str) -> bool:
 
 
 class Api:
-    def __init__(self, settings: Settings, catalog: Catalog):
-        self.settings, self.catalog = settings, catalog
+    def __init__(self, components: Components):
+        settings = components.settings
+        self.components = components
+        self.answers, self.catalog = components.answers, components.catalog
+        self.version, self.cursors = components.version, components.cursors
+        self.bucket = settings.s3_bucket
         self.cache_control = f"public, max-age={settings.api_client_max_age_seconds}"
         self.access_log = settings.api_access_log
         self.inflight = 0
@@ -110,7 +120,7 @@ class Api:
             else:
                 problem = Problem(405, "method-not-allowed", f"{request.method} is not served")
             return self.finish(route or "unknown", started, rid, self.problem(problem, path, rid))
-        answer = self.catalog.local.get(memory_key(path, request))
+        answer = self.answers.cached(memory_key(path, request))
         if answer is None:
             return request
         metrics.MEMORY_HITS.inc()
@@ -156,42 +166,67 @@ class Api:
         self.inflight += 1
         try:
             with correlated(request_id=rid, route=route):
-                version = self.catalog.local.version
                 try:
                     answer = await compute()
                 except Problem as p:
                     response = self.problem(p, request.url.path, rid)
+                except NotFound as e:
+                    response = self.problem(Problem(404, "not-found", str(e)), request.url.path,
+                                            rid)  # fmt: skip
+                except Unavailable as e:
+                    response = self.problem(Problem(503, "unavailable", str(e)),
+                                            request.url.path, rid)  # fmt: skip
                 except Exception:
                     log.exception("request failed")
-                    internal = Problem(500, "unavailable", "an internal error; it is logged")
+                    internal = Problem(500, "internal", "an internal error; it is logged")
                     response = self.problem(internal, request.url.path, rid)
                 else:
                     metrics.MEMORY_MISSES.inc()
-                    if route != "ingestions":
-                        self.catalog.local.put(memory_key(request.url.path, request), answer,
-                                               version)  # fmt: skip
                     response = self.answer(request, answer, rid)
             return self.finish(route, started, rid, response)
         finally:
             self.inflight -= 1
 
+    async def cached(
+        self, request: Request, key: str, dependency: Dependency,
+        compute: Callable[[], Awaitable[Answer]],
+    ) -> Answer:  # fmt: skip
+        return await self.answers.answer(
+            memory_key(request.url.path, request), key, dependency, lambda _view: compute()
+        )
+
     async def movies(self, request: Request) -> Response:
         async def compute() -> Answer:
-            return await self.catalog.movies(params.movie_query(request.query_params.multi_items()))
+            q = params.movie_query(request.query_params.multi_items())
+            after = self.cursors.decode(q.cursor, q.sort, q.filters) if q.cursor else None
+            index = self.version.view.index
+            title = index.lowered(q.title) if index is not None and q.title is not None else None
+            return await self.answers.answer(
+                memory_key(request.url.path, request),
+                answer_key("movies", q.digest),
+                OfList(q, title),
+                lambda view: self.catalog.movies(q, after, view),
+            )
 
         return await self.handle("movies", request, compute)
 
     async def movie(self, request: Request) -> Response:
         async def compute() -> Answer:
             params.decode(request.query_params.multi_items(), frozenset())
-            return await self.catalog.movie(params.movie_id(request.path_params["id"]))
+            movie_id = params.movie_id(request.path_params["id"])
+            return await self.cached(
+                request, movie_key(movie_id), OfMovie(movie_id),
+                lambda: self.catalog.movie(movie_id),
+            )  # fmt: skip
 
         return await self.handle("movie", request, compute)
 
     async def genres(self, request: Request) -> Response:
         async def compute() -> Answer:
             params.decode(request.query_params.multi_items(), frozenset())
-            return await self.catalog.genres()
+            return await self.cached(
+                request, answer_key("genres", "all"), GENRES, self.catalog.genres
+            )
 
         return await self.handle("genres", request, compute)
 
@@ -201,8 +236,9 @@ class Api:
             provider = params.provider_name(
                 params.unquote(request.path_params["provider"], "provider"), "provider"
             )
-            limit = params.limit(given.get("limit", [None])[0], params.LIMIT_DEFAULT)
-            return await self.catalog.ingestions(provider, limit)
+            limit = params.limit(given.get("limit", [None])[0], LIMIT_DEFAULT)
+            # Never cached: a file's status changes without the catalog changing (a rejection).
+            return await self.catalog.ingestions(provider, limit, self.bucket)
 
         return await self.handle("ingestions", request, compute)
 
@@ -212,14 +248,33 @@ class Api:
         return operation(request, 200, JSON, b'{"status":"ok"}')
 
     async def readyz(self, request: Request) -> Response:
-        ready, report = await self.catalog.readiness()
+        database = await self.components.database.up()
+        redis = await self.answers.shared.ping()
+        view = self.version.view
+        status = ("ready" if redis else "degraded") if database else "unavailable"
         if self.draining:
-            ready, report["status"] = False, "draining"
+            status = "draining"
+        report = {
+            "status": status,
+            "postgres": "up" if database else "down",
+            "redis": "up" if redis else "down",
+            "catalog_version": view.version,
+            "search_index": index_state(self.components.settings.api_search_index, view.index),
+        }
+        ready = database and not self.draining
         return operation(request, 200 if ready else 503, JSON, orjson.dumps(report))
 
     def metrics(self, request: Request) -> Response:
         body, content_type = metrics.exposition()
         return operation(request, 200, content_type, body)
+
+
+def index_state(enabled: bool, built: Built | None) -> dict[str, object]:
+    if not enabled:
+        return {"status": "off"}
+    if built is None:
+        return {"status": "building"}
+    return {"status": "ready", "catalog_version": built.version, "movies": len(built.index)}
 
 
 def operation(request: Request, status: int, content_type: str, body: bytes) -> Response:
@@ -238,9 +293,9 @@ def memory_key(path: str, request: Request) -> Hashable:
     return (path, tuple(sorted(request.query_params.multi_items())))
 
 
-def create_app(settings: Settings, catalog: Catalog) -> tuple[Robyn, Api]:
+def create_app(components: Components) -> tuple[Robyn, Api]:
     app = new_app(__file__)
-    api = Api(settings, catalog)
+    api = Api(components)
     app.before_request()(api.front)
     document = orjson.dumps(openapi.document())
     routes: dict[str, Callable[[Request], Any]] = {

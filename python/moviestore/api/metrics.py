@@ -36,6 +36,12 @@ POOL = Gauge(
 CATALOG_VERSION = Gauge(
     "moviestore_api_catalog_version", "Catalog version answered for", multiprocess_mode="max"
 )
+# The same, one sample per server process (labelled by pid): the oldest one is the freshness.
+PROCESS_VERSION = Gauge(
+    "moviestore_api_process_catalog_version",
+    "Catalog version each server process answers for",
+    multiprocess_mode="liveall",
+)
 LIST_ANSWERS = Counter(
     "moviestore_api_list_answers_total",
     "List answers computed (not from a cache), by where the matches were found",
@@ -46,10 +52,27 @@ SEARCH_INDEX = {
     for field, doc in (
         ("version", "Catalog version of the in-memory search index"),
         ("movies", "Movies in the in-memory search index"),
-        ("bytes", "Memory held by the in-memory search index"),
+        ("bytes", "Heap memory held by a process's search index (its delta included)"),
+        ("mapped_bytes", "Bytes of the search index's base mapped from a file the pod shares"),
+        ("delta_movies", "Movies in the search index's delta (changed since its base)"),
         ("build_seconds", "Time the last search index build took"),
+        ("merge_seconds", "Time the last merge of the delta into a new base took"),
     )
 }
+SEARCH_INDEX_RESTARTS = Counter(
+    "moviestore_api_search_index_restarts_total",
+    "Times a process started over from the whole catalog instead of applying changes",
+)
+FRESHNESS = Histogram(
+    "moviestore_api_catalog_freshness_seconds",
+    "From a catalog version's commit to this process answering for it",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+CHANGE_APPLY = Histogram(
+    "moviestore_api_change_apply_seconds",
+    "Time to apply one change set to the search index and the change log",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
 SEARCH_INDEX_PROCESSES = Gauge(
     "moviestore_api_search_index_processes",
     "API processes whose search index is of the catalog version they answer for",
@@ -63,6 +86,9 @@ SEARCH_INDEX_FAILURES = Counter(
 # Bound once: label lookups take a lock and cost more than the rest of a cached answer.
 MEMORY_HITS = CACHE.labels("memory", "hit")
 MEMORY_MISSES = CACHE.labels("memory", "miss")
+# A cached answer at an older version: kept (no change touched it) or found stale.
+MEMORY_KEPT = CACHE.labels("memory", "kept")
+MEMORY_STALE = CACHE.labels("memory", "stale")
 REDIS = {result: CACHE.labels("redis", result) for result in ("hit", "miss", "skipped", "error")}
 FLIGHT_JOINED = CACHE.labels("flight", "joined")
 LIST_SOURCES = {source: LIST_ANSWERS.labels(source) for source in ("index", "database")}

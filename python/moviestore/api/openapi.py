@@ -13,15 +13,14 @@ from typing import Any
 from moviestore import __version__
 from moviestore.api.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
 from moviestore.api.params import (
-    LIMIT_DEFAULT,
     LIMIT_MAX,
     MAX_REPEATS,
     MAX_VALUE_CHARS,
-    SORTS,
     YEAR_MAX,
     YEAR_MIN,
 )
 from moviestore.api.problems import CONTENT_TYPE, TITLES, TYPE_BASE
+from moviestore.catalog.query import LIMIT_DEFAULT, SORTS
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 NULLABLE_INT = {"type": ["integer", "null"]}
@@ -55,15 +54,17 @@ def path(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def problems(*statuses: int) -> dict[str, Any]:
+    """The problem answers of a route: those given, and 500 (a fault of ours) for every one."""
     meaning = {
         400: "Invalid parameter",
         404: "Not found",
         405: "Method not allowed",
+        500: "An internal error (logged with the request id); not the client's fault",
         503: "PostgreSQL unavailable or too slow; retry",
     }
     return {
         str(s): {"description": meaning[s], "content": {CONTENT_TYPE: {"schema": ref("Problem")}}}
-        for s in statuses
+        for s in (*statuses, 500)
     }
 
 

@@ -3,17 +3,15 @@ into a ``MovieQuery``; anything wrong is a 400 naming the parameter."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import cached_property
 from urllib.parse import unquote_plus
 
 from moviestore.api import cursor
 from moviestore.api.problems import Problem, invalid
+from moviestore.catalog.query import LIMIT_DEFAULT, SORTS, MovieQuery
 
-LIMIT_DEFAULT, LIMIT_MAX = 20, 100
+LIMIT_MAX = 100
 MAX_PARAMETERS = 32
 MAX_VALUE_CHARS = 200
 MAX_REPEATS = 10
@@ -23,41 +21,11 @@ YEAR_MIN, YEAR_MAX = 1800, 2200
 ID_PATTERN = re.compile(r"[1-9][0-9]{0,18}")
 PROVIDER_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
-# sort → (column, descending)
-SORTS = {"title": ("title", False), "-title": ("title", True), "year": ("year", False),
-         "-year": ("year", True)}  # fmt: skip
 MOVIE_PARAMETERS = frozenset(
     {"title", "year", "year_from", "year_to", "genre", "cast", "provider", "sort", "limit",
      "cursor"}
 )  # fmt: skip
 REPEATABLE = frozenset({"genre", "cast"})
-
-
-@dataclass(frozen=True)
-class MovieQuery:
-    title: str | None = None
-    year: int | None = None
-    year_from: int | None = None
-    year_to: int | None = None
-    genres: tuple[str, ...] = ()
-    cast: tuple[str, ...] = ()
-    provider: str | None = None
-    sort: str = "title"
-    limit: int = LIMIT_DEFAULT
-    cursor: str | None = None
-
-    @cached_property  # read several times per answer (cache keys, cursors, totals)
-    def filters(self) -> str:
-        """A digest of what selects the movies (not the order or the page): binds cursors and
-        keys the cached ``total``."""
-        text = repr((self.title, self.year, self.year_from, self.year_to, self.genres,
-                     self.cast, self.provider))  # fmt: skip
-        return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
-
-    @cached_property
-    def digest(self) -> str:
-        text = repr((self.filters, self.sort, self.limit, self.cursor))
-        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def decode(raw: Iterable[tuple[str, str]], allowed: frozenset[str]) -> dict[str, list[str]]:

@@ -20,6 +20,7 @@ TITLES = {
     "not-found": "No such resource",
     "method-not-allowed": "Only GET is served here",
     "unavailable": "The catalog database is unavailable; retry shortly",
+    "internal": "An internal error; it is logged",
 }
 
 

@@ -21,19 +21,22 @@ import ctypes
 import gc
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, NoReturn
 
 import uvloop
 
-from moviestore.api import metrics
 from moviestore.api.app import REQUEST_IDS, Api, create_app
+from moviestore.api.bootstrap import Components, compose
 from moviestore.api.framework import Events, Robyn, Server, SocketHeld
-from moviestore.api.service import Catalog
-from moviestore.api.version import VersionWatcher
+from moviestore.api.search_index import Segments
 from moviestore.logs import event
 from moviestore.settings import Settings
 
@@ -45,12 +48,40 @@ SETTLE_SECONDS = 0.3
 
 
 def serve(settings: Settings) -> int:
+    with segments_directory(settings) as segments:
+        try:
+            components = compose(settings, segments)
+        except ValueError as e:  # a Redis URL the API's client cannot honour; never quoted
+            event(log, logging.ERROR, "invalid settings for the API", error=str(e))
+            return 2
+        return serve_with(settings, components)
+
+
+@contextlib.contextmanager
+def segments_directory(settings: Settings) -> Iterator[Path | None]:
+    """Where the server processes share their search index bases: the configured directory
+    (emptied now: whatever is in it was made by an earlier run), else one made for this run
+    in memory-backed /dev/shm when there is one (removed at the end)."""
+    if not settings.api_search_index:
+        yield None
+        return
+    if settings.api_search_index_dir is not None:
+        directory = Path(settings.api_search_index_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        Segments(directory).clear()
+        yield directory
+        return
+    shm = Path("/dev/shm")
+    parent = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+    made = Path(tempfile.mkdtemp(prefix="moviestore-index-", dir=parent))
     try:
-        catalog = Catalog(settings)
-    except ValueError as e:  # a Redis URL the API's client cannot honour; it never quotes it
-        event(log, logging.ERROR, "invalid settings for the API", error=str(e))
-        return 2
-    app, api = create_app(settings, catalog)
+        yield made
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
+
+
+def serve_with(settings: Settings, components: Components) -> int:
+    app, api = create_app(components)
     try:
         socket, listen_fd = listening_socket(settings.api_host, settings.api_port)
     except OSError as e:
@@ -65,7 +96,7 @@ def serve(settings: Settings) -> int:
                 settings=settings,
                 app=app,
                 api=api,
-                catalog=catalog,
+                components=components,
                 socket=socket,
                 listen_fd=listen_fd,
             )
@@ -117,7 +148,7 @@ def run_server_process(
     settings: Settings,
     app: Robyn,
     api: Api,
-    catalog: Catalog,
+    components: Components,
     socket: SocketHeld,
     listen_fd: int,
 ) -> NoReturn:
@@ -126,16 +157,9 @@ def run_server_process(
 
     async def startup() -> None:
         # Robyn runs this on its event loop before serving: the pools live on that loop.
-        await catalog.open()
-        watcher = VersionWatcher(
-            catalog.query_url,
-            settings.redis_url.get_secret_value(),
-            on_version=lambda v: adopt(catalog, v),
-            poll_seconds=settings.api_version_poll_seconds,
-        )
-        watcher.start()
+        await components.open()
         calm_gc()
-        running.update(loop=asyncio.get_running_loop(), watcher=watcher)
+        running.update(loop=asyncio.get_running_loop())
         started.set()
 
     def drain() -> None:
@@ -147,7 +171,7 @@ def run_server_process(
         # makes new connections fail at once instead of waiting in a queue no one reads.
         with contextlib.suppress(OSError):
             os.close(listen_fd)
-        finish(settings, api, catalog, running.get("watcher"), running.get("loop"))
+        finish(settings, api, components, running.get("loop"))
 
     try:
         # The supervisor being killed outright must not leave servers running.
@@ -195,17 +219,10 @@ def listening_socket(host: str, port: int) -> tuple[SocketHeld, int]:
     return socket, int(added.pop())
 
 
-def adopt(catalog: Catalog, version: int) -> None:
-    if catalog.local.switch(version):
-        metrics.CATALOG_VERSION.set(version)
-    catalog.indexes.want(catalog.local.version or version)
-
-
 def finish(
     settings: Settings,
     api: Api,
-    catalog: Catalog,
-    watcher: VersionWatcher | None,
+    components: Components,
     loop: asyncio.AbstractEventLoop | None,
 ) -> None:
     deadline = time.monotonic() + settings.api_shutdown_grace_seconds
@@ -220,11 +237,9 @@ def finish(
             break
         time.sleep(0.01)
     left = api.inflight
-    if watcher is not None:
-        watcher.stop()
     if loop is not None:
         try:
-            asyncio.run_coroutine_threadsafe(catalog.close(), loop).result(timeout=5)
+            asyncio.run_coroutine_threadsafe(components.close(), loop).result(timeout=5)
         except Exception:
             log.warning("pools did not close cleanly", exc_info=True)
     event(log, logging.INFO, "server process drained", unfinished_requests=left)

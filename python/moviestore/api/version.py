@@ -1,86 +1,68 @@
-"""Which catalog version this process answers for.
+"""The one owner of the catalog version this process answers for.
 
-PostgreSQL is the truth (``catalog_state`` is bumped in the transaction that changes movies); it
-is polled every ``poll_seconds``. The worker also publishes each new version on a Redis channel,
-so processes usually switch within milliseconds. Both failing leaves the last known version in
-place: with PostgreSQL down no ingestion can commit, so the catalog cannot have changed.
+A ``View`` is everything that must agree on it: the version, the search index at exactly that
+version (or none: PostgreSQL answers), and the log of the changes that led to it (which cached
+answers are still good). Only the follower (``api/follower.py``) moves it forward, by swapping
+in a whole new view; a request reads ``CatalogVersion.view`` once and answers from that one
+view, so a page, its total and its cursor never mix versions.
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
 import threading
-import time
-from collections.abc import Callable
+from dataclasses import dataclass
 
-import psycopg
-import redis
-
-from moviestore.api.queries import CATALOG_VERSION
-from moviestore.catalog.keys import CHANNEL
-from moviestore.logs import event
-
-log = logging.getLogger("moviestore.api.version")
+from moviestore.api.changes import ChangeLog
+from moviestore.api.search_index import Built
 
 
-class VersionWatcher:
-    def __init__(
-        self,
-        database_url: str,
-        redis_url: str,
-        on_version: Callable[[int], None],
-        poll_seconds: float = 1.0,
-    ):
-        self.database_url, self.redis_url = database_url, redis_url
-        self.on_version, self.poll = on_version, poll_seconds
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self.run, name="catalog-version", daemon=True)
-        self.pubsub: redis.client.PubSub | None = None
-        self.conn: psycopg.Connection | None = None
+@dataclass(frozen=True)
+class View:
+    version: int | None  # None until the version is first read
+    index: Built | None
+    log: ChangeLog
 
-    def start(self) -> None:
-        self.read_database()  # the first answers already know their version
-        self.thread.start()
 
-    def stop(self) -> None:
-        self.stopped.set()
-        self.thread.join(self.poll + 1)
+class CatalogVersion:
+    def __init__(self) -> None:
+        self.view = View(None, None, ChangeLog(0))
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.waiters: list[tuple[int, asyncio.Future[None]]] = []
+        # Set by a request that saw a newer version in PostgreSQL: the follower looks now.
+        self.wanted = threading.Event()
 
-    def run(self) -> None:
-        next_poll = 0.0
-        while not self.stopped.is_set():
-            self.listen(self.poll)
-            if time.monotonic() >= next_poll:
-                self.read_database()
-                next_poll = time.monotonic() + self.poll
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The event loop whose requests may wait for a version (``reach``)."""
+        self.loop = loop
 
-    def listen(self, seconds: float) -> None:
-        """Wait up to ``seconds`` for a published version."""
+    def advance(self, view: View) -> None:
+        """The follower's: swap in a newer view (or the same version with another index)."""
+        self.view = view
+        if self.loop is not None and self.waiters:
+            self.loop.call_soon_threadsafe(self.release)
+
+    def release(self) -> None:
+        version = self.view.version
+        waiting = []
+        for target, future in self.waiters:
+            if version is not None and version >= target:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                waiting.append((target, future))
+        self.waiters = waiting
+
+    async def reach(self, version: int, timeout: float) -> View | None:
+        """The view once it is at ``version`` or newer; None if that takes over ``timeout``."""
+        current = self.view
+        if current.version is not None and current.version >= version:
+            return current
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append((version, future))
+        self.wanted.set()
         try:
-            if self.pubsub is None:
-                client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=1)
-                self.pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-                self.pubsub.subscribe(CHANNEL)
-            message = self.pubsub.get_message(timeout=seconds)
-        except (redis.RedisError, OSError):
-            self.pubsub = None
-            self.stopped.wait(seconds)
-            return
-        data = message.get("data") if message is not None else None
-        if isinstance(data, bytes) and data.isdigit():
-            self.on_version(int(data))
-
-    def read_database(self) -> None:
-        try:
-            if self.conn is None or self.conn.closed:
-                self.conn = psycopg.connect(self.database_url, autocommit=True, connect_timeout=2)
-            row = self.conn.execute(CATALOG_VERSION).fetchone()
-        except psycopg.Error as e:
-            event(log, logging.WARNING, "catalog version unknown; keeping the last one",
-                  error=str(e))  # fmt: skip
-            if self.conn is not None:
-                self.conn.close()
-            self.conn = None
-            return
-        if row is not None:
-            self.on_version(int(row[0]))
+            await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return None
+        return self.view

@@ -1,4 +1,5 @@
-"""What follows a commit: the cache refresh, the provider's notice and the dead-letter message.
+"""What follows a commit: the publication to Redis, the provider's notice, the dead-letter
+message, and the change feed's retention.
 
 They can only be sent after the commit, so a worker dying in between would lose them. The
 commit leaves ``ingestions.notified_at`` NULL when there is something to send; it is set here
@@ -19,12 +20,13 @@ import logging
 import psycopg
 
 from moviestore.aws.clients import Clients
-from moviestore.ingest.cache import CatalogCache
 from moviestore.ingest.events import ObjectRef
 from moviestore.ingest.notify import dead_letter, notify_provider
 from moviestore.ingest.pipeline import Result, lock_version
+from moviestore.ingest.publisher import CatalogPublisher
 from moviestore.logs import event
 from moviestore.settings import Settings
+from moviestore.store.feed import prune
 
 log = logging.getLogger("moviestore.ingest")
 
@@ -32,7 +34,7 @@ log = logging.getLogger("moviestore.ingest")
 class Duties:
     def __init__(self, settings: Settings, clients: Clients):
         self.settings, self.clients = settings, clients
-        self.cache = CatalogCache(
+        self.publisher = CatalogPublisher(
             settings.redis_url.get_secret_value(),
             ttl_seconds=settings.cache_ttl_seconds,
             max_documents=settings.cache_warm_max_documents,
@@ -54,13 +56,16 @@ class Duties:
             if row is None or not row[0]:
                 return False  # done by another delivery meanwhile
             if result.catalog_version is not None:
-                self.cache.publish(conn, result.ingestion_id, result.catalog_version)
+                self.publisher.publish(conn, result.ingestion_id, result.catalog_version)
             if result.needs_dead_letter:
                 notify_provider(self.clients, self.settings.sns_provider_topic_arn, result)
                 dead_letter(self.clients, self.settings.sqs_dlq_url, body, result)
             conn.execute(
                 "UPDATE ingestions SET notified_at = now() WHERE id = %s", (result.ingestion_id,)
             )
+        if result.catalog_version is not None:
+            with psycopg.connect(url, autocommit=True) as conn:
+                prune(conn, self.settings.change_feed_keep_versions)
         event(
             log,
             logging.INFO,

@@ -30,6 +30,7 @@ from moviestore.ingest.events import ObjectRef
 from moviestore.ingest.reports import ErrorSink, report_key
 from moviestore.logs import event
 from moviestore.settings import Settings
+from moviestore.store.feed import commit_version
 from moviestore.store.loader import ProviderBusyError, TooManyInvalidError, load
 from moviestore.validation import CHUNK_SIZE, CatalogFileError, Limits, Report
 
@@ -90,9 +91,6 @@ UPDATE ingestions SET status = %(status)s, records_total = %(total)s,
     notified_at = CASE WHEN %(pending)s THEN NULL ELSE now() END
 WHERE id = %(id)s
 """
-
-# The last statement before the commit: the one row stays locked for the shortest time.
-BUMP_VERSION = "UPDATE catalog_state SET version = version + 1 RETURNING version"
 
 # A final version whose duties were never done (the worker died after the commit).
 UNNOTIFIED = """
@@ -172,8 +170,8 @@ class Ingestor:
                 result.pending = result.needs_dead_letter or result.changed_rows
                 conn.execute(FINISH, finish_params(result, ingestion_id))
                 if result.changed_rows:
-                    row = conn.execute(BUMP_VERSION).fetchone()
-                    result.catalog_version = int(row[0]) if row else None
+                    changed = result.summary["rows_inserted"] + result.summary["rows_updated"]
+                    result.catalog_version = commit_version(conn, ingestion_id, changed)
             return result
         finally:
             sink.close()

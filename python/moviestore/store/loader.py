@@ -10,8 +10,12 @@ per movie), by one of two paths:
 
 A provider lock keeps the paths apart: a first load holds it exclusively (so no other load of
 the provider can insert under it), an upsert holds it shared; the loser is told
-``ProviderBusyError`` at once and retries later. Reading S3 and validating run in a producer
-thread, ahead of PostgreSQL by a bounded queue, so both cores work and memory stays flat.
+``ProviderBusyError`` at once and retries later.
+
+Either way, every movie the file inserts or changes is logged in ``catalog_changes`` in the
+same transaction: the change feed the API follows (``store/feed.py``). Reading S3 and
+validating run in a producer thread, ahead of PostgreSQL by a bounded queue, so both cores
+work and memory stays flat.
 """
 
 from __future__ import annotations
@@ -80,7 +84,12 @@ UPSERT = sql.SQL(
             SET {updates}, ingestion_id = EXCLUDED.ingestion_id,
                 source_key = EXCLUDED.source_key, updated_at = now()
             WHERE m.content_hash <> EXCLUDED.content_hash
-        RETURNING (xmax = 0) AS inserted
+        RETURNING m.id, (xmax = 0) AS inserted
+    ), logged AS (
+        -- The change feed (store/feed.py): every movie this file inserted or changed.
+        INSERT INTO catalog_changes (ingestion_id, movie_id, change)
+        SELECT %(ingestion_id)s, id, CASE WHEN inserted THEN 'inserted' ELSE 'updated' END
+        FROM upserted
     )
     SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
     """
@@ -90,6 +99,12 @@ UPSERT = sql.SQL(
         sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in MOVIE_FIELDS
     ),
 )
+
+# A first load inserted every movie the provider has.
+LOG_FIRST_LOAD = """
+INSERT INTO catalog_changes (ingestion_id, movie_id, change)
+SELECT %(ingestion_id)s, id, 'inserted' FROM movies WHERE provider = %(provider)s
+"""
 
 HAS_ROWS = "SELECT EXISTS (SELECT FROM movies WHERE provider = %s)"
 # The provider lock ('provider:' never starts an object version's lock, bucket\nkey\nversion).
@@ -168,9 +183,10 @@ def load(
     ratio = report.records_invalid / considered if considered else 0.0
     if ratio > reject_invalid_ratio:
         raise TooManyInvalidError(report, ratio, reject_invalid_ratio)
-    if first:
-        return Loaded(report, copied, 0, first_load=True)
     params = {"provider": provider, "ingestion_id": ingestion_id, "source_key": source_key}
+    if first:
+        conn.execute(LOG_FIRST_LOAD, params)
+        return Loaded(report, copied, 0, first_load=True)
     row = conn.execute(UPSERT, params).fetchone()
     inserted, updated = row if row is not None else (0, 0)
     return Loaded(report, inserted, updated)

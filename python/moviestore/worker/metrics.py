@@ -22,7 +22,6 @@ QUEUE_LAG = Histogram(
     buckets=(0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600),
 )
 MESSAGES = Counter("moviestore_worker_messages_total", "SQS messages, by what happened", ["result"])
-REDIS_FAILURES = Counter("moviestore_cache_refresh_failures_total", "Cache refreshes that failed")
 BUSY = Gauge("moviestore_worker_busy", "1 while a file is being ingested")
 
 

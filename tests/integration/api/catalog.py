@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
+from moviestore.store.feed import commit_version
 from moviestore.store.migrate import migrate
 
 GENRES = ["Drama", "Comedy", "Science Fiction", "Crime", "Horror", "Action", "Musical", "Noir"]
@@ -61,28 +63,44 @@ def create_database(admin_url: str, name: str, icu_locale: str | None = None) ->
     return url
 
 
+def new_ingestion(conn: psycopg.Connection) -> int:
+    row = conn.execute(
+        "INSERT INTO ingestions (bucket, key, version, provider, status)"
+        " VALUES ('b', 'k', %s, 'acme', 'loaded') RETURNING id",
+        (uuid.uuid4().hex,),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def commit(conn: psycopg.Connection, ingestion: int, changed: dict[int, str]) -> int:
+    """What an ingestion's transaction ends with (``store.loader`` logs the changes as it
+    writes movies): the changed movies in the change feed, and a new catalog version."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO catalog_changes (ingestion_id, movie_id, change) VALUES (%s, %s, %s)",
+            [(ingestion, movie_id, change) for movie_id, change in changed.items()],
+        )
+    return commit_version(conn, ingestion, len(changed))
+
+
 def load(url: str, rows: list[dict[str, Any]]) -> list[Movie]:
-    """Insert the rows as movies (and bump the catalog version, as an ingestion would)."""
+    """Insert the rows as movies, in one commit as an ingestion makes it."""
     movies = []
     with psycopg.connect(url) as conn:
-        ingestion = conn.execute(
-            "INSERT INTO ingestions (bucket, key, version, provider, status)"
-            " VALUES ('b', 'k', %s, 'acme', 'loaded') RETURNING id",
-            (uuid.uuid4().hex,),
-        ).fetchone()
-        assert ingestion is not None
+        ingestion = new_ingestion(conn)
         for r in rows:
             got = conn.execute(
                 """INSERT INTO movies (provider, record_key, title, year, genres, "cast",
                        content_hash, ingestion_id, source_key)
                    VALUES (%s, %s, %s, %s, %s, %s, 0, %s, 'k') RETURNING id""",
                 (r["provider"], uuid.uuid4(), r["title"], r["year"], r["genres"], r["cast"],
-                 ingestion[0]),
+                 ingestion),
             ).fetchone()  # fmt: skip
             assert got is not None
             movies.append(Movie(got[0], r["provider"], r["title"], r["year"], r["genres"],
                                 r["cast"]))  # fmt: skip
-        conn.execute("UPDATE catalog_state SET version = version + 1")
+        commit(conn, ingestion, {m.id: "inserted" for m in movies})
     return movies
 
 
@@ -105,3 +123,67 @@ def matches(m: Movie, p: dict[str, Any]) -> bool:
         and set(p.get("cast", [])) <= set(m.cast)
         and ("provider" not in p or m.provider == p["provider"])
     )
+
+
+@dataclass
+class Commits:
+    """Change sets committed to a test database as ingestions commit them (the rows, the change
+    feed and the version in one transaction): movies added, changed and removed."""
+
+    url: str
+    rng: random.Random
+
+    def movie(self) -> dict[str, Any]:
+        return generate(1, seed=self.rng.randrange(10**9))[0]
+
+    def change(self, inserts: int, updates: int, removals: int) -> int:
+        """One commit: new movies, changed ones (any indexed column), removed ones."""
+        changed: dict[int, str] = {}
+        with psycopg.connect(self.url) as conn:
+            ingestion = new_ingestion(conn)
+            ids = [r[0] for r in conn.execute("SELECT id FROM movies ORDER BY id").fetchall()]
+            picked = self.rng.sample(ids, min(len(ids), updates + removals))
+            for movie_id in picked[:updates]:
+                m = self.movie()
+                column = self.rng.choice(["title", "year", "genres", "cast", "provider", "all"])
+                values = m if column == "all" else {column: m[column]}
+                conn.execute(
+                    "UPDATE movies SET title = coalesce(%(title)s, title),"
+                    " year = coalesce(%(year)s, year), genres = coalesce(%(genres)s, genres),"
+                    ' "cast" = coalesce(%(cast)s, "cast"),'
+                    " provider = coalesce(%(provider)s, provider), ingestion_id = %(i)s"
+                    " WHERE id = %(id)s",
+                    {"title": None, "year": None, "genres": None, "cast": None,
+                     "provider": None, **values, "i": ingestion, "id": movie_id},
+                )  # fmt: skip
+                changed[movie_id] = "updated"
+            for movie_id in picked[updates:]:
+                conn.execute("DELETE FROM movies WHERE id = %s", (movie_id,))
+                changed[movie_id] = "withdrawn"
+            for _ in range(inserts):
+                m = self.movie()
+                row = conn.execute(
+                    """INSERT INTO movies (provider, record_key, title, year, genres, "cast",
+                           content_hash, ingestion_id, source_key)
+                       VALUES (%s, %s, %s, %s, %s, %s, 0, %s, 'k') RETURNING id""",
+                    (m["provider"], uuid.uuid4(), m["title"], m["year"], m["genres"],
+                     m["cast"], ingestion),
+                ).fetchone()  # fmt: skip
+                assert row is not None
+                changed[row[0]] = "inserted"
+            return commit(conn, ingestion, changed)
+
+    def update(self, movie_id: int, values: dict[str, Any]) -> int:
+        """One commit changing one movie's columns (``title``, ``year``, ``genres``, ...)."""
+        with psycopg.connect(self.url) as conn:
+            ingestion = new_ingestion(conn)
+            assignments = sql.SQL(", ").join(
+                sql.SQL("{} = {}").format(sql.Identifier(c), sql.Placeholder(c)) for c in values
+            )
+            conn.execute(
+                sql.SQL("UPDATE movies SET {}, ingestion_id = %(i)s WHERE id = %(id)s").format(
+                    assignments
+                ),
+                {**values, "i": ingestion, "id": movie_id},
+            )
+            return commit(conn, ingestion, {movie_id: "updated"})

@@ -13,8 +13,8 @@ import pytest
 from pydantic import SecretStr
 
 from moviestore.api.app import create_app
+from moviestore.api.bootstrap import compose
 from moviestore.api.problems import CONTENT_TYPE
-from moviestore.api.service import Catalog
 from moviestore.settings import Settings
 from tests.integration.api.conftest import Api
 
@@ -55,7 +55,7 @@ def test_the_document_lists_exactly_the_routes_the_app_serves(api: Api) -> None:
         sqs_dlq_url="unused",
         sns_provider_topic_arn="unused",
     )
-    app, _ = create_app(settings, Catalog(settings))
+    app, _ = create_app(compose(settings, None))
     served = {
         (str(route.route_type).rsplit(".", 1)[-1].lower(), re.sub(r":(\w+)", r"{\1}", route.route))
         for route in app.router.get_routes()

@@ -1,53 +1,54 @@
 """The in-memory search index (api/search_index.py) against PostgreSQL itself: for any query
-and cursor, the same total and the same page as the SQL the API runs without it. (Through the
-API, every query test runs against the index too: the "search-index" plan in conftest.py.)"""
+and cursor, the same total and the same page as the SQL the API runs without it, when built
+from the catalog and after any sequence of change sets read from the change feed and applied,
+merged, and shared through a file. (Through the API, every query test runs against the index
+too: the "search-index" plan in conftest.py.)"""
 
 from __future__ import annotations
 
-import asyncio
-import time
-import uuid
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import orjson
 import psycopg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from prometheus_client import REGISTRY
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 from psycopg.rows import dict_row
 
-from moviestore.api import queries
-from moviestore.api.cache import Answer
-from moviestore.api.params import SORTS, MovieQuery
-from moviestore.api.search_index import Built, SearchIndexes
-from moviestore.api.service import Catalog
-from moviestore.localstack.processes import free_port
+from moviestore._validator import CHANGE_COLUMNS
+from moviestore.api import search_index
+from moviestore.api.search_index import Built, Segments
+from moviestore.catalog.query import SORTS, MovieQuery
 from moviestore.localstack.stack import Endpoints, LocalStack
-from moviestore.settings import Settings
+from moviestore.store import reads
 from tests.integration.api.catalog import (
     CAST,
     GENRES,
     PROVIDERS,
     WORDS,
+    Commits,
     Movie,
     create_database,
     generate,
     load,
 )
-from tests.integration.api.conftest import CATALOG_SIZE, Api, api_env, metric
-from tests.integration.api.extra import spare_redis_db
-from tests.integration.api.test_api_queries import add_movie
+from tests.integration.api.conftest import CATALOG_SIZE
 
 
 @dataclass
 class Indexed:
-    indexes: SearchIndexes
     built: Built
     url: str
     movies: list[Movie]
+
+
+def build(url: str) -> Built:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return search_index.build(conn)
 
 
 # Title order is the database's collation's: code points (the stack's C.UTF-8), and ICU's root
@@ -62,21 +63,19 @@ def indexed(
     if request.param == "ICU und":
         url = create_database(local_stack[1].database_url, "moviestore_api_tests_icu", "und")
         movies = load(url, generate(CATALOG_SIZE))
-    indexes = SearchIndexes(url, enabled=True, answering=lambda: None)
-    indexes.built = built = indexes.build()
-    yield Indexed(indexes, built, url, movies)
+    yield Indexed(build(url), url, movies)
 
 
 def database_page(url: str, q: MovieQuery, after: Any) -> tuple[int, list[int]]:
     """The PostgreSQL plan that finds every match (no limit on how many)."""
     with psycopg.connect(url, row_factory=dict_row) as conn:
-        rows = conn.execute(*queries.sorted_matches(q, after, 10**9)).fetchall()
+        rows = conn.execute(*reads.sorted_matches(q, after, 10**9)).fetchall()
     return rows[0]["total"], [r["id"] for r in rows if r["id"] is not None][: q.limit]
 
 
 NEEDLES = [*WORDS, "lo", "LOVE", "ove ni", "%", "_", "\\", "e", "a ", "nothing-like-it", "é", "É",
            "AMÉLIE", "Ω", "ω"]  # fmt: skip
-queries_ = st.builds(
+queries = st.builds(
     MovieQuery,
     title=st.none() | st.sampled_from(NEEDLES),
     year=st.none() | st.integers(1989, 2006),
@@ -90,8 +89,15 @@ queries_ = st.builds(
 )
 
 
+def same_answer(built: Built, url: str, q: MovieQuery, after: Any) -> None:
+    title = needle(built, url, q.title)
+    found = built.search(q, title, after, q.limit)
+    assert found is not None
+    assert found == database_page(url, q, after)
+
+
 @settings(max_examples=300, deadline=None)
-@given(q=queries_, at=st.none() | st.integers(0, 10**6))
+@given(q=queries, at=st.none() | st.integers(0, 10**6))
 def test_the_index_answers_every_query_as_postgresql_does(
     indexed: Indexed, q: MovieQuery, at: int | None
 ) -> None:
@@ -99,10 +105,7 @@ def test_the_index_answers_every_query_as_postgresql_does(
     if at is not None:  # a cursor after any movie (matching the filters or not)
         m = indexed.movies[at % len(indexed.movies)]
         after = (m.title if SORTS[q.sort][0] == "title" else m.year, m.id)
-    title = needle(indexed.built, indexed.url, q.title)
-    found = indexed.built.search(q, title, after, q.limit)
-    assert found is not None
-    assert found == database_page(indexed.url, q, after)
+    same_answer(indexed.built, indexed.url, q, after)
 
 
 def needle(built: Built, url: str, title: str | None) -> str | None:
@@ -120,98 +123,110 @@ def needle(built: Built, url: str, title: str | None) -> str | None:
     return str(row[0])
 
 
-def test_a_cursor_of_a_changed_movie_and_another_version_are_left_to_postgresql(
-    indexed: Indexed,
-) -> None:
-    indexes, built, m = indexed.indexes, indexed.built, indexed.movies[0]
+def test_a_cursor_of_a_changed_or_missing_movie_is_left_to_postgresql(indexed: Indexed) -> None:
+    built, m = indexed.built, indexed.movies[0]
     q = MovieQuery(title="o")
-    assert indexes.at(built.version) is built
     assert built.search(q, "o", (m.title, m.id), 5) is not None
     assert built.search(q, "o", (m.title + " (renamed)", m.id), 5) is None
     assert built.search(q, "o", (m.title, 10**12), 5) is None  # no such movie
-    assert indexes.at(built.version + 1) is None
-    assert indexes.at(None) is None
 
 
-@pytest.mark.parametrize("api", ["search-index"], indirect=True)
-def test_lists_come_from_the_index_which_follows_each_catalog_version(api: Api) -> None:
-    def computed() -> tuple[float, float]:
-        return tuple(  # type: ignore[return-value]
-            metric(api.url, "moviestore_api_list_answers_total", {"source": s})
-            for s in ("index", "database")
-        )
-
-    title = f"indexed {uuid.uuid4().hex}"  # a query never asked: not in any cache
-    before = computed()
-    assert api.get("/v1/movies", params={"title": title}).json()["total"] == 0
-    assert computed() == (before[0] + 1, before[1])
-
-    version_before = metric(api.url, "moviestore_api_search_index_version")
-    movie_id, version = add_movie(api, title.title(), publish=True)
-    assert version > version_before
-    deadline = time.monotonic() + 20  # both processes switch, then rebuild
-    while (
-        metric(api.url, "moviestore_api_search_index_processes") < api.processes
-        or metric(api.url, "moviestore_api_search_index_version") < version
-    ):
-        assert time.monotonic() < deadline, "the index did not follow the new catalog version"
-        time.sleep(0.05)
-    before = computed()
-    got = api.get("/v1/movies", params={"title": title.upper(), "limit": 3}).json()
-    assert (got["total"], [m["id"] for m in got["items"]]) == (1, [movie_id])
-    assert computed() == (before[0] + 1, before[1])
+# --- changes -------------------------------------------------------------------------------
 
 
-def test_a_build_that_fails_is_counted_retried_and_leaves_the_answers_to_postgresql() -> None:
-    refused = f"postgresql://moviestore@127.0.0.1:{free_port()}/none"
-    indexes = SearchIndexes(refused, enabled=True, answering=lambda: 1, retry_seconds=0.05)
-    failures = "moviestore_api_search_index_failures_total"
-    before = REGISTRY.get_sample_value(failures) or 0.0
-    indexes.want(1)
-    deadline = time.monotonic() + 10
-    while (REGISTRY.get_sample_value(failures) or 0.0) < before + 2:  # tried, then again
-        assert time.monotonic() < deadline, "the failed build was not counted and retried"
-        time.sleep(0.02)
-    assert indexes.state() == {"status": "building"}
-    assert indexes.at(1) is None
-    indexes.stop()
-    assert indexes.builder is not None
-    indexes.builder.join(5)
-    assert indexes.builder is None  # a later version seen starts a builder again
+def changes_since(url: str, since: int) -> reads.Changes:
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        state = reads.feed_state(conn, since)
+        assert since >= state.horizon and state.recorded == state.version - since
+        return reads.changes_since(conn, state, since, CHANGE_COLUMNS)
 
 
-def test_a_page_read_after_the_catalog_moved_on_is_answered_by_postgresql(
-    local_stack: tuple[LocalStack, Endpoints],
-    api_database: tuple[str, list[Movie]],
-    monkeypatch: pytest.MonkeyPatch,
+class ChangingCatalog(RuleBasedStateMachine):
+    """Change sets committed to the catalog; after each, the index with the changes read from
+    the feed and applied (sometimes merged, sometimes shared through a file and opened again)
+    answers every query as PostgreSQL does at that version."""
+
+    catalog: Commits
+    folder: Path
+
+    @initialize()
+    def start(self) -> None:
+        self.built = build(self.catalog.url)
+
+    @rule(
+        data=st.data(),
+        inserts=st.integers(0, 6),
+        updates=st.integers(0, 6),
+        removals=st.integers(0, 3),
+        commits=st.integers(1, 3),
+    )
+    def change(
+        self, data: st.DataObject, inserts: int, updates: int, removals: int, commits: int
+    ) -> None:
+        for _ in range(commits):  # several versions read as one change set
+            self.catalog.change(inserts, updates, removals)
+        changes = changes_since(self.catalog.url, self.built.version)
+        self.built = self.built.applied(changes)
+        assert self.built.version == changes.version
+        self.check(data)
+
+    @rule(data=st.data())
+    def merge(self, data: st.DataObject) -> None:
+        self.built = self.built.merged()
+        assert self.built.index.delta_movies == self.built.index.removed_movies == 0
+        self.check(data)
+
+    @rule(data=st.data())
+    def share(self, data: st.DataObject) -> None:
+        self.built = Segments(self.folder).publish(self.built.merged())
+        assert self.built.index.mapped_bytes > 0
+        self.check(data)
+
+    def check(self, data: st.DataObject) -> None:
+        with psycopg.connect(self.catalog.url) as conn:
+            version = reads.catalog_version(conn)
+            rows = conn.execute("SELECT id, title, year FROM movies").fetchall()
+        assert self.built.version == version
+        assert len(self.built.index) == len(rows)
+        for _ in range(8):
+            q = data.draw(queries)
+            after = None
+            if data.draw(st.booleans()) and rows:
+                movie_id, title, year = data.draw(st.sampled_from(rows))
+                after = (title if SORTS[q.sort][0] == "title" else year, movie_id)
+            same_answer(self.built, self.catalog.url, q, after)
+
+
+@pytest.mark.parametrize("collation", ["C.UTF-8", "ICU und"])
+def test_changes_applied_answer_every_query_as_postgresql_does(
+    local_stack: tuple[LocalStack, Endpoints], tmp_path: Path, collation: str
 ) -> None:
-    """The index found the page at version v; its rows are read at v + 1 (an ingestion
-    committed in between, which may have changed them): PostgreSQL answers instead."""
-    url = api_database[0]
-    for name, value in api_env(local_stack[1], url, spare_redis_db(local_stack[1], 7)).items():
-        monkeypatch.setenv(name, value)
+    name = "moviestore_changes_" + ("icu" if collation != "C.UTF-8" else "c")
+    url = create_database(local_stack[1].database_url, name, None if collation == "C.UTF-8"
+                          else "und")  # fmt: skip
+    load(url, generate(120, seed=11))
+    ChangingCatalog.catalog = Commits(url, random.Random(5))
+    ChangingCatalog.folder = tmp_path
+    machine = ChangingCatalog.TestCase
+    machine.settings = settings(max_examples=15, stateful_step_count=8, deadline=None)
+    machine().runTest()
 
-    def sources() -> tuple[float, float]:
-        name = "moviestore_api_list_answers_total"
-        index = REGISTRY.get_sample_value(name, {"source": "index"}) or 0.0
-        return index, REGISTRY.get_sample_value(name, {"source": "database"}) or 0.0
 
-    async def pages() -> tuple[Answer, Answer]:
-        catalog = Catalog(Settings())  # type: ignore[call-arg]  # from the environment
-        await catalog.open()
-        try:
-            catalog.indexes.built = catalog.indexes.build()
-            catalog.local.switch(catalog.indexes.built.version)  # no watcher: it stays there
-            q = MovieQuery(title="o", sort="-year", limit=7)
-            first = await catalog.movie_page(q, None)
-            with psycopg.connect(url) as conn:
-                conn.execute("UPDATE catalog_state SET version = version + 1")
-            return first, await catalog.movie_page(q, None)
-        finally:
-            await catalog.close()
+def test_a_change_the_feed_cannot_place_is_refused(indexed: Indexed) -> None:
+    """A predecessor the index does not hold (a gap in what it was told): a clear error, and
+    the follower starts over from the catalog."""
+    row = copy_of_one(indexed.url, 10**12, after=10**12 + 1)
+    with pytest.raises(ValueError, match="predecessor"):
+        indexed.built.index.apply([10**12], row)
 
-    before = sources()
-    first, second = asyncio.run(pages())
-    assert sources() == (before[0] + 1, before[1] + 1)
-    assert first.body == second.body  # no movie changed: the same answer either way
-    assert len(orjson.loads(first.body)["items"]) == 7
+
+def copy_of_one(url: str, movie_id: int, after: int) -> bytes:
+    """Binary COPY of one CHANGE_COLUMNS row (made by PostgreSQL itself)."""
+    with psycopg.connect(url) as conn:
+        query = (
+            "COPY (SELECT %s::int8, 'x'::text, 'X'::text, 2000::int4, 'acme'::text,"
+            " '{}'::text[], '{}'::text[], %s::int8) TO STDOUT (FORMAT binary)"
+        )
+        with conn.cursor().copy(query, (movie_id, after)) as copy:
+            return b"".join(bytes(chunk) for chunk in copy)

@@ -1,4 +1,5 @@
-"""The catalog version and the Redis refresh after a commit, against real PostgreSQL and Redis."""
+"""The catalog version, the change feed and the publication to Redis after a commit, against
+real PostgreSQL and Redis."""
 
 from __future__ import annotations
 
@@ -11,15 +12,15 @@ import pytest
 import redis
 
 from moviestore.aws.clients import Clients
-from moviestore.catalog.keys import CHANNEL, VERSION_KEY, movie_key
-from moviestore.ingest.cache import CatalogCache
+from moviestore.catalog.keys import CHANNEL, VERSION_KEY, movie_key, unframe
+from moviestore.ingest import publisher
 from moviestore.ingest.duties import Duties
 from moviestore.ingest.events import ObjectRef
 from moviestore.ingest.pipeline import Ingestor, Outcome, Result
 from moviestore.localstack.processes import free_port
 from moviestore.localstack.stack import Endpoints
 from moviestore.settings import Settings
-from moviestore.worker import metrics
+from moviestore.store.feed import prune
 
 PROVIDER = "cache-test"
 
@@ -84,9 +85,11 @@ def test_a_load_bumps_the_version_in_its_commit_and_writes_the_documents(
     ).fetchall()
     assert len(rows) == 5
     for movie_id, title, year, updated_at in rows:
-        raw = cache.get(movie_key(result.catalog_version, movie_id))
-        assert raw is not None
-        doc = orjson.loads(raw)
+        raw = cache.get(movie_key(movie_id))
+        assert isinstance(raw, bytes)
+        framed = unframe(raw)
+        assert framed is not None and framed[0] == result.catalog_version
+        doc = orjson.loads(framed[1])
         assert (doc["id"], doc["title"], doc["year"], doc["genres"]) == (
             movie_id,
             title,
@@ -94,8 +97,61 @@ def test_a_load_bumps_the_version_in_its_commit_and_writes_the_documents(
             ["Drama"],
         )
         assert dt.datetime.fromisoformat(doc["updated_at"]) == updated_at
-        assert 0 < cache.ttl(movie_key(result.catalog_version, movie_id)) <= 300
+        assert 0 < cache.ttl(movie_key(movie_id)) <= 300
     assert db.execute("SELECT notified_at IS NOT NULL FROM ingestions").fetchone() == (True,)
+
+
+def feed(db: psycopg.Connection, version: int) -> tuple[int, list[tuple[int, str]]]:
+    """The movies a version's row says it changed, and its changes (movie id, change)."""
+    row = db.execute(
+        "SELECT ingestion_id, movies FROM catalog_versions WHERE version = %s", (version,)
+    ).fetchone()
+    assert row is not None, f"version {version} has no row in the change feed"
+    changes = db.execute(
+        "SELECT movie_id, change FROM catalog_changes WHERE ingestion_id = %s ORDER BY movie_id",
+        (row[0],),
+    ).fetchall()
+    return int(row[1]), [(int(m), str(c)) for m, c in changes]
+
+
+def test_each_commit_records_what_it_changed_in_the_change_feed(
+    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+) -> None:
+    first = ingest(settings(), clients, put(clients, endpoints, "feed-1.json", MOVIES))
+    ids = [r[0] for r in db.execute("SELECT id FROM movies ORDER BY id").fetchall()]
+    assert first.catalog_version is not None
+    assert feed(db, first.catalog_version) == (5, [(i, "inserted") for i in ids])  # a first load
+
+    changed = [dict(m, title=f"{m['title']} (cut)") if i < 2 else m for i, m in enumerate(MOVIES)]
+    added = {"title": "Cached new", "year": 2001, "id": "c-new", "genres": ["Drama"]}
+    second = ingest(settings(), clients, put(clients, endpoints, "feed-2.json", [*changed, added]))
+    assert second.catalog_version == first.catalog_version + 1
+    new_id = db.execute("SELECT id FROM movies WHERE provider_id = 'c-new'").fetchone()
+    assert new_id is not None
+    # Unchanged movies are not in it: only the two changed and the one added.
+    assert feed(db, second.catalog_version) == (
+        3, sorted([(ids[0], "updated"), (ids[1], "updated"), (new_id[0], "inserted")])
+    )  # fmt: skip
+
+
+def test_the_feed_keeps_the_newest_versions_and_says_how_far_it_reaches(
+    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+) -> None:
+    versions = []
+    for i in range(3):
+        movies = [dict(m, title=f"{m['title']} round {i}") for m in MOVIES]
+        result = ingest(settings(), clients, put(clients, endpoints, f"round-{i}.json", movies))
+        assert result.catalog_version is not None
+        versions.append(result.catalog_version)
+    horizon = prune(db, keep_versions=1)
+    assert horizon == versions[1]
+    kept = db.execute("SELECT version FROM catalog_versions ORDER BY version").fetchall()
+    assert [v for (v,) in kept] == [versions[2]]
+    state = db.execute("SELECT feed_horizon FROM catalog_state").fetchone()
+    assert state == (versions[1],)
+    ingestions = [r for (r,) in db.execute("SELECT DISTINCT ingestion_id FROM catalog_changes")]
+    assert len(ingestions) == 1  # the pruned versions' changes went with them
+    assert prune(db, keep_versions=1) is None  # nothing more is old enough
 
 
 def test_an_unchanged_file_keeps_the_version_and_has_nothing_pending(
@@ -109,10 +165,25 @@ def test_an_unchanged_file_keeps_the_version_and_has_nothing_pending(
     assert again.outcome is Outcome.LOADED and again.summary["rows_inserted"] == 0
     assert again.catalog_version is None and not again.pending
     assert catalog_version(db) == version
+    logged = db.execute(
+        "SELECT count(*) FROM catalog_changes WHERE ingestion_id = %s", (again.ingestion_id,)
+    ).fetchone()
+    assert logged == (0,)  # nothing changed: nothing in the feed
     stored = db.execute(
         "SELECT notified_at IS NOT NULL FROM ingestions WHERE id = %s", (again.ingestion_id,)
     ).fetchone()
     assert stored == (True,)  # set by the commit itself: no duty to do
+
+
+def documents(cache: redis.Redis, version: int) -> list[bytes]:
+    """The movie documents in Redis written at ``version``."""
+    found = []
+    for key in cache.scan_iter(movie_key(0)[:-1] + "*"):
+        raw = cache.get(key)
+        framed = unframe(raw) if isinstance(raw, bytes) else None
+        if framed is not None and framed[0] == version:
+            found.append(key)
+    return found
 
 
 def test_at_most_cache_warm_max_documents_are_written(
@@ -124,7 +195,7 @@ def test_at_most_cache_warm_max_documents_are_written(
         put(clients, endpoints, "capped.json", MOVIES),
     )
     assert result.catalog_version is not None
-    assert len(list(cache.scan_iter(movie_key(result.catalog_version, 0)[:-1] + "*"))) == 2
+    assert len(documents(cache, result.catalog_version)) == 2
 
 
 def test_at_most_cache_warm_max_mb_of_documents_are_written(
@@ -136,7 +207,7 @@ def test_at_most_cache_warm_max_mb_of_documents_are_written(
         put(clients, endpoints, "capped-bytes.json", MOVIES),
     )
     assert result.catalog_version is not None
-    assert list(cache.scan_iter(movie_key(result.catalog_version, 0)[:-1] + "*")) == []
+    assert documents(cache, result.catalog_version) == []
     assert int(cache.get(VERSION_KEY) or 0) >= result.catalog_version  # still published
 
 
@@ -145,7 +216,7 @@ def test_the_version_never_goes_back(endpoints: Endpoints, db: psycopg.Connectio
     url = endpoints.redis_url.rsplit("/", 1)[0] + "/15"
     cache = redis.Redis.from_url(url)
     cache.flushdb()
-    refresher = CatalogCache(url, ttl_seconds=60, max_documents=0)
+    refresher = publisher.CatalogPublisher(url, ttl_seconds=60, max_documents=0)
     current = 41
     cache.set(VERSION_KEY, current)
     changes = subscribe(cache)
@@ -161,10 +232,11 @@ def test_the_version_never_goes_back(endpoints: Endpoints, db: psycopg.Connectio
 def test_redis_down_fails_nothing_and_is_counted(
     clients: Clients, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
-    failures = metrics.REDIS_FAILURES._value.get()
+    failures = publisher.FAILURES._value.get()
     nowhere = settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
     result = ingest(nowhere, clients, put(clients, endpoints, "no-redis.json", MOVIES))
     assert result.outcome is Outcome.LOADED and result.catalog_version is not None
-    assert metrics.REDIS_FAILURES._value.get() == failures + 1
-    # Redis being down is not a duty left undone: cached answers expire by their TTL.
+    assert publisher.FAILURES._value.get() == failures + 1
+    # Redis being down is not a duty left undone: the API polls, and checks cached answers
+    # against the change feed.
     assert db.execute("SELECT notified_at IS NOT NULL FROM ingestions").fetchone() == (True,)

@@ -1,14 +1,15 @@
-"""The API's cache after a commit that changed movies (keys in ``moviestore.catalog.keys``):
+"""What the API hears of a commit that changed movies, through Redis (keys in
+``moviestore.catalog.keys``):
 
-1. the documents of the movies the file changed go to Redis under the new version's keys, in
-   pipelines, each with the cache TTL, so the API's first reads of them hit;
-2. then ``VERSION_KEY`` moves forward to the new version (a Lua script: two workers committing
-   close together may get here out of order, and the version must never go back) and the
-   version is published on ``CHANNEL``, so every API process switches at once.
+1. ``VERSION_KEY`` moves forward to the new version (a Lua script: two workers committing close
+   together may get here out of order, and the version must never go back) and the version is
+   published on ``CHANNEL``: every API process reads the change feed at once and applies it
+   (a change is visible everywhere within milliseconds; without Redis, within the API's poll);
+2. then the documents of the movies the file changed go to Redis, each framed with the new
+   version and with the cache TTL, so the API's first reads of them hit.
 
-Documents before the version: an API process that sees the new version finds them there.
-Redis being down never fails an ingestion: the failure is logged and counted, and cached
-answers expire by their TTL.
+Redis being down never fails an ingestion: the failure is logged and counted, the API finds the
+version by polling, and cached answers are checked against the change feed anyway.
 """
 
 from __future__ import annotations
@@ -18,17 +19,21 @@ import logging
 import orjson
 import psycopg
 import redis
+from prometheus_client import Counter
 from psycopg import sql
 from psycopg.rows import dict_row
 
 from moviestore.catalog.documents import SELECT_COLUMNS
-from moviestore.catalog.keys import CHANNEL, VERSION_KEY, movie_key
+from moviestore.catalog.keys import CHANNEL, VERSION_KEY, frame, movie_key
 from moviestore.logs import event
-from moviestore.worker import metrics
 
-__all__ = ["VERSION_KEY", "CatalogCache"]
+__all__ = ["VERSION_KEY", "CatalogPublisher"]
 
-log = logging.getLogger("moviestore.cache")
+log = logging.getLogger("moviestore.publisher")
+
+FAILURES = Counter(
+    "moviestore_cache_refresh_failures_total", "Publications to Redis after a commit that failed"
+)
 
 # A pipeline is sent at this many commands or bytes, whichever comes first: round trips are
 # amortised, and memory stays bounded however long the movies' extracts are.
@@ -37,9 +42,11 @@ PIPELINE_BYTES = 8 << 20
 # Rows per fetch of the server-side cursor (a document can be 100 kB of extract).
 FETCH_ROWS = 100
 
-DOCUMENTS = sql.SQL("SELECT {} FROM movies m WHERE m.ingestion_id = %s LIMIT %s").format(
-    SELECT_COLUMNS
-)
+# The movies an ingestion changed, found through its change feed rows (no scan of movies).
+DOCUMENTS = sql.SQL(
+    "SELECT {} FROM catalog_changes c JOIN movies m ON m.id = c.movie_id"
+    " WHERE c.ingestion_id = %s LIMIT %s"
+).format(SELECT_COLUMNS)
 
 # KEYS[1] = VERSION_KEY, ARGV[1] = the new version, ARGV[2] = the channel. 1 if it moved.
 ADVANCE = """
@@ -53,7 +60,7 @@ return 1
 """
 
 
-class CatalogCache:
+class CatalogPublisher:
     def __init__(
         self,
         url: str,
@@ -69,18 +76,18 @@ class CatalogCache:
         self.advance = self.client.register_script(ADVANCE)
 
     def publish(self, conn: psycopg.Connection, ingestion_id: int, version: int) -> bool:
-        """Write the changed movies' documents, then move the version. False if Redis failed.
+        """Move the version, then write the changed movies' documents. False if Redis failed.
 
         ``conn`` must be in a transaction (the documents are read with a server-side cursor).
         """
         try:
-            written = self.write_documents(conn, ingestion_id, version)
             moved = bool(self.advance(keys=[VERSION_KEY], args=[version, CHANNEL]))
+            written = self.write_documents(conn, ingestion_id, version)
         except redis.RedisError as e:
-            metrics.REDIS_FAILURES.inc()
-            event(log, logging.WARNING, "cache not refreshed: Redis unavailable", error=str(e))
+            FAILURES.inc()
+            event(log, logging.WARNING, "not published: Redis unavailable", error=str(e))
             return False
-        event(log, logging.INFO, "cache refreshed", version=version, documents=written, moved=moved)
+        event(log, logging.INFO, "published", version=version, documents=written, moved=moved)
         return True
 
     def write_documents(self, conn: psycopg.Connection, ingestion_id: int, version: int) -> int:
@@ -96,7 +103,7 @@ class CatalogCache:
                 total += len(value)
                 if total > self.max_bytes:
                     break  # the rest are read from PostgreSQL on demand
-                pipe.set(movie_key(version, doc["id"]), value, ex=self.ttl)
+                pipe.set(movie_key(doc["id"]), frame(version, value), ex=self.ttl)
                 written += 1
                 pending += len(value)
                 if len(pipe) >= PIPELINE_SIZE or pending >= PIPELINE_BYTES:

@@ -1,5 +1,11 @@
-"""The SQL of every answer, composed from fixed fragments and bound parameters: no value is
-ever pasted into query text. Each filter maps to an index (see migrations).
+"""Every statement the catalog API reads with, composed from fixed fragments and bound
+parameters: no value is ever pasted into query text. Each filter maps to an index (see
+migrations).
+
+* the answers: a list page (three plans, see ``sorted_matches`` and ``walk``), one movie, the
+  genres, a provider's ingestions;
+* the search index: the catalog as binary COPY in title order, and a page's rows by id;
+* the change feed (``store/feed.py`` writes it): where it stands, what changed since a version.
 
 A list statement's text depends only on its shape (which filters, which sort, whether a cursor
 is given), so each shape is composed and rendered to bytes once per process; a request only
@@ -8,12 +14,16 @@ gathers its values (composing and rendering per request was ~5% of an uncached a
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
-from moviestore.api.params import SORTS, MovieQuery
 from moviestore.catalog.documents import SELECT_COLUMNS
+from moviestore.catalog.query import SORTS, MovieQuery
 
 Statement = tuple[bytes, dict[str, Any]]
 After = tuple[str | int, int] | None  # the sort key and id of the row a page starts after
@@ -194,3 +204,112 @@ INGESTIONS = sql.SQL(
 ).format(columns=sql.SQL(", ").join(map(sql.Identifier, INGESTION_COLUMNS)))
 
 CATALOG_VERSION = sql.SQL("SELECT version FROM catalog_state")
+
+# --- the search index ----------------------------------------------------------------------
+
+
+def catalog_copy(columns: tuple[str, ...]) -> sql.Composed:
+    """The catalog's ``columns`` (the index's: ``moviestore._validator.INDEX_COLUMNS``) in the
+    index's rank order, which is PostgreSQL's own title order, collation included."""
+    return sql.SQL(
+        "COPY (SELECT {} FROM movies ORDER BY title, id) TO STDOUT (FORMAT binary)"
+    ).format(sql.SQL(", ").join(map(sql.Identifier, columns)))
+
+
+# Whether the database lower-cases ASCII as Python does (a Turkish locale does not: dotless i).
+ASCII_LOWER = "SELECT lower(%s) = %s"
+
+# --- the change feed -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """Where the feed stands, read in the snapshot the changes are then read in."""
+
+    version: int
+    horizon: int  # changes of versions up to this one may be gone
+    recorded: int  # versions after ``since`` that have their row (all of them, unless a gap)
+    movies: int  # movies those versions changed, counted once per version
+
+
+FEED_STATE = sql.SQL(
+    "SELECT s.version, s.feed_horizon,"
+    " count(v.version), coalesce(sum(v.movies), 0)"
+    " FROM catalog_state s LEFT JOIN catalog_versions v"
+    " ON v.version > %(since)s AND v.version <= s.version"
+    " GROUP BY s.version, s.feed_horizon"
+)
+
+# The versions after ``since``, with when each was committed.
+VERSIONS_SINCE = sql.SQL(
+    "SELECT version, committed_at FROM catalog_versions WHERE version > %(since)s ORDER BY version"
+)
+
+# Every movie changed after ``since`` (each once), whether it is in the catalog now or not.
+CHANGED_IDS = sql.SQL(
+    "SELECT DISTINCT c.movie_id FROM catalog_versions v"
+    " JOIN catalog_changes c ON c.ingestion_id = v.ingestion_id"
+    " WHERE v.version > %(since)s ORDER BY c.movie_id"
+)
+
+
+def changed_rows_copy(columns: tuple[str, ...], since: int) -> sql.Composed:
+    """The changed movies that are in the catalog now, in title order, each with its
+    predecessor: the movie right before it in the catalog's ``ORDER BY title, id`` (NULL for
+    the first). That is how the index places a movie without knowing the collation. COPY takes
+    no parameters: ``since`` is a literal, composed safely."""
+    return sql.SQL(
+        "COPY (SELECT {columns}, (SELECT p.id FROM movies p"
+        " WHERE (p.title, p.id) < (m.title, m.id) ORDER BY p.title DESC, p.id DESC LIMIT 1)"
+        " FROM movies m WHERE m.id IN (SELECT c.movie_id FROM catalog_versions v"
+        " JOIN catalog_changes c ON c.ingestion_id = v.ingestion_id WHERE v.version > {since})"
+        " ORDER BY m.title, m.id) TO STDOUT (FORMAT binary)"
+    ).format(
+        columns=sql.SQL(", ").join(sql.Identifier("m", c) for c in columns),
+        since=sql.Literal(since),
+    )
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed after ``since`` up to ``version``, read in one snapshot."""
+
+    since: int
+    version: int
+    committed: list[tuple[int, datetime]]  # each version and when it was committed
+    ids: list[int]  # every changed movie, in the catalog now or not
+    rows: bytes  # binary COPY of the changed movies in the catalog now (``changed_rows_copy``)
+
+
+def feed_state(conn: psycopg.Connection, since: int) -> FeedState:
+    row = conn.execute(FEED_STATE, {"since": since}).fetchone()
+    if row is None:
+        raise RuntimeError("catalog_state has no row")
+    return FeedState(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+
+def changes_since(conn: psycopg.Connection, state: FeedState, since: int,
+                  columns: tuple[str, ...] | None) -> Changes:  # fmt: skip
+    """The changes after ``since``, in the snapshot ``state`` was read in (the caller's
+    REPEATABLE READ transaction); the rows only if ``columns`` are given."""
+    committed = [(int(v), at) for v, at in conn.execute(VERSIONS_SINCE, {"since": since})]
+    ids = [int(r[0]) for r in conn.execute(CHANGED_IDS, {"since": since})]
+    rows = b""
+    if columns is not None and ids:
+        with conn.cursor().copy(changed_rows_copy(columns, since)) as copy:
+            rows = b"".join(bytes(chunk) for chunk in copy)
+    return Changes(since, state.version, committed, ids, rows)
+
+
+def catalog_version(conn: psycopg.Connection) -> int:
+    row = conn.execute(CATALOG_VERSION).fetchone()
+    if row is None:
+        raise RuntimeError("catalog_state has no row")
+    return int(row[0])
+
+
+def catalog_chunks(conn: psycopg.Connection, columns: tuple[str, ...]) -> Iterator[bytes]:
+    """The whole catalog as binary COPY chunks, in title order."""
+    with conn.cursor().copy(catalog_copy(columns)) as copy:
+        for chunk in copy:
+            yield bytes(chunk)

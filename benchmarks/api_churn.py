@@ -1,0 +1,513 @@
+"""The API while providers keep uploading (``bench_api.py churn``), and at millions of movies
+(``bench_api.py scale``).
+
+churn: on a catalog of ``--movies`` (300,000) generated movies, one ``moviestore api`` (2 server
+processes, as deployed) and one ``moviestore worker`` of its own local stack; wrk runs a cached
+mix of list, detail and title queries at 8 connections, in three phases of one run:
+
+1. nobody uploading;
+2. five providers each uploading a 10-movie file every 10 s (one upload every 2 s), through S3,
+   SQS and the worker, each file changing five of the provider's movies and adding five;
+3. while a 200,000-movie file of a new provider loads (wrk starts with its upload).
+
+For each phase: req/s, p50/p99, the answers by where they came from (the API's counters), and
+from the API's log, for every change set each process applied: the time to apply it and the
+freshness (the version's commit to the process answering for it).
+
+scale: one ``moviestore api`` over ``--movies`` (3,000,000) movies: the start-up build, index
+bytes per movie, each server process's RSS and PSS (a base mapped by both processes is counted
+once between them in PSS, as the pod's memory cgroup counts it), during a 10-movie change and a
+merge too, next to the API pod's memory limit (deploy/k8s).
+
+    .venv/bin/python benchmarks/bench_api.py churn           # writes RESULTS.md
+    .venv/bin/python benchmarks/bench_api.py churn --quick   # 3,000 movies, short phases
+    .venv/bin/python benchmarks/bench_api.py scale           # 3 M movies, writes RESULTS.md
+
+Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+
+import bench_api as base
+from moviestore.aws.clients import Clients
+from moviestore.localstack.processes import Server, free_port, port_open, wait_until
+from moviestore.localstack.stack import REGION, Endpoints, LocalStack, set_env
+from moviestore.store.feed import commit_version
+from moviestore.store.migrate import migrate
+from results import heading, write_section
+
+CHURN_SECTION = "## API under churn"
+SCALE_SECTION = "## API at scale"
+CONNECTIONS = 8
+UPLOADERS = 5
+UPLOAD_EVERY = 10.0  # seconds, per provider (staggered: one upload every 2 s in all)
+BULK_MOVIES = 200_000
+POD_LIMIT_MIB = 1024  # deploy/k8s/base/api-deployment.yaml
+# wrk cycles through the mix, each thread its own offset.
+MIX = """
+local paths, n = {}, 0
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  n = math.random(#paths)
+end
+function request()
+  n = n % #paths + 1
+  return wrk.format("GET", paths[n])
+end
+"""
+
+
+# --- the cached mix ----------------------------------------------------------------------
+
+
+def cached_mix(url: str, folder: Path) -> Path:
+    """410 queries as clients ask them: 200 lists by genre and years (various sorts), 150
+    details, 60 title searches, from movies actually loaded."""
+    rng = random.Random(base.SEED + 7)
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT id, title, year, genres FROM movies TABLESAMPLE SYSTEM (5) LIMIT 5000"
+        ).fetchall()
+    rng.shuffle(rows)
+    paths: list[str] = []
+    for movie_id, title, year, genres in rows:
+        if len(paths) < 150:
+            paths.append(f"/v1/movies/{movie_id}")
+        elif len(paths) < 350 and genres:
+            sort = rng.choice(("title", "-year", "year"))
+            paths.append(f"/v1/movies?genre={base.q(genres[0])}&year_from={year - 2}"
+                         f"&year_to={year + 2}&sort={sort}&limit=20")  # fmt: skip
+        elif len(paths) >= 350 and len(paths) < 410:
+            words = [w for w in re.findall(r"[^\W\d_]+", title) if len(w) >= 4]
+            if words:
+                paths.append(f"/v1/movies?title={base.q(rng.choice(words).lower())}")
+    assert len(paths) == 410, f"only {len(paths)} queries from the sample"
+    mix = folder / "mix.txt"
+    mix.write_text("\n".join(paths) + "\n")
+    return mix
+
+
+def warm(url: str, mix: Path, processes: int) -> None:
+    """Every query answered (and so cached) in every server process."""
+    for path in mix.read_text().split():
+        for _ in range(4 * processes):
+            base.get(url + path)
+
+
+# --- uploads -----------------------------------------------------------------------------
+
+
+def record(provider: str, n: int, rng: random.Random, catalog: base.Catalog) -> dict[str, Any]:
+    genres = sorted(set(rng.choices(catalog.genres, k=rng.randint(1, 3))))
+    return {
+        "id": f"{provider}-{n}",
+        "title": catalog.title(),
+        "year": rng.randint(1950, 2025),
+        "genres": genres,
+        "cast": rng.sample(catalog.cast_pool, rng.randint(0, 6)),
+        "extract": f"A film from {provider}'s catalog.",
+    }
+
+
+class Uploaders:
+    """``UPLOADERS`` providers, each uploading a 10-movie file every ``UPLOAD_EVERY`` seconds,
+    staggered; each file changes five of the provider's movies and adds five new ones."""
+
+    def __init__(self, clients: Clients, bucket: str):
+        self.clients, self.bucket = clients, bucket
+        self.stop = threading.Event()
+        self.uploaded = 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        rng, catalog = random.Random(base.SEED + 11), base.Catalog(base.SEED + 11)
+        known: dict[str, list[int]] = {f"churn-{p}": [] for p in range(UPLOADERS)}
+        started, tick = time.monotonic(), 0
+        while not self.stop.is_set():
+            provider = f"churn-{tick % UPLOADERS}"
+            ids = known[provider]
+            changed = rng.sample(ids, min(5, len(ids)))
+            new = list(range(len(ids), len(ids) + 10 - len(changed)))
+            ids.extend(new)
+            body = orjson.dumps([record(provider, n, rng, catalog) for n in changed + new])
+            key = f"providers/{provider}/upload-{tick:05d}.json"
+            self.clients.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+            self.uploaded += 1
+            tick += 1
+            self.stop.wait(max(0.0, started + tick * UPLOAD_EVERY / UPLOADERS - time.monotonic()))
+
+    def __enter__(self) -> Uploaders:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def bulk_file(movies: int) -> Path:
+    path = base.HERE / "data" / f"churn-bulk-{movies}-seed{base.SEED}.ndjson"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rng, catalog = random.Random(base.SEED + 13), base.Catalog(base.SEED + 13)
+        partial = path.with_suffix(".partial")
+        with partial.open("wb") as out:
+            for n in range(movies):
+                out.write(orjson.dumps(record("bulk", n, rng, catalog)) + b"\n")
+        partial.rename(path)
+    return path
+
+
+def ingested(url: str, key: str) -> bool:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT status FROM ingestions WHERE key = %s AND finished_at IS NOT NULL", (key,)
+        ).fetchone()
+    return row is not None
+
+
+# --- what the API logged -----------------------------------------------------------------
+
+
+@dataclass
+class Applied:
+    """One change set applied by one server process."""
+
+    version: int
+    movies: int
+    apply_ms: float
+    freshness_ms: float
+
+
+def applied(log: Path, offset: int) -> tuple[list[Applied], int]:
+    """The change sets applied since ``offset`` of the API's log, and the new offset."""
+    with log.open("rb") as f:
+        f.seek(offset)
+        data = f.read()
+    found = []
+    for line in data.splitlines():
+        if b'"changes applied"' not in line:
+            continue
+        doc = orjson.loads(line)
+        found.append(Applied(doc["catalog_version"], doc["movies"], doc["apply_ms"],
+                             doc["freshness_ms"]))  # fmt: skip
+    return found, offset + len(data)
+
+
+# --- churn ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    name: str
+    run: base.Run
+    counters: dict[str, float]
+    applied: list[Applied]
+    seconds: float
+    note: str = ""
+
+
+@dataclass
+class Churn:
+    api: base.Service
+    log: Path
+    mix: Path
+    script: Path
+    seconds: float
+    phases: list[Phase] = field(default_factory=list)
+
+    def phase(self, name: str, during: Callable[[], Iterator[str]]) -> None:
+        """wrk at ``CONNECTIONS`` for ``seconds`` while ``during`` runs (it yields once started,
+        then again when the phase is over and returns a note)."""
+        offset = self.log.stat().st_size
+        before = base.cache_counters(self.api.url)
+        work = during()
+        next(work)
+        started = time.perf_counter()
+        run = base.wrk(self.api.url, CONNECTIONS, self.seconds, self.script, (str(self.mix),))
+        wall = time.perf_counter() - started
+        note = next(work, "")
+        time.sleep(1.5)  # the last change sets reach the log
+        counters = base.delta(base.cache_counters(self.api.url), before)
+        changes, _ = applied(self.log, offset)
+        self.phases.append(Phase(name, run, counters, changes, wall, note))
+        print(f"{name}: {run.rps:,.0f} req/s, p50 {run.p50_ms:.2f} ms, p99 {run.p99_ms:.2f} ms, "
+              f"errors {run.errors}; {len(changes)} change sets applied; {counters} {note}",
+              flush=True)  # fmt: skip
+
+
+def churn(args: argparse.Namespace) -> int:
+    movies = args.movies or (3_000 if args.quick else 300_000)
+    seconds = args.seconds or (5.0 if args.quick else 20.0)
+    bulk = args.bulk or (20_000 if args.quick else BULK_MOVIES)
+    results = args.results or (base.HERE / "RESULTS.md" if not args.quick else None)
+    data, bulk_data = base.catalog_file(movies), bulk_file(bulk)
+    state = args.state_dir or Path(tempfile.mkdtemp(prefix="moviestore-bench-churn-"))
+    load_before = os.getloadavg()
+    stack = LocalStack(state)
+    endpoints = stack.start()
+    services: list[Any] = []
+    try:
+        url = endpoints.database_url
+        migrate(url)
+        print(f"loaded {movies:,} movies in {base.load(url, data, movies):.1f} s", flush=True)
+        env = {**endpoints.settings_env(), "MOVIESTORE_LOG_LEVEL": "INFO"}
+        worker = start_worker(stack, endpoints)
+        services.append(worker)
+        api = base.start_api(stack.state, env, base.Config(2, 1), "api-churn")
+        services.append(api)
+        work = Path(tempfile.mkdtemp(prefix="churn-", dir=state))
+        script = work / "mix.lua"
+        script.write_text(MIX)
+        mix = cached_mix(url, work)
+        warm(api.url, mix, 2)
+        log = stack.state / "logs" / "api-churn.log"
+        bench = Churn(api, log, mix, script, seconds)
+        with set_env(endpoints.settings_env()):
+            clients = Clients(REGION, endpoints.aws_endpoint)
+
+        def quiet() -> Iterator[str]:
+            yield ""
+
+        def uploads() -> Iterator[str]:
+            with Uploaders(clients, endpoints.bucket) as uploaders:
+                time.sleep(UPLOAD_EVERY / UPLOADERS)  # the first upload is in
+                yield ""
+            yield f"{uploaders.uploaded} files uploaded"
+
+        def bulk_load() -> Iterator[str]:
+            key = f"providers/bulk/bulk-{bulk}.ndjson"
+            started = time.monotonic()
+            clients.s3.upload_file(str(bulk_data), endpoints.bucket, key)
+            yield ""
+            wait_until(lambda: ingested(url, key), 600, "the bulk file's ingestion", api.server)
+            took = time.monotonic() - started
+            yield f"the {bulk:,}-movie file was loaded {took:.1f} s after its upload began"
+
+        bench.phase("1. nobody uploading", quiet)
+        bench.phase("2. 10-movie files from 5 providers, one every 2 s", uploads)
+        bench.phase(f"3. while a {bulk:,}-movie file loads", bulk_load)
+    finally:
+        for service in services:
+            service.stop()
+        stack.stop()
+        if args.state_dir is None:
+            stack.destroy()
+    command = " ".join(["benchmarks/bench_api.py", *sys.argv[1:]])
+    section = render_churn(command, movies, bench, load_before, os.getloadavg())
+    print(section)
+    if results is not None:
+        write_section(results, CHURN_SECTION, section)
+    return 0
+
+
+def start_worker(stack: LocalStack, endpoints: Endpoints) -> base.Service:
+    port = free_port()
+    server = Server(
+        "worker",
+        [sys.executable, "-m", "moviestore.cli", "worker"],
+        stack.state / "logs" / "worker.log",
+        env={**endpoints.settings_env(), "MOVIESTORE_METRICS_PORT": str(port),
+             "MOVIESTORE_SQS_WAIT_SECONDS": "1"},
+    )  # fmt: skip
+    return base.serve(server, f"http://127.0.0.1:{port}", lambda: port_open(port), "the worker")
+
+
+def percentile(values: list[float], p: float) -> float:
+    return base.percentile(values, p) if values else float("nan")
+
+
+def render_churn(
+    command: str, movies: int, bench: Churn, before: tuple[float, ...], after: tuple[float, ...]
+) -> str:
+    first = bench.phases[0].run.rps
+    lines = [
+        *heading(CHURN_SECTION, command),
+        f"- catalog: {movies:,} generated movies; API: 2 server processes x 1 worker; "
+        f"wrk: {base.WRK_THREADS} threads, {CONNECTIONS} connections, a cached mix of 410 "
+        "list (genre and years, three sorts), detail and title queries, warmed first",
+        f"- machine: {base.cpu_model()}, {os.cpu_count()} cores, shared by wrk, the API, the "
+        "worker, PostgreSQL, Redis and moto",
+        f"- load average (1/5/15 min) before: {' '.join(f'{x:.2f}' for x in before)}, after: "
+        f"{' '.join(f'{x:.2f}' for x in after)}",
+        "",
+        "| phase | req/s | vs phase 1 | p50 | p99 | errors | memory hits | kept across a change "
+        "| stale | Redis hits | lists from the index | lists from PostgreSQL |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for p in bench.phases:
+        c = p.counters
+        lines.append(
+            f"| {p.name} | {p.run.rps:,.0f} | {p.run.rps / first:.0%} | {p.run.p50_ms:.2f} ms "
+            f"| {p.run.p99_ms:.2f} ms | {p.run.errors} | {c.get('memory:hit', 0):,.0f} "
+            f"| {c.get('memory:kept', 0):,.0f} | {c.get('memory:stale', 0):,.0f} "
+            f"| {c.get('redis:hit', 0):,.0f} | {c.get('list:index', 0):,.0f} "
+            f"| {c.get('list:database', 0):,.0f} |"
+        )
+    lines += [
+        "",
+        "Change sets applied (every server process applies each one; a set may hold several "
+        "versions when they came close together):",
+        "",
+        "| phase | change sets | movies per set (max) | apply p50 | apply p99 | apply max "
+        "| freshness p50 | freshness p99 | freshness max |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for p in bench.phases:
+        applies = [a.apply_ms for a in p.applied]
+        fresh = [a.freshness_ms for a in p.applied]
+        most = max((a.movies for a in p.applied), default=0)
+        lines.append(
+            f"| {p.name} | {len(p.applied)} | {most:,} | {percentile(applies, 50):.2f} ms "
+            f"| {percentile(applies, 99):.2f} ms | {max(applies, default=float('nan')):.2f} ms "
+            f"| {percentile(fresh, 50):.0f} ms | {percentile(fresh, 99):.0f} ms "
+            f"| {max(fresh, default=float('nan')):.0f} ms |"
+        )
+    notes = [f"- {p.name}: {p.note}" for p in bench.phases if p.note]
+    small = [a.apply_ms for p in bench.phases for a in p.applied if a.movies <= 10]
+    fresh_all = [a.freshness_ms for p in bench.phases for a in p.applied]
+    lines += ["", *notes, "", "Targets (the API keeps its speed while providers upload):", ""]
+    for p in bench.phases[1:]:
+        ok = p.run.rps >= 0.8 * first and p.run.p99_ms < 5
+        lines.append(f"- {p.name}: {p.run.rps / first:.0%} of phase 1's req/s (target 80%), "
+                     f"p99 {p.run.p99_ms:.2f} ms (target < 5 ms): "
+                     f"{'met' if ok else 'NOT met'}")  # fmt: skip
+    fallbacks = sum(p.counters.get("list:database", 0) for p in bench.phases)
+    lines += [
+        f"- freshness p99 {percentile(fresh_all, 99):.0f} ms over every change set "
+        f"(target < 1 s): {'met' if percentile(fresh_all, 99) < 1000 else 'NOT met'}",
+        f"- list answers from PostgreSQL: {fallbacks:,.0f} (target: none because an index is "
+        "stale)",
+        f"- a change set of at most 10 movies applied in p99 {percentile(small, 99):.2f} ms, "
+        f"max {max(small, default=float('nan')):.2f} ms (target < 10 ms)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --- scale ---------------------------------------------------------------------------------
+
+
+def memory(pid: int) -> dict[str, float]:
+    """MiB: RSS, its high-water mark, and PSS (shared pages divided among their users)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+
+    def kib(text: str, name: str) -> float:
+        found = re.search(rf"^{name}:\s+(\d+) kB", text, re.M)
+        return int(found.group(1)) / 1024 if found else 0.0
+
+    return {"rss": kib(status, "VmRSS"), "hwm": kib(status, "VmHWM"), "pss": kib(rollup, "Pss")}
+
+
+def metric(url: str, name: str) -> float:
+    text = base.get(f"{url}/metrics").decode()
+    found = re.search(rf"^{name} (\S+)$", text, re.M)
+    return float(found.group(1)) if found else float("nan")
+
+
+def scale(args: argparse.Namespace) -> int:
+    movies = args.movies or 3_000_000
+    results = args.results or (base.HERE / "RESULTS.md" if movies >= 3_000_000 else None)
+    data = base.catalog_file(movies)
+    state = args.state_dir or Path(tempfile.mkdtemp(prefix="moviestore-bench-scale-"))
+    stack = LocalStack(state)
+    endpoints = stack.start()
+    rows: list[tuple[str, list[dict[str, float]]]] = []
+    try:
+        url = endpoints.database_url
+        migrate(url)
+        print(f"loaded {movies:,} movies in {base.load(url, data, movies):.1f} s", flush=True)
+        env = {**endpoints.settings_env(), "MOVIESTORE_LOG_LEVEL": "INFO"}
+        started = time.monotonic()
+        api = base.start_api(stack.state, env, base.Config(2, 1), "api-scale")
+        ready = time.monotonic() - started
+        try:
+            pids = sorted(api.pids())  # the supervisor and its server processes
+            rows.append(("serving, after the start-up build", [memory(p) for p in pids]))
+            stats = {
+                "movies": metric(api.url, "moviestore_api_search_index_movies"),
+                "heap": metric(api.url, "moviestore_api_search_index_bytes"),
+                "mapped": metric(api.url, "moviestore_api_search_index_mapped_bytes"),
+                "build": metric(api.url, "moviestore_api_search_index_build_seconds"),
+            }
+            changes(url, 10)
+            time.sleep(2)
+            rows.append(("after a 10-movie change set", [memory(p) for p in pids]))
+            changes(url, 110_000)  # past the merge threshold: each process merges or adopts
+            wait_until(lambda: metric(api.url, "moviestore_api_search_index_delta_movies") == 0,
+                       300, "the merge", api.server)  # fmt: skip
+            merged = [memory(p) for p in pids]
+            rows.append(("after a 110,000-movie change set and the merge", merged))
+        finally:
+            api.stop()
+    finally:
+        stack.stop()
+        if args.state_dir is None:
+            stack.destroy()
+    command = " ".join(["benchmarks/bench_api.py", *sys.argv[1:]])
+    section = render_scale(command, movies, ready, stats, rows)
+    print(section)
+    if results is not None:
+        write_section(results, SCALE_SECTION, section)
+    return 0
+
+
+def changes(url: str, count: int) -> None:
+    """``count`` movies changed the way an ingestion changes them: rows, feed and version in one
+    transaction, then the version published (no worker: the feed is what the API reads)."""
+    with psycopg.connect(url) as conn, conn.transaction():
+        row = conn.execute(
+            "INSERT INTO ingestions (bucket, key, version, provider, status)"
+            " VALUES ('bench', %s, 'v', 'bench', 'loaded') RETURNING id",
+            (f"scale-{time.time()}",),
+        ).fetchone()
+        assert row is not None
+        ingestion = row[0]
+        conn.execute(
+            "WITH changed AS (UPDATE movies SET year = year % 120 + 1900, ingestion_id = %s"
+            " WHERE id IN (SELECT id FROM movies ORDER BY random() LIMIT %s) RETURNING id)"
+            " INSERT INTO catalog_changes SELECT %s, id, 'updated' FROM changed",
+            (ingestion, count, ingestion),
+        )
+        commit_version(conn, ingestion, count)
+
+
+def render_scale(command: str, movies: int, ready: float, stats: dict[str, float],
+                 rows: list[tuple[str, list[dict[str, float]]]]) -> str:  # fmt: skip
+    per_movie = (stats["heap"] + stats["mapped"]) / max(stats["movies"], 1)
+    lines = [
+        *heading(SCALE_SECTION, command),
+        f"- catalog: {movies:,} generated movies; API: 2 server processes x 1 worker, the "
+        "search index's base shared between them through a file in /dev/shm",
+        f"- start-up: ready (both processes answering lists from the index) {ready:.1f} s after "
+        f"the start; the build itself {stats['build']:.1f} s",
+        f"- index: {stats['mapped'] / 2**20:,.0f} MiB mapped base + {stats['heap'] / 2**20:,.1f}"
+        f" MiB heap per process = {per_movie:.0f} bytes per movie",
+        "",
+        "| moment | RSS (MiB): supervisor / servers | peak RSS | PSS | pod (sum of PSS) | limit |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    for moment, procs in rows:
+        pod = sum(p["pss"] for p in procs)
+        cells = [" / ".join(f"{p[kind]:.0f}" for p in procs) for kind in ("rss", "hwm", "pss")]
+        lines.append(f"| {moment} | {' | '.join(cells)} | {pod:.0f} MiB | {POD_LIMIT_MIB} MiB |")
+    peak = max(sum(p["hwm"] for p in procs) for _, procs in rows)
+    lines += ["", f"The sum of the processes' peak RSS (shared pages counted in each) is at most "
+              f"{peak:.0f} MiB.", ""]  # fmt: skip
+    return "\n".join(lines) + "\n"

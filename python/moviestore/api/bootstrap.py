@@ -1,0 +1,76 @@
+"""The API's composition root: everything a server process answers with, built from the
+settings in one place, and opened and closed together.
+
+Built in the supervisor before it forks (nothing here holds a connection yet); each server
+process opens its own pools and starts its own follower on its event loop (``open``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from moviestore.api.answer_cache import AnswerCache, LocalAnswers, SharedAnswers
+from moviestore.api.catalog import Catalog
+from moviestore.api.cursor import Cursors
+from moviestore.api.database import Database
+from moviestore.api.follower import Follower
+from moviestore.api.search_index import Segments
+from moviestore.api.version import CatalogVersion
+from moviestore.settings import Settings, cursor_secret
+
+
+@dataclass
+class Components:
+    settings: Settings
+    version: CatalogVersion
+    database: Database
+    answers: AnswerCache
+    catalog: Catalog
+    cursors: Cursors
+    follower: Follower
+
+    async def open(self) -> None:
+        """In a server process, on the event loop that serves it."""
+        self.version.bind(asyncio.get_running_loop())
+        await self.database.open()
+        self.follower.start()
+
+    async def close(self) -> None:
+        self.follower.stop()
+        await self.database.close()
+        await self.answers.shared.close()
+
+
+def compose(settings: Settings, segments: Path | None) -> Components:
+    """Raises ValueError for a Redis URL the API's client cannot honour (it never quotes it).
+    ``segments``: the directory the pod's server processes share search index bases in."""
+    # Queries (and the catalog version they are checked against) come from the read replica
+    # when there is one: its version always matches its rows.
+    url = (settings.database_read_url or settings.database_url).get_secret_value()
+    redis_url = settings.redis_url.get_secret_value()
+    version = CatalogVersion()
+    database = Database(url, settings.database_pool_size, settings.statement_timeout_ms)
+    answers = AnswerCache(
+        LocalAnswers(
+            settings.api_memory_cache_entries,
+            settings.api_memory_cache_mb << 20,
+            settings.cache_ttl_seconds,
+        ),
+        SharedAnswers(redis_url, settings.redis_timeout_seconds, settings.cache_ttl_seconds),
+        version,
+    )
+    cursors = Cursors(cursor_secret(settings))
+    catalog = Catalog(
+        database, version, cursors, sort_matches_up_to=settings.api_sort_matches_up_to
+    )
+    follower = Follower(
+        url,
+        redis_url,
+        version,
+        index=settings.api_search_index,
+        segments=Segments(segments) if segments is not None and settings.api_search_index else None,
+        poll_seconds=settings.api_version_poll_seconds,
+    )
+    return Components(settings, version, database, answers, catalog, cursors, follower)

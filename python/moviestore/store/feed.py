@@ -1,0 +1,50 @@
+"""The change feed, written (migration 0005): each ingestion records the movies it changed,
+in its own transaction, and the version bump at its end records the version it made.
+
+Reading the feed is the API's (``store.reads``); this module is the writing side: the loader
+logs changes as it writes movies, ``commit_version`` closes an ingestion's transaction, and
+``prune`` bounds the retention.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+# The last statement before the commit: the catalog_state row, which serialises the versions
+# of concurrent ingestions in their commit order, stays locked for the shortest time.
+COMMIT_VERSION = """
+WITH bumped AS (UPDATE catalog_state SET version = version + 1 RETURNING version)
+INSERT INTO catalog_versions (version, ingestion_id, movies)
+SELECT version, %(ingestion_id)s, %(movies)s FROM bumped
+RETURNING version
+"""
+
+# Versions (and their changes) older than the newest ``keep`` go; the horizon says how far.
+PRUNE = """
+WITH old AS (
+    DELETE FROM catalog_versions
+    WHERE version <= (SELECT version FROM catalog_state) - %(keep)s
+    RETURNING version, ingestion_id
+), gone AS (
+    DELETE FROM catalog_changes c USING old WHERE c.ingestion_id = old.ingestion_id
+)
+UPDATE catalog_state SET feed_horizon = greatest(feed_horizon, (SELECT max(version) FROM old))
+WHERE EXISTS (SELECT FROM old)
+RETURNING feed_horizon
+"""
+
+
+def commit_version(conn: psycopg.Connection, ingestion_id: int, movies: int) -> int:
+    """Bump the catalog version for an ingestion that changed ``movies`` movies (its changes
+    already logged); the caller commits right after."""
+    row = conn.execute(COMMIT_VERSION, {"ingestion_id": ingestion_id, "movies": movies}).fetchone()
+    if row is None:
+        raise RuntimeError("catalog_state has no row")
+    return int(row[0])
+
+
+def prune(conn: psycopg.Connection, keep_versions: int) -> int | None:
+    """Forget the changes of all but the newest ``keep_versions`` versions; the new horizon,
+    or None if nothing was old enough."""
+    row = conn.execute(PRUNE, {"keep": keep_versions}).fetchone()
+    return None if row is None else int(row[0])
