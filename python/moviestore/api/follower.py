@@ -200,7 +200,8 @@ class Follower:
                                  changes.committed)  # fmt: skip
         event(log, logging.INFO, "changes applied", catalog_version=changes.version,
               versions=len(changes.committed), movies=len(changes.ids),
-              apply_ms=round(seconds * 1000, 3), freshness_ms=round(freshness * 1000, 1))  # fmt: skip
+              apply_ms=round(seconds * 1000, 3),
+              freshness_ms=round(freshness * 1000, 1))  # fmt: skip
 
     def step(self, before: Built | None, after: Built | None, changes: reads.Changes) -> Step:
         ids = changes.ids
@@ -333,22 +334,25 @@ class Follower:
             return
         since_merge, self.since_merge = self.since_merge, []
         self.merged, self.merging = None, None
-        view = self.owner.view
-        if view.index is None:
-            return
         base_version = merged.version
         if since_merge and since_merge[0].since == merged.version:
             for changes in since_merge:  # what the delta got meanwhile, in order
                 merged = merged.applied(changes)
-        elif merged.version != view.version:  # a sibling's base: from the feed
+        for _ in range(3):  # a sibling's base may be behind or ahead of this process
+            view = self.owner.view
+            if view.index is None or view.version is None:
+                return
+            if merged.version == view.version:
+                self.base_version = base_version
+                self.publish(View(view.version, merged, view.log), [])
+                event(log, logging.INFO, "search index merged", catalog_version=merged.version,
+                      base_version=base_version, movies=len(merged.index),
+                      mapped_bytes=merged.index.mapped_bytes)  # fmt: skip
+                return
+            if merged.version > view.version:
+                self.advance()
+                continue
             caught = self.caught_up(merged)
             if caught is None:
-                return
+                return  # the feed no longer reaches it: the delta asks for a merge again
             merged = caught
-        if merged.version != view.version:
-            return  # the catalog moved on meanwhile: the delta still wants a merge, next round
-        self.base_version = base_version
-        self.publish(View(view.version, merged, view.log), [])
-        event(log, logging.INFO, "search index merged", catalog_version=merged.version,
-              base_version=base_version, movies=len(merged.index),
-              mapped_bytes=merged.index.mapped_bytes)  # fmt: skip
