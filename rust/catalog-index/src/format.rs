@@ -202,8 +202,8 @@ pub fn parse(bytes: &[u8]) -> Result<(Header, Vec<Range<usize>>), Error> {
         id_width: u32_at(bytes, 20),
         year_width: u32_at(bytes, 24),
         movies: u64_at(bytes, 32),
-        id_base: u64_at(bytes, 40) as i64,
-        year_base: u64_at(bytes, 48) as i64,
+        id_base: i64::from_ne_bytes(u64_at(bytes, 40).to_ne_bytes()),
+        year_base: i64::from_ne_bytes(u64_at(bytes, 48).to_ne_bytes()),
     };
     let mut ranges = Vec::with_capacity(SECTIONS);
     for s in 0..SECTIONS {

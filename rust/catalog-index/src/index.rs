@@ -105,7 +105,7 @@ impl Index {
         let mut in_base: Vec<(u32, usize)> = Vec::new();
         for (slot, &id) in ids.iter().enumerate() {
             if let Some(e) = self.delta.entry(id) {
-                let names = |v: &[Box<str>]| v.iter().map(|s| s.to_string()).collect();
+                let names = |v: &[Box<str>]| v.iter().map(ToString::to_string).collect();
                 out.push(Some(Attributes {
                     title: e.title.to_string(),
                     year: e.year,

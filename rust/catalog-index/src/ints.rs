@@ -55,10 +55,10 @@ pub fn encode(values: &[i64], min_width: u32) -> (u32, i64, Vec<u8>) {
     let hi = values.iter().copied().max().unwrap_or(0);
     let span = i128::from(hi) - i128::from(lo);
     if min_width <= 2 && span <= i128::from(u16::MAX) {
-        let v: Vec<u16> = values.iter().map(|&x| (x - lo) as u16).collect();
+        let v: Vec<u16> = values.iter().map(|&x| u16::try_from(x - lo).unwrap_or(u16::MAX)).collect();
         (2, lo, cast_slice(&v).to_vec())
     } else if min_width <= 4 && span <= i128::from(u32::MAX) {
-        let v: Vec<u32> = values.iter().map(|&x| (x - lo) as u32).collect();
+        let v: Vec<u32> = values.iter().map(|&x| u32::try_from(x - lo).unwrap_or(u32::MAX)).collect();
         (4, lo, cast_slice(&v).to_vec())
     } else {
         (8, 0, cast_slice(values).to_vec())

@@ -31,6 +31,8 @@
 //! 2-byte needle is the union of the lists of the trigrams it begins (titles are read with two
 //! end marks), exactly. About 95 bytes a movie instead of 196 (`examples/bench.rs`).
 
+#![forbid(unsafe_code)]
+
 mod apply;
 mod base;
 mod builder;

@@ -21,6 +21,7 @@ struct Place {
     id: i64,
 }
 
+#[allow(clippy::cast_sign_loss)] // the sign bit flipped: unsigned order is signed order
 fn year_key(year: i32, id: i64) -> Key {
     u128::from((year as u32) ^ (1 << 31)) << 64 | u128::from((id as u64) ^ (1 << 63))
 }
@@ -206,7 +207,7 @@ impl Index {
             let end = v.by_year.partition_point(|&r| v.year(r) <= hi);
             &v.by_year[start..end.max(start)]
         } else {
-            &v.by_year[..]
+            v.by_year
         };
         let removed = &self.delta.removed;
         let finder = f.title.map(|t| Finder::new(t.as_bytes()));
