@@ -1,15 +1,16 @@
 """Type stubs for the Rust extension (rust/validator). Checked by mypy.stubtest."""
 
+import os
 from collections.abc import Sequence
 from typing import Final, Literal, final
 
 from moviestore.validation_types import FileErrorCode, FileErrorDict, MovieDict, RecordErrorDict
 
 __all__ = [
+    "CHANGE_COLUMNS",
     "COPY_COLUMNS",
     "COPY_HEADER",
     "COPY_TRAILER",
-    "CHANGE_COLUMNS",
     "INDEX_COLUMNS",
     "Batch",
     "CatalogFileError",
@@ -102,20 +103,26 @@ class SearchIndex:
         after: tuple[str | int, int] | None,
         limit: int,
     ) -> tuple[int, list[int]] | None: ...
+    def apply(self, changed_ids: Sequence[int], rows: bytes) -> SearchIndex:
+        """A new index with a change set applied: every id of ``changed_ids`` in the index is
+        removed, then each row of ``rows`` (binary COPY of ``CHANGE_COLUMNS`` in title order)
+        is inserted right after its ``after_id``. ``ValueError`` if they do not fit."""
+
+    def merged(self, path: str | os.PathLike[str] | None = None) -> SearchIndex:
+        """The same movies, all in the base; with a path, the base is written there and mapped."""
+
+    def attributes(
+        self, ids: Sequence[int]
+    ) -> list[tuple[str, int, str, list[str], list[str]] | None]: ...
+    def save(self, path: str | os.PathLike[str]) -> None: ...
+    @staticmethod
+    def open(path: str | os.PathLike[str]) -> SearchIndex: ...
     def __len__(self) -> int: ...
-    @property
-    def memory_bytes(self) -> int: ...
-    @property
-    def mapped_bytes(self) -> int: ...
     @property
     def delta_movies(self) -> int: ...
     @property
     def removed_movies(self) -> int: ...
-    def apply(self, changed_ids: Sequence[int], rows: bytes) -> SearchIndex: ...
-    def merged(self) -> SearchIndex: ...
-    def attributes(
-        self, ids: Sequence[int]
-    ) -> list[tuple[str, int, str, list[str], list[str]] | None]: ...
-    def save(self, path: str) -> None: ...
-    @staticmethod
-    def open(path: str) -> SearchIndex: ...
+    @property
+    def memory_bytes(self) -> int: ...
+    @property
+    def mapped_bytes(self) -> int: ...

@@ -2,10 +2,12 @@
 //! (`ORDER BY title, id`): taking that order from `PostgreSQL` keeps the database's collation,
 //! whatever it is, without reimplementing it.
 
+use crate::base::Base;
 use crate::copy::{invalid, CopyError, Reader};
-use crate::values::Values;
+use crate::error::Error;
+use crate::format::Aligned;
+use crate::parts::Parts;
 use crate::Index;
-use suffix::SuffixTable;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// The columns the COPY statement must select, in this order.
@@ -26,14 +28,7 @@ pub struct Builder {
     pending: Vec<u8>,
     header_read: bool,
     ended: bool,
-    ids: Vec<i64>,
-    years: Vec<i32>,
-    title_hashes: Vec<u64>,
-    text: String,
-    starts: Vec<u32>,
-    genres: Values,
-    cast: Values,
-    providers: Values,
+    parts: Parts,
 }
 
 impl Default for Builder {
@@ -44,46 +39,26 @@ impl Default for Builder {
 
 impl Builder {
     pub fn new() -> Self {
-        Builder {
-            pending: Vec::new(),
-            header_read: false,
-            ended: false,
-            ids: Vec::new(),
-            years: Vec::new(),
-            title_hashes: Vec::new(),
-            text: String::new(),
-            starts: Vec::new(),
-            genres: Values::new(),
-            cast: Values::new(),
-            providers: Values::new(),
-        }
+        Builder { pending: Vec::new(), header_read: false, ended: false, parts: Parts::default() }
     }
 
     /// The next movie in title order.
-    pub fn push(&mut self, movie: &Movie<'_>) -> Result<(), CopyError> {
-        let rank = self.ids.len() as u32;
-        if self.text.len() + movie.title_search.len() + 1 > u32::MAX as usize {
-            return Err(invalid("the titles exceed the index's 4 GiB of text"));
-        }
+    pub fn push(&mut self, movie: &Movie<'_>) -> Result<(), Error> {
         if movie.title_search.contains('\0') {
-            return Err(invalid("a title holds a NUL character"));
+            return Err(Error::Copy("a title holds a NUL character".into()));
         }
-        self.ids.push(movie.id);
-        self.years.push(movie.year);
-        self.title_hashes.push(xxh3_64(movie.title));
-        self.starts.push(self.text.len() as u32);
-        self.text.push_str(movie.title_search);
-        self.text.push('\0'); // no substring match can span two titles
-        self.genres.push(rank, &movie.genres);
-        self.cast.push(rank, &movie.cast);
-        self.providers.push(rank, &[movie.provider]);
+        let p = &mut self.parts;
+        let rank = p.push(movie.id, xxh3_64(movie.title), movie.year, movie.title_search.as_bytes())?;
+        p.genres.push(rank, &movie.genres);
+        p.cast.push(rank, &movie.cast);
+        p.providers.push(rank, &[movie.provider]);
         Ok(())
     }
 
     /// Read binary COPY data of [`COLUMNS`]; a tuple cut at the chunk's end waits for the next.
-    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), CopyError> {
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Error> {
         if self.ended {
-            return Err(invalid("data after the end of the COPY data"));
+            return Err(Error::Copy("data after the end of the COPY data".into()));
         }
         self.pending.extend_from_slice(chunk);
         let pending = std::mem::take(&mut self.pending);
@@ -98,13 +73,14 @@ impl Builder {
                     break if done == pending.len() {
                         Ok(())
                     } else {
-                        Err(invalid("data after the trailer"))
+                        Err(Error::Copy("data after the trailer".into()))
                     };
                 }
-                Err(CopyError::Incomplete) => break Ok(()),
-                Err(CopyError::Invalid(why)) => {
-                    break Err(CopyError::Invalid(format!("movie {}: {why}", self.ids.len() + 1)))
+                Err(Step::Copy(CopyError::Incomplete)) => break Ok(()),
+                Err(Step::Copy(CopyError::Invalid(why))) => {
+                    break Err(Error::Copy(format!("movie {}: {why}", self.parts.len() + 1)))
                 }
+                Err(Step::Index(e)) => break Err(e),
             }
         };
         self.pending = pending;
@@ -113,7 +89,7 @@ impl Builder {
     }
 
     /// The header, or one tuple: `false` at the trailer. Nothing is consumed if incomplete.
-    fn next(&mut self, r: &mut Reader<'_>) -> Result<bool, CopyError> {
+    fn next(&mut self, r: &mut Reader<'_>) -> Result<bool, Step> {
         let start = r.pos;
         let read = (|| {
             if !self.header_read {
@@ -126,7 +102,7 @@ impl Builder {
                 return Ok(false);
             }
             if usize::try_from(fields).ok() != Some(COLUMNS.len()) {
-                return Err(invalid(&format!("{fields} columns, not the {}", COLUMNS.len())));
+                return Err(invalid(&format!("{fields} columns, not the {}", COLUMNS.len())).into());
             }
             let movie = Movie {
                 id: r.int8("id")?,
@@ -137,64 +113,34 @@ impl Builder {
                 genres: r.text_array("genres")?,
                 cast: r.text_array("cast")?,
             };
-            self.push(&movie)?;
+            self.push(&movie).map_err(Step::Index)?;
             Ok(true)
         })();
-        if read == Err(CopyError::Incomplete) {
+        if matches!(read, Err(Step::Copy(CopyError::Incomplete))) {
             r.pos = start;
         }
         read
     }
 
     /// The index; the COPY data, if fed, must have ended.
-    pub fn finish(self) -> Result<Index, CopyError> {
+    pub fn finish(self) -> Result<Index, Error> {
         if (self.header_read || !self.pending.is_empty()) && !self.ended {
-            return Err(invalid("the COPY data ended before its trailer"));
+            return Err(Error::Copy("the COPY data ended before its trailer".into()));
         }
-        let Builder {
-            mut ids,
-            mut years,
-            mut title_hashes,
-            mut text,
-            mut starts,
-            mut genres,
-            mut cast,
-            mut providers,
-            ..
-        } = self;
-        // Growing by doubling leaves up to half of each vector unused: kept for the index's life.
-        ids.shrink_to_fit();
-        years.shrink_to_fit();
-        title_hashes.shrink_to_fit();
-        text.shrink_to_fit();
-        let n = ids.len();
-        starts.push(text.len() as u32);
-        let mut by_year: Vec<u32> = (0..n as u32).collect();
-        by_year.sort_unstable_by_key(|&r| (years[r as usize], ids[r as usize]));
-        let mut year_place = vec![0; n];
-        for (place, &rank) in by_year.iter().enumerate() {
-            year_place[rank as usize] = place as u32;
-        }
-        let mut by_id: Vec<(i64, u32)> = ids.iter().enumerate().map(|(r, &id)| (id, r as u32)).collect();
-        by_id.sort_unstable();
-        if by_id.windows(2).any(|w| w[0].0 == w[1].0) {
-            return Err(invalid("an id appears twice"));
-        }
-        for values in [&mut genres, &mut cast, &mut providers] {
-            values.shrink();
-        }
-        Ok(Index {
-            ids,
-            years,
-            title_hashes,
-            starts,
-            suffixes: SuffixTable::new(text),
-            genres,
-            cast,
-            providers,
-            by_year,
-            year_place,
-            by_id,
-        })
+        let mut bytes = self.parts.write(Aligned::default())?;
+        bytes.shrink();
+        Ok(Index::from_base(Base::built(bytes)?))
+    }
+}
+
+/// Why reading a tuple stopped: the COPY data, or the movie it holds.
+enum Step {
+    Copy(CopyError),
+    Index(Error),
+}
+
+impl From<CopyError> for Step {
+    fn from(e: CopyError) -> Self {
+        Step::Copy(e)
     }
 }

@@ -1,9 +1,12 @@
 //! `SearchIndex` and its `IndexBuilder`: the catalog API's list queries answered in memory
-//! (the `catalog_index` crate). Building and searching release the GIL.
+//! (the `catalog_index` crate). Building, searching, applying, merging, saving and opening
+//! release the GIL.
 
-use catalog_index::{After, Builder, Index, Query, Sort};
+use catalog_index::{After, Builder, Error, Index, Query, Sort};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 
 /// Reads `COPY (SELECT <INDEX_COLUMNS> ... ORDER BY title, id) TO STDOUT (FORMAT binary)`.
 #[pyclass(module = "moviestore._validator")]
@@ -21,20 +24,52 @@ impl IndexBuilder {
     /// The next chunk of COPY data, cut anywhere. Raises `ValueError` on malformed data.
     fn feed(&mut self, py: Python<'_>, chunk: &[u8]) -> PyResult<()> {
         let builder = self.inner.as_mut().ok_or_else(finished)?;
-        py.detach(|| builder.feed(chunk)).map_err(|e| PyValueError::new_err(e.to_string()))
+        py.detach(|| builder.feed(chunk)).map_err(raise)
     }
 
-    /// The index (its suffix array is built here: about a second per 300,000 titles).
+    /// The index (its title trigrams are gathered here: about 0.2 s per 300,000 titles).
     fn finish(&mut self, py: Python<'_>) -> PyResult<SearchIndex> {
         let builder = self.inner.take().ok_or_else(finished)?;
-        let index = py.detach(|| builder.finish()).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let index = py.detach(|| builder.finish()).map_err(raise)?;
         Ok(SearchIndex { inner: index })
     }
 }
 
+#[cold]
 fn finished() -> PyErr {
     PyRuntimeError::new_err("the index was already built")
 }
+
+/// `OSError` (of the errno's subclass) for I/O, `ValueError` for everything else.
+#[cold]
+fn raise(e: Error) -> PyErr {
+    match e {
+        Error::Io(e) => e.into(),
+        e => PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// A segment file mapped read-only.
+///
+/// SAFETY: a mapping is undefined behaviour if the file changes while it is mapped. Segment
+/// files are written once by `SearchIndex.save` (or `merged(path)`) under a temporary name,
+/// synced, and renamed into place; nothing writes to them afterwards, and a newer segment
+/// replaces a path by another rename (a new inode), leaving mapped ones as they were. Whoever
+/// deploys the folder (a tmpfs shared by a pod's processes) must keep to that contract: never
+/// truncate or rewrite a segment file in place.
+#[allow(unsafe_code)]
+fn map(path: &Path) -> std::io::Result<memmap2::Mmap> {
+    let file = File::open(path)?;
+    // SAFETY: see above: the file is never modified once it has its name.
+    unsafe { memmap2::Mmap::map(&file) }
+}
+
+fn open(path: &Path) -> Result<Index, Error> {
+    let map = map(path)?;
+    Index::open(Box::new(map), true)
+}
+
+type Attributes = (String, i32, String, Vec<String>, Vec<String>);
 
 #[pyclass(frozen, module = "moviestore._validator")]
 pub struct SearchIndex {
@@ -93,13 +128,83 @@ impl SearchIndex {
         Ok(py.detach(|| index.search(&q)).map(|page| (page.total, page.ids)))
     }
 
+    /// A new index with a change set applied (this one is unchanged): every id of
+    /// `changed_ids` in the index is removed, then each row of `rows` (binary COPY of
+    /// `CHANGE_COLUMNS`, in title order) is inserted right after its `after_id`.
+    #[allow(clippy::needless_pass_by_value)] // extracted by value
+    fn apply(&self, py: Python<'_>, changed_ids: Vec<i64>, rows: &[u8]) -> PyResult<SearchIndex> {
+        let index = &self.inner;
+        let inner = py.detach(|| index.apply(&changed_ids, rows)).map_err(raise)?;
+        Ok(SearchIndex { inner })
+    }
+
+    /// A new index of the same movies whose base holds them all (an empty delta). With a
+    /// path, the new base is written there (as `save` does) and mapped, never held twice.
+    #[pyo3(signature = (path=None))]
+    #[allow(clippy::needless_pass_by_value)] // extracted by value
+    fn merged(&self, py: Python<'_>, path: Option<PathBuf>) -> PyResult<SearchIndex> {
+        let index = &self.inner;
+        let inner = py
+            .detach(|| match &path {
+                None => index.merged(),
+                Some(path) => index.merge_into(path).and_then(|()| open(path)),
+            })
+            .map_err(raise)?;
+        Ok(SearchIndex { inner })
+    }
+
+    /// `(title_search, year, provider, genres, cast)` of each id live in the index, else
+    /// `None`; genres and cast in name order.
+    #[allow(clippy::needless_pass_by_value)] // extracted by value
+    fn attributes(&self, py: Python<'_>, ids: Vec<i64>) -> Vec<Option<Attributes>> {
+        let index = &self.inner;
+        let found = py.detach(|| index.attributes(&ids));
+        found.into_iter().map(|a| a.map(|a| (a.title, a.year, a.provider, a.genres, a.cast))).collect()
+    }
+
+    /// Write the base segment to `path` (temporary file, fsync, rename); `ValueError` if the
+    /// index holds changes (save `merged()`).
+    #[allow(clippy::needless_pass_by_value)] // extracted by value
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let index = &self.inner;
+        py.detach(|| index.save(&path)).map_err(raise)
+    }
+
+    /// The index of a segment file, memory-mapped (the processes that open one file share
+    /// its pages), checked whole: `ValueError` if it is not a valid segment.
+    #[staticmethod]
+    #[allow(clippy::needless_pass_by_value)] // extracted by value
+    fn open(py: Python<'_>, path: PathBuf) -> PyResult<SearchIndex> {
+        let inner = py.detach(|| open(&path)).map_err(raise)?;
+        Ok(SearchIndex { inner })
+    }
+
+    /// Live movies.
     fn __len__(&self) -> usize {
         self.inner.len()
     }
 
-    /// Heap memory the index holds, in bytes.
+    /// Movies held in the delta (added or changed since the base was built or merged).
+    #[getter]
+    fn delta_movies(&self) -> usize {
+        self.inner.delta_movies()
+    }
+
+    /// Movies of the base removed or changed since it was built or merged.
+    #[getter]
+    fn removed_movies(&self) -> usize {
+        self.inner.removed_movies()
+    }
+
+    /// Heap memory this index holds, in bytes (a mapped base's file not included).
     #[getter]
     fn memory_bytes(&self) -> usize {
         self.inner.heap_bytes()
+    }
+
+    /// Bytes of the memory-mapped base segment; 0 if the base is owned.
+    #[getter]
+    fn mapped_bytes(&self) -> usize {
+        self.inner.mapped_bytes()
     }
 }

@@ -25,6 +25,7 @@ fn _validator(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<index::IndexBuilder>()?;
     m.add_class::<index::SearchIndex>()?;
     m.add("INDEX_COLUMNS", PyTuple::new(py, catalog_index::COLUMNS)?)?;
+    m.add("CHANGE_COLUMNS", PyTuple::new(py, catalog_index::CHANGE_COLUMNS)?)?;
     m.add("CatalogFileError", py.get_type::<CatalogFileError>())?;
     m.add_function(wrap_pyfunction!(batch::decode_copy, m)?)?;
     m.add("COPY_COLUMNS", PyTuple::new(py, validator_core::copy::COLUMNS)?)?;

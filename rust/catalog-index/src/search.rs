@@ -1,0 +1,264 @@
+//! A query over the base (less its removed movies) and the delta: both segments' matches,
+//! each with its key in the sort's order, the smallest `limit` keys after the cursor's.
+
+use crate::base::View;
+use crate::delta::{base_pos, Entry, Pos};
+use crate::values::Member;
+use crate::{After, Index, Page, Query, Sort};
+use memchr::memmem::Finder;
+use std::collections::BinaryHeap;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// A place in the sort's order, smaller first: the title order's `Pos`, or `(year, id)`;
+/// inverted for the descending sorts.
+type Key = u128;
+
+/// The cursor's movie, found live with the value the cursor gives.
+#[derive(Clone, Copy)]
+struct Place {
+    pos: Pos,
+    year: i32,
+    id: i64,
+}
+
+#[allow(clippy::cast_sign_loss)] // the sign bit flipped: unsigned order is signed order
+fn year_key(year: i32, id: i64) -> Key {
+    u128::from((year as u32) ^ (1 << 31)) << 64 | u128::from((id as u64) ^ (1 << 63))
+}
+
+fn key(sort: Sort, pos: Pos, year: i32, id: i64) -> Key {
+    match sort {
+        Sort::Title => pos,
+        Sort::TitleDesc => !pos,
+        Sort::Year => year_key(year, id),
+        Sort::YearDesc => !year_key(year, id),
+    }
+}
+
+/// What the filters ask for.
+struct Filter<'q> {
+    title: Option<&'q str>,
+    years: (i32, i32),
+    genres: &'q [&'q str],
+    cast: &'q [&'q str],
+    provider: Option<&'q str>,
+}
+
+impl Filter<'_> {
+    fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.years == (i32::MIN, i32::MAX)
+            && self.genres.is_empty()
+            && self.cast.is_empty()
+            && self.provider.is_none()
+    }
+
+    fn accepts(&self, e: &Entry, title: Option<&Finder<'_>>) -> bool {
+        let has = |names: &[Box<str>], name: &&str| names.binary_search_by(|n| (**n).cmp(name)).is_ok();
+        e.year >= self.years.0
+            && e.year <= self.years.1
+            && self.provider.is_none_or(|p| *e.provider == *p)
+            && self.genres.iter().all(|g| has(&e.genres, g))
+            && self.cast.iter().all(|c| has(&e.cast, c))
+            && title.is_none_or(|f| f.find(e.title.as_bytes()).is_some())
+    }
+}
+
+/// The `limit` smallest keys after the cursor's.
+struct Top {
+    limit: usize,
+    after: Option<Key>,
+    heap: BinaryHeap<(Key, i64)>,
+}
+
+impl Top {
+    #[inline]
+    fn offer(&mut self, key: Key, id: i64) {
+        if self.after.is_some_and(|a| key <= a) || self.limit == 0 {
+            return;
+        }
+        if self.heap.len() < self.limit {
+            self.heap.push((key, id));
+        } else if self.heap.peek().is_some_and(|&(top, _)| key < top) {
+            self.heap.pop();
+            self.heap.push((key, id));
+        }
+    }
+
+    fn ids(self) -> Vec<i64> {
+        self.heap.into_sorted_vec().into_iter().map(|(_, id)| id).collect()
+    }
+}
+
+impl Index {
+    /// One page and the total; `None` when the cursor's row is not in the index as the cursor
+    /// names it (changed or gone since): only the database can place such a cursor.
+    pub fn search(&self, q: &Query<'_>) -> Option<Page> {
+        let v = self.base.view();
+        let after = match q.after {
+            None => None,
+            Some(after) => Some(self.place(&v, q.sort, after)?),
+        };
+        if q.title.is_some_and(|t| t.contains('\0')) {
+            return Some(Page { total: 0, ids: Vec::new() }); // no title holds NUL
+        }
+        let f = Filter {
+            title: q.title.filter(|t| !t.is_empty()),
+            years: (q.year_from.unwrap_or(i32::MIN), q.year_to.unwrap_or(i32::MAX)),
+            genres: &q.genres,
+            cast: &q.cast,
+            provider: q.provider,
+        };
+        if f.is_empty() {
+            return Some(Page { total: self.len(), ids: self.run(&v, q.sort, after, q.limit) });
+        }
+        let after_key = after.map(|a| key(q.sort, a.pos, a.year, a.id));
+        let mut top = Top { limit: q.limit, after: after_key, heap: BinaryHeap::new() };
+        let base = self.base_matches(&v, &f);
+        for &r in &base {
+            top.offer(key(q.sort, base_pos(r), v.year(r), v.id(r)), v.id(r));
+        }
+        let finder = f.title.map(|t| Finder::new(t.as_bytes()));
+        let mut total = base.len();
+        for e in self.delta.movies.iter().filter(|e| f.accepts(e, finder.as_ref())) {
+            total += 1;
+            top.offer(key(q.sort, e.pos, e.year, e.id), e.id);
+        }
+        Some(Page { total, ids: top.ids() })
+    }
+
+    /// The cursor's row, if it is live with the value the cursor gives for the sort's key.
+    fn place(&self, v: &View<'_>, sort: Sort, after: After<'_>) -> Option<Place> {
+        let (After::Title(_, id) | After::Year(_, id)) = after;
+        let (pos, year, hash) = if let Some(e) = self.delta.entry(id) {
+            (e.pos, e.year, e.hash)
+        } else {
+            let r = v.rank_of(id).filter(|&r| !self.delta.removed.has(r))?;
+            (base_pos(r), v.year(r), v.hashes[r as usize])
+        };
+        let same = match (sort, after) {
+            (Sort::Title | Sort::TitleDesc, After::Title(title, _)) => hash == xxh3_64(title.as_bytes()),
+            (Sort::Year | Sort::YearDesc, After::Year(y, _)) => year == y,
+            _ => false,
+        };
+        same.then_some(Place { pos, year, id })
+    }
+
+    /// Every live movie: the page is a run of each segment's order, merged.
+    fn run(&self, v: &View<'_>, sort: Sort, after: Option<Place>, limit: usize) -> Vec<i64> {
+        let removed = &self.delta.removed;
+        let n = v.n as u32;
+        let d = &self.delta;
+        let live = |r: &u32| !removed.has(*r);
+        let base_item = |r: u32| (key(sort, base_pos(r), v.year(r), v.id(r)), v.id(r));
+        let entry_item = |e: &std::sync::Arc<Entry>| (key(sort, e.pos, e.year, e.id), e.id);
+        let year_item = |&(y, id): &(i32, i64)| (key(sort, 0, y, id), id);
+        // Ranks whose place is at or before `pos` (base movie r sits at (r + 1, 0)).
+        let not_after = |pos: Pos| ((pos >> 64) as u64).min(u64::from(n)) as u32;
+        let before = |pos: Pos| (((pos - 1) >> 64) as u64).min(u64::from(n)) as u32;
+        let year_at = |r: u32| (v.year(r), v.id(r));
+        match (sort, after) {
+            (Sort::Title, a) => {
+                let from = a.map_or(0, |a| not_after(a.pos));
+                let at = a.map_or(0, |a| d.movies.partition_point(|e| e.pos <= a.pos));
+                merge((from..n).filter(live).map(base_item), d.movies[at..].iter().map(entry_item), limit)
+            }
+            (Sort::TitleDesc, a) => {
+                let to = a.map_or(n, |a| before(a.pos));
+                let at = a.map_or(d.movies.len(), |a| d.movies.partition_point(|e| e.pos < a.pos));
+                merge(
+                    (0..to).rev().filter(live).map(base_item),
+                    d.movies[..at].iter().rev().map(entry_item),
+                    limit,
+                )
+            }
+            (Sort::Year, a) => {
+                let from = a.map_or(0, |a| v.by_year.partition_point(|&r| year_at(r) <= (a.year, a.id)));
+                let at = a.map_or(0, |a| d.by_year.partition_point(|&k| k <= (a.year, a.id)));
+                let base = v.by_year[from..].iter().copied().filter(live).map(base_item);
+                merge(base, d.by_year[at..].iter().map(year_item), limit)
+            }
+            (Sort::YearDesc, a) => {
+                let to = a
+                    .map_or(v.by_year.len(), |a| v.by_year.partition_point(|&r| year_at(r) < (a.year, a.id)));
+                let at = a.map_or(d.by_year.len(), |a| d.by_year.partition_point(|&k| k < (a.year, a.id)));
+                let base = v.by_year[..to].iter().rev().copied().filter(live).map(base_item);
+                merge(base, d.by_year[..at].iter().rev().map(year_item), limit)
+            }
+        }
+    }
+
+    /// The base's matches (less its removed movies), each once. Candidates come from the
+    /// filter with the fewest; the others are checked on each.
+    fn base_matches(&self, v: &View<'_>, f: &Filter<'_>) -> Vec<u32> {
+        let mut lists: Vec<&[u32]> = Vec::new();
+        let names = f.genres.iter().map(|g| (&v.genres, g)).chain(f.cast.iter().map(|c| (&v.cast, c)));
+        for (table, name) in names.chain(f.provider.iter().map(|p| (&v.providers, p))) {
+            match table.id(name) {
+                Some(i) => lists.push(table.list(i)),
+                None => return Vec::new(), // a value no movie of the base has
+            }
+        }
+        lists.sort_by_key(|l| l.len());
+        let (lo, hi) = f.years;
+        let years = (lo, hi) != (i32::MIN, i32::MAX);
+        let in_years = if years {
+            let start = v.by_year.partition_point(|&r| v.year(r) < lo);
+            let end = v.by_year.partition_point(|&r| v.year(r) <= hi);
+            &v.by_year[start..end.max(start)]
+        } else {
+            v.by_year
+        };
+        let removed = &self.delta.removed;
+        let finder = f.title.map(|t| Finder::new(t.as_bytes()));
+        let holds = |r: u32| finder.as_ref().is_none_or(|f| f.find(v.title(r)).is_some());
+        let plan = f.title.map(|t| v.trigrams.plan(t.as_bytes()));
+        let title_cost = plan.as_ref().map_or(usize::MAX, |p| p.estimate);
+        let list_cost = lists.first().map_or(usize::MAX, |l| l.len());
+        // A year's candidates are looked up in each list (a binary search); a list's are
+        // walked in rank order, their years read at hand.
+        let year_cost = if years { in_years.len().saturating_mul(1 + 16 * lists.len()) } else { usize::MAX };
+        let in_range = |r: u32| (lo..=hi).contains(&v.year(r));
+        if let (Some(plan), Some(t), true) = (plan.as_ref(), f.title, title_cost <= list_cost.min(year_cost))
+        {
+            let mut members: Vec<Member<'_>> = lists.iter().map(|l| Member::new(l)).collect();
+            let mut found = v.trigrams.find(plan, t.as_bytes(), v.n, holds);
+            found.retain(|&r| !removed.has(r) && in_range(r) && members.iter_mut().all(|m| m.has(r)));
+            return found;
+        }
+        if list_cost <= year_cost {
+            let (first, rest) = lists.split_first().map_or((&[][..], &[][..]), |(f, r)| (*f, r));
+            let mut members: Vec<Member<'_>> = rest.iter().map(|l| Member::new(l)).collect();
+            let ok = |r: u32| !removed.has(r) && in_range(r);
+            return first
+                .iter()
+                .copied()
+                .filter(|&r| ok(r) && members.iter_mut().all(|m| m.has(r)) && holds(r))
+                .collect();
+        }
+        let in_lists = |r: u32| lists.iter().all(|l| l.binary_search(&r).is_ok());
+        in_years.iter().copied().filter(|&r| !removed.has(r) && in_lists(r) && holds(r)).collect()
+    }
+}
+
+/// The first `limit` items of two runs each ascending by key.
+fn merge(a: impl Iterator<Item = (Key, i64)>, b: impl Iterator<Item = (Key, i64)>, limit: usize) -> Vec<i64> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    let mut out = Vec::with_capacity(limit.min(1024));
+    while out.len() < limit {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => {
+                if x.0 <= y.0 {
+                    a.next()
+                } else {
+                    b.next()
+                }
+            }
+            (Some(_), None) => a.next(),
+            (None, _) => b.next(),
+        };
+        let Some((_, id)) = next else { break };
+        out.push(id);
+    }
+    out
+}
