@@ -30,7 +30,10 @@ PROVIDER = "acme"
 def conn(endpoints: Endpoints) -> Iterator[psycopg.Connection]:
     migrate(endpoints.database_url)
     with psycopg.connect(endpoints.database_url) as c:
-        c.execute("TRUNCATE movies, ingestions RESTART IDENTITY CASCADE")
+        c.execute(
+            "TRUNCATE movies, ingestions, catalog_versions, catalog_changes"
+            " RESTART IDENTITY CASCADE"
+        )
         c.commit()
         yield c
 

@@ -136,8 +136,11 @@ class Commits:
     def movie(self) -> dict[str, Any]:
         return generate(1, seed=self.rng.randrange(10**9))[0]
 
-    def change(self, inserts: int, updates: int, removals: int) -> int:
-        """One commit: new movies, changed ones (any indexed column), removed ones."""
+    def change(self, inserts: int, updates: int, removals: int, seed: int | None = None) -> int:
+        """One commit: new movies, changed ones (any indexed column), removed ones; ``seed``
+        picks which and how (else the next of ``rng``)."""
+        if seed is not None:
+            self.rng = random.Random(seed)
         changed: dict[int, str] = {}
         with psycopg.connect(self.url) as conn:
             ingestion = new_ingestion(conn)

@@ -59,15 +59,19 @@ class Changing:
         return requests.get(self.url + path, timeout=10, **kwargs)
 
 
-def versions(url: str) -> list[float]:
-    """The catalog version each server process answers for."""
-    return [v for _, v in samples(url, "moviestore_api_process_catalog_version")]
+def versions(url: str, server: Server) -> list[float]:
+    """The catalog version each server process answers for (the supervisor's metrics are
+    made before it forks them, its version gauge never set)."""
+    assert server.proc is not None
+    supervisor = str(server.proc.pid)
+    found = samples(url, "moviestore_api_process_catalog_version")
+    return [v for labels, v in found if labels["pid"] != supervisor]
 
 
-def caught_up(url: str, version: int, seconds: float = 10) -> None:
+def caught_up(url: str, server: Server, version: int, seconds: float = 10) -> None:
     deadline = time.monotonic() + seconds
     while True:
-        found = versions(url)
+        found = versions(url, server)
         if len(found) == PROCESSES and min(found) >= version:
             return
         assert time.monotonic() < deadline, f"processes at {found}, not {version}"
@@ -125,6 +129,7 @@ def query_of(params: dict[str, Any]) -> MovieQuery:
         cast=listed(params.get("cast", [])),
         provider=params.get("provider"),
         sort=params.get("sort", "title"),
+        limit=10**6,  # every match: the expected walk
     )
 
 
@@ -181,7 +186,7 @@ def test_every_process_answers_each_version_as_postgresql_does(
     for inserts, updates, removals, commits in steps:
         for _ in range(commits):
             version = changing.commits.change(inserts, updates, removals)
-        caught_up(changing.url, version)
+        caught_up(changing.url, changing.server, version)
         check_every_answer(changing)
 
 
@@ -210,16 +215,18 @@ def test_a_cached_answer_no_change_touched_is_kept_and_a_touched_one_is_answered
         ).fetchone()
     assert other is not None
     version = changing.commits.update(other[0], {"title": "Untouched by Musicals"})
-    caught_up(changing.url, version)
+    caught_up(changing.url, changing.server, version)
     kept, computed = counts()
     for _ in range(3 * PROCESSES):
         again = changing.get("/v1/movies", params=params, headers={"if-none-match": etag})
         assert again.status_code == 304 and again.headers["etag"] == etag
-    assert counts() == (kept + 3 * PROCESSES, computed)  # each from memory, kept
+    # Each from memory: kept once per process (moved to the new version), none computed.
+    now_kept, now_computed = counts()
+    assert now_computed == computed and kept + 1 <= now_kept <= kept + PROCESSES
 
     # A change that does: a movie becomes a 1991 musical.
     version = changing.commits.update(other[0], {"genres": ["Musical"], "year": 1991})
-    caught_up(changing.url, version)
+    caught_up(changing.url, changing.server, version)
     after = changing.get("/v1/movies", params=params, headers={"if-none-match": etag})
     assert after.status_code == 200 and after.headers["etag"] != etag
     assert after.json()["total"] == before.json()["total"] + 1
@@ -240,7 +247,7 @@ def test_with_redis_down_changes_arrive_by_polling(
     try:
         redis_server.stop()
         version = changing.commits.change(2, 2, 1)
-        caught_up(url, version)  # the poll interval is 0.2 s here
+        caught_up(url, server, version)  # the poll interval is 0.2 s here
         assert metric(url, "moviestore_api_search_index_restarts_total") == 0
     finally:
         server.stop()
@@ -265,7 +272,7 @@ def test_a_process_too_far_behind_the_feed_starts_over(changing: Changing) -> No
     finally:
         for pid in pids:
             os.kill(pid, signal.SIGCONT)
-    caught_up(changing.url, version)
+    caught_up(changing.url, changing.server, version)
     assert metric(changing.url, "moviestore_api_search_index_restarts_total") == before + PROCESSES
     check_every_answer(changing)
 
@@ -289,7 +296,7 @@ def test_a_process_killed_while_applying_changes_comes_back_correct(
     server, url = api_over(stack, endpoints, changing.database_url, redis_url, **env)
     try:
         with psycopg.connect(changing.database_url) as conn:
-            caught_up(url, reads.catalog_version(conn))
+            caught_up(url, server, reads.catalog_version(conn))
         segments = sorted(p.name for p in shared.glob("base-*.seg"))
         assert len(segments) == 1 and segments != ["base-999999999.seg"]  # emptied at start
         assert metric(url, "moviestore_api_search_index_mapped_bytes") > 0

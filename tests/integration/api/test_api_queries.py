@@ -118,7 +118,8 @@ def test_genres_are_counted(api: Api) -> None:
 def test_ingestions_of_a_provider(api: Api) -> None:
     got = api.get("/v1/providers/acme/ingestions").json()
     assert got["provider"] == "acme"
-    assert [i["status"] for i in got["items"]] == ["loaded"]
+    # the catalog's first load, and a commit per movie other tests add
+    assert {i["status"] for i in got["items"]} == {"loaded"}
     assert api.get("/v1/providers/nobody/ingestions").json()["items"] == []
 
 

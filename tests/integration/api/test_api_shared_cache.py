@@ -1,6 +1,6 @@
-"""Cache-aside in Redis, seen from outside: what one API process computed is stored under the
-catalog version with the configured TTL, and another process answers from it (not from
-PostgreSQL), byte for byte, the same ETag."""
+"""Cache-aside in Redis, seen from outside: what one API process computed is stored with the
+catalog version it was computed at and the configured TTL, and another process answers from it
+(not from PostgreSQL), byte for byte, the same ETag."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 import redis
 
-from moviestore.catalog.keys import PREFIX
+from moviestore.catalog.keys import PREFIX, frame, unframe
 from moviestore.localstack.stack import Endpoints, LocalStack
 from moviestore.settings import Settings
 from tests.integration.api.catalog import Movie
@@ -19,12 +19,16 @@ TTL_SECONDS = Settings.model_fields["cache_ttl_seconds"].default
 
 
 def stored_answers(client: redis.Redis, version: int, expected: int) -> dict[str, bytes]:
-    """The answers stored under ``version`` once there are ``expected`` of them."""
+    """The answers stored at ``version`` once there are ``expected`` of them."""
     deadline = time.monotonic() + 10
     while True:
-        keys = sorted(k.decode() for k in client.scan_iter(f"{PREFIX}:v{version}:*"))
-        if len(keys) >= expected or time.monotonic() > deadline:
-            return {key: client.get(key) for key in keys}  # type: ignore[misc]
+        found = {}
+        for key in client.scan_iter(f"{PREFIX}:answer:*"):
+            framed = unframe(client.get(key))  # type: ignore[arg-type]
+            if framed is not None and framed[0] == version:
+                found[key.decode()] = framed[1]
+        if len(found) >= expected or time.monotonic() > deadline:
+            return found
         time.sleep(0.05)
 
 
@@ -50,7 +54,7 @@ def test_an_answer_one_process_computed_is_served_by_another_from_redis(
     finally:
         first.server.stop()
 
-    routes = {key.split(":")[2]: key for key in stored}
+    routes = {key.split(":")[2]: key for key in stored}  # moviestore:answer:{route}:...
     assert sorted(routes) == ["genres", "movie", "movies"], sorted(stored)
     assert routes["movie"].endswith(f":movie:{movie.id}")
     for what, route in (("list", "movies"), ("detail", "movie"), ("genres", "genres")):
@@ -59,7 +63,7 @@ def test_an_answer_one_process_computed_is_served_by_another_from_redis(
 
     # Proof of where the second process answers from: Redis says something PostgreSQL cannot.
     altered = json.loads(stored[routes["movie"]]) | {"title": "only in Redis"}
-    client.set(routes["movie"], json.dumps(altered), keepttl=True)
+    client.set(routes["movie"], frame(version, json.dumps(altered).encode()), keepttl=True)
 
     second = extra_api(stack, endpoints, api_database, redis_url)
     try:
