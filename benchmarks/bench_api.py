@@ -386,6 +386,7 @@ def start_api(state: Path, env: dict[str, str], config: Config, name: str) -> Se
         [sys.executable, "-m", "moviestore.cli", "api"],
         state / "logs" / f"{name}.log",
         env={
+            "MOVIESTORE_LOG_LEVEL": "WARNING",
             **env,
             "MOVIESTORE_API_HOST": "127.0.0.1",
             "MOVIESTORE_API_PORT": str(port),
@@ -393,7 +394,6 @@ def start_api(state: Path, env: dict[str, str], config: Config, name: str) -> Se
             "MOVIESTORE_API_WORKERS": str(config.workers),
             "MOVIESTORE_API_SHUTDOWN_GRACE_SECONDS": "2",
             "MOVIESTORE_METRICS_PORT": str(free_port()),
-            "MOVIESTORE_LOG_LEVEL": "WARNING",
         },
     )
     url = f"http://127.0.0.1:{port}"

@@ -142,8 +142,11 @@ class AnswerCache:
 
         async def fill() -> Answer:
             found = await self.shared.get(shared_key)
-            if found is not None and usable(found[0], dependency, view):
-                return Answer.of(found[1])
+            if found is not None:
+                if usable(found[0], dependency, view):
+                    metrics.REDIS["hit"].inc()
+                    return Answer.of(found[1])
+                metrics.REDIS["stale"].inc()
             answer = await compute(view)
             await self.shared.put(shared_key, version, answer.body)
             return answer
@@ -177,7 +180,8 @@ class SharedAnswers:
             self.failed(e)
             return None
         answer = None if found is None else unframe(found)
-        metrics.REDIS["miss" if answer is None else "hit"].inc()
+        if answer is None:
+            metrics.REDIS["miss"].inc()
         return answer
 
     async def put(self, key: str, version: int, body: bytes) -> None:

@@ -89,7 +89,11 @@ MEMORY_MISSES = CACHE.labels("memory", "miss")
 # A cached answer at an older version: kept (no change touched it) or found stale.
 MEMORY_KEPT = CACHE.labels("memory", "kept")
 MEMORY_STALE = CACHE.labels("memory", "stale")
-REDIS = {result: CACHE.labels("redis", result) for result in ("hit", "miss", "skipped", "error")}
+# Redis: a usable answer, none, one a change since touched, not asked (paused), failed.
+REDIS = {
+    result: CACHE.labels("redis", result)
+    for result in ("hit", "miss", "stale", "skipped", "error")
+}
 FLIGHT_JOINED = CACHE.labels("flight", "joined")
 LIST_SOURCES = {source: LIST_ANSWERS.labels(source) for source in ("index", "database")}
 POOL_STATES = {state: POOL.labels("api", state) for state in ("open", "idle", "waiting")}

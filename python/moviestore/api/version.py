@@ -46,9 +46,10 @@ class CatalogVersion:
         version = self.view.version
         waiting = []
         for target, future in self.waiters:
+            if future.done():  # timed out
+                continue
             if version is not None and version >= target:
-                if not future.done():
-                    future.set_result(None)
+                future.set_result(None)
             else:
                 waiting.append((target, future))
         self.waiters = waiting
@@ -61,6 +62,9 @@ class CatalogVersion:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiters.append((version, future))
         self.wanted.set()
+        # The follower swaps the view, then looks for waiters: one that came in between
+        # finds the view already there.
+        self.release()
         try:
             await asyncio.wait_for(future, timeout)
         except TimeoutError:
