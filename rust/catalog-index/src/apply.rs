@@ -10,10 +10,11 @@
 
 use crate::base::View;
 use crate::change::{self, Change};
-use crate::delta::{base_pos, Delta, Entry, Pos};
+use crate::delta::{base_pos, Delta, Entry, Pos, Scan};
 use crate::error::{change as fault, Error};
+use crate::hash::{FastMap, FastSet};
 use crate::Index;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The gap left after the last movie of a group for movies appended there later.
@@ -29,8 +30,8 @@ impl Index {
 
     pub fn apply_changes(&self, changed: &[i64], rows: Vec<Change>) -> Result<Index, Error> {
         let v = self.base.view();
-        let changed: HashSet<i64> = changed.iter().copied().collect();
-        let mut seen = HashSet::with_capacity(rows.len());
+        let changed: FastSet<i64> = changed.iter().copied().collect();
+        let mut seen = FastSet::default();
         for row in &rows {
             let id = row.entry.id;
             if !changed.contains(&id) {
@@ -46,8 +47,13 @@ impl Index {
                 removed.insert(rank);
             }
         }
-        let kept = self.delta.movies.iter().filter(|e| !changed.contains(&e.id)).cloned().collect();
-        let mut order = Order { kept, placed: BTreeMap::new(), moved: HashMap::new() };
+        let mut kept = Vec::with_capacity(self.delta.movies.len());
+        let mut kept_at = Vec::with_capacity(self.delta.movies.len());
+        for (i, e) in self.delta.movies.iter().enumerate().filter(|(_, e)| !changed.contains(&e.id)) {
+            kept.push(e.clone());
+            kept_at.push(i);
+        }
+        let mut order = Order { kept, kept_at, placed: BTreeMap::new(), moved: FastMap::default() };
         let mut runs: Vec<Vec<Change>> = Vec::new();
         for row in rows {
             match runs.last_mut() {
@@ -87,12 +93,13 @@ impl Index {
 
 /// The delta's title order while a change set is placed.
 struct Order {
-    /// The delta's entries that stay, by position.
+    /// The delta's entries that stay, by position, and where each was in the delta.
     kept: Vec<Arc<Entry>>,
+    kept_at: Vec<usize>,
     /// The change set's rows placed so far.
     placed: BTreeMap<Pos, Entry>,
     /// Positions given in this change set (rows placed, entries renumbered), by id.
-    moved: HashMap<i64, Pos>,
+    moved: FastMap<i64, Pos>,
 }
 
 impl Order {
@@ -101,7 +108,7 @@ impl Order {
         index: &Index,
         v: &View<'_>,
         removed: &crate::tombstones::Tombstones,
-        changed: &HashSet<i64>,
+        changed: &FastSet<i64>,
         id: i64,
     ) -> Option<Pos> {
         if let Some(&pos) = self.moved.get(&id) {
@@ -154,32 +161,71 @@ impl Order {
         }
     }
 
-    /// The new delta: the kept and placed entries merged by position; the id and year orders
-    /// merged likewise.
-    fn finish(self, old: &Delta, changed: &HashSet<i64>, removed: crate::tombstones::Tombstones) -> Delta {
-        let Order { kept, placed, moved } = self;
+    /// The new delta: the kept and placed entries merged by position (the kept ones' scan
+    /// fields and titles copied from the old delta's columns); the id and year orders merged
+    /// likewise.
+    fn finish(self, old: &Delta, changed: &FastSet<i64>, removed: crate::tombstones::Tombstones) -> Delta {
+        let Order { kept, kept_at, placed, moved } = self;
         let mut new_ids: Vec<(i64, Pos)> = placed.values().map(|e| (e.id, e.pos)).collect();
         new_ids.sort_unstable();
         let mut new_years: Vec<(i32, i64)> = placed.values().map(|e| (e.year, e.id)).collect();
         new_years.sort_unstable();
-        let mut movies = Vec::with_capacity(kept.len() + placed.len());
+        let count = kept.len() + placed.len();
+        let mut columns = Columns {
+            movies: Vec::with_capacity(count),
+            scan: Vec::with_capacity(count),
+            text: Vec::with_capacity(
+                old.text.len() + placed.values().map(|e| e.title.len() + 1).sum::<usize>(),
+            ),
+            starts: Vec::with_capacity(count + 1),
+        };
         let mut placed = placed.into_values().map(Arc::new).peekable();
-        for e in kept {
+        for (e, i) in kept.into_iter().zip(kept_at) {
             while let Some(p) = placed.next_if(|p| p.pos < e.pos) {
-                movies.push(p);
+                columns.push_new(p);
             }
-            movies.push(e);
+            let title = &old.text[old.starts[i] as usize..old.starts[i + 1] as usize];
+            columns.push(e, old.scan[i], title);
         }
-        movies.extend(placed);
+        placed.for_each(|p| columns.push_new(p));
+        columns.starts.push(columns.text.len() as u32);
         let old_ids = old.by_id.iter().filter(|(id, _)| !changed.contains(id));
         let old_ids = old_ids.map(|&(id, pos)| (id, moved.get(&id).copied().unwrap_or(pos)));
         let old_years = old.by_year.iter().copied().filter(|(_, id)| !changed.contains(id));
         Delta {
             removed,
-            movies: movies.into(),
-            by_id: merged(old_ids, new_ids).into(),
-            by_year: merged(old_years, new_years).into(),
+            movies: Arc::new(columns.movies),
+            by_id: Arc::new(merged(old_ids, new_ids)),
+            by_year: Arc::new(merged(old_years, new_years)),
+            scan: Arc::new(columns.scan),
+            text: Arc::new(columns.text),
+            starts: Arc::new(columns.starts),
         }
+    }
+}
+
+struct Columns {
+    movies: Vec<Arc<Entry>>,
+    scan: Vec<Scan>,
+    text: Vec<u8>,
+    starts: Vec<u32>,
+}
+
+impl Columns {
+    /// `title` ends with its NUL.
+    fn push(&mut self, e: Arc<Entry>, scan: Scan, title: &[u8]) {
+        self.starts.push(self.text.len() as u32);
+        self.text.extend(title);
+        self.scan.push(scan);
+        self.movies.push(e);
+    }
+
+    fn push_new(&mut self, e: Arc<Entry>) {
+        self.starts.push(self.text.len() as u32);
+        self.text.extend(e.title.as_bytes());
+        self.text.push(0);
+        self.scan.push(Scan { bloom: e.bloom, year: e.year });
+        self.movies.push(e);
     }
 }
 

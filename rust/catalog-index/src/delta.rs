@@ -27,6 +27,26 @@ pub struct Entry {
     /// Sorted, each once.
     pub genres: Box<[Box<str>]>,
     pub cast: Box<[Box<str>]>,
+    /// Two bits for each of its provider, genres and cast: what a scan checks first.
+    pub bloom: u128,
+}
+
+/// The bits of a name in a [`Entry::bloom`]; `kind` keeps a genre apart from a person.
+pub fn bloom(kind: u8, name: &str) -> u128 {
+    let h = xxhash_rust::xxh3::xxh3_64_with_seed(name.as_bytes(), u64::from(kind));
+    1 << (h & 127) | 1 << ((h >> 7) & 127)
+}
+
+pub fn entry_bloom(provider: &str, genres: &[Box<str>], cast: &[Box<str>]) -> u128 {
+    let names = genres.iter().map(|g| bloom(1, g)).chain(cast.iter().map(|c| bloom(2, c)));
+    names.fold(bloom(0, provider), |b, x| b | x)
+}
+
+/// What a scan of the delta reads of each movie, kept together.
+#[derive(Clone, Copy, Debug)]
+pub struct Scan {
+    pub bloom: u128,
+    pub year: i32,
 }
 
 impl Entry {
@@ -44,20 +64,28 @@ impl Entry {
 pub struct Delta {
     pub removed: Tombstones,
     /// In title order (by `pos`).
-    pub movies: Arc<[Arc<Entry>]>,
+    pub movies: Arc<Vec<Arc<Entry>>>,
     /// `(id, pos)` by id.
-    pub by_id: Arc<[(i64, Pos)]>,
+    pub by_id: Arc<Vec<(i64, Pos)>>,
     /// `(year, id)` ascending.
-    pub by_year: Arc<[(i32, i64)]>,
+    pub by_year: Arc<Vec<(i32, i64)>>,
+    /// Beside `movies`: the scan's fields, and the titles each followed by NUL.
+    pub scan: Arc<Vec<Scan>>,
+    pub text: Arc<Vec<u8>>,
+    /// Where each title starts in `text`, and the end.
+    pub starts: Arc<Vec<u32>>,
 }
 
 impl Default for Delta {
     fn default() -> Self {
         Delta {
             removed: Tombstones::default(),
-            movies: Arc::from(Vec::new()),
-            by_id: Arc::from(Vec::new()),
-            by_year: Arc::from(Vec::new()),
+            movies: Arc::new(Vec::new()),
+            by_id: Arc::new(Vec::new()),
+            by_year: Arc::new(Vec::new()),
+            scan: Arc::new(Vec::new()),
+            text: Arc::new(Vec::new()),
+            starts: Arc::new(vec![0]),
         }
     }
 }
@@ -80,6 +108,7 @@ impl Delta {
 
     pub fn heap_bytes(&self) -> usize {
         let entries: usize = self.movies.iter().map(|e| e.heap_bytes() + 16).sum();
-        entries + self.by_id.len() * 32 + self.by_year.len() * 16 + self.removed.heap_bytes()
+        let columns = self.by_id.len() * 32 + self.by_year.len() * 16 + self.scan.len() * 32;
+        entries + columns + self.text.len() + self.starts.len() * 4 + self.removed.heap_bytes()
     }
 }

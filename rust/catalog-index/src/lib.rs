@@ -41,6 +41,7 @@ mod copy;
 mod delta;
 mod error;
 mod format;
+mod hash;
 mod index;
 mod ints;
 mod merge;

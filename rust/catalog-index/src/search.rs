@@ -2,7 +2,7 @@
 //! each with its key in the sort's order, the smallest `limit` keys after the cursor's.
 
 use crate::base::View;
-use crate::delta::{base_pos, Entry, Pos};
+use crate::delta::{base_pos, bloom, Entry, Pos, Scan};
 use crate::values::Member;
 use crate::{After, Index, Page, Query, Sort};
 use memchr::memmem::Finder;
@@ -118,13 +118,39 @@ impl Index {
         for &r in &base {
             top.offer(key(q.sort, base_pos(r), v.year(r), v.id(r)), v.id(r));
         }
-        let finder = f.title.map(|t| Finder::new(t.as_bytes()));
         let mut total = base.len();
-        for e in self.delta.movies.iter().filter(|e| f.accepts(e, finder.as_ref())) {
+        self.delta_matches(&f, |e| {
             total += 1;
             top.offer(key(q.sort, e.pos, e.year, e.id), e.id);
-        }
+        });
         Some(Page { total, ids: top.ids() })
+    }
+
+    /// The delta's matches: a title's occurrences in the delta's text, or a scan of the
+    /// years and name bits; the entries themselves are read only for those that pass.
+    fn delta_matches<'a>(&'a self, f: &Filter<'_>, mut found: impl FnMut(&'a Entry)) {
+        let d = &self.delta;
+        let mask = f.genres.iter().map(|g| bloom(1, g)).chain(f.cast.iter().map(|c| bloom(2, c)));
+        let mask = mask.chain(f.provider.map(|p| bloom(0, p))).fold(0, |m, b| m | b);
+        let (lo, hi) = f.years;
+        let passes = |s: &Scan| s.year >= lo && s.year <= hi && s.bloom & mask == mask;
+        if let Some(title) = f.title {
+            let mut at = 0;
+            let mut last = usize::MAX;
+            for occurrence in Finder::new(title.as_bytes()).find_iter(&d.text) {
+                at += d.starts[at + 1..].partition_point(|&s| s as usize <= occurrence);
+                if at != last && passes(&d.scan[at]) && f.accepts(&d.movies[at], None) {
+                    found(&d.movies[at]);
+                }
+                last = at;
+            }
+            return;
+        }
+        for (s, e) in d.scan.iter().zip(d.movies.iter()) {
+            if passes(s) && f.accepts(e, None) {
+                found(e);
+            }
+        }
     }
 
     /// The cursor's row, if it is live with the value the cursor gives for the sort's key.

@@ -6,31 +6,8 @@
 
 use crate::error::{segment, Error};
 use crate::format::{Sink, Writer};
+use crate::hash::FastMap;
 use crate::values::u32_len;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
-/// A multiplicative hash for `u32` keys (the standard `SipHash` costs more than the work here).
-#[derive(Default)]
-pub struct Mix(u64);
-
-impl Hasher for Mix {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn write_u32(&mut self, x: u32) {
-        self.0 = u64::from(x).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 20;
-    }
-}
-
-type Fast<K, V> = HashMap<K, V, BuildHasherDefault<Mix>>;
 
 struct List {
     next: u32,
@@ -59,7 +36,7 @@ fn trigrams_of(title: &[u8], out: &mut Vec<u32>) {
 
 /// Four sections: keys, counts, list offsets, postings.
 pub fn write<S: Sink>(text: &[u8], starts: &[u32], w: &mut Writer<S>) -> Result<(), Error> {
-    let mut slots: Fast<u32, u32> = Fast::default();
+    let mut slots: FastMap<u32, u32> = FastMap::default();
     let mut lists: Vec<List> = Vec::new();
     let mut keys = Vec::new();
     for (rank, pair) in starts.windows(2).enumerate() {
