@@ -6,6 +6,9 @@
 //! ```sh
 //! cargo run --release -p moviestore-catalog-index --example bench -- 300000 /dev/shm
 //! ```
+//!
+//! With `KEEP=1` the segment files written in that folder stay (`bench-N.idx`, the base;
+//! `bench-N-merged.idx`, after the change sets), to be opened from Python.
 #![allow(clippy::cast_precision_loss, clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
 #[path = "common/catalog.rs"]
@@ -101,8 +104,10 @@ fn main() {
     drop(merged);
     let merged_path = dir.join(format!("bench-{n}-merged.idx"));
     measured("merge into a file", || or_exit(after_big.merge_into(&merged_path)));
-    let _ = std::fs::remove_file(&path);
-    let _ = std::fs::remove_file(&merged_path);
+    if std::env::var_os("KEEP").is_none() {
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(&merged_path);
+    }
 }
 
 fn report(what: &str, times: &mut [f64]) {

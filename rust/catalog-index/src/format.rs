@@ -54,8 +54,13 @@ impl Aligned {
         &bytemuck::cast_slice(&self.words)[..self.len]
     }
 
-    pub fn capacity_bytes(&self) -> usize {
-        self.words.capacity() * 8
+    /// `len` zero bytes, to be filled in place.
+    pub fn zeroed(len: usize) -> Aligned {
+        Aligned { words: vec![0; len.div_ceil(8)], len }
+    }
+
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut bytemuck::cast_slice_mut(&mut self.words)[..self.len]
     }
 
     pub fn shrink(&mut self) {

@@ -39,11 +39,10 @@ impl Index {
 
     /// A segment file read into memory (no mapping).
     pub fn read(path: &Path) -> Result<Index, Error> {
-        let bytes = fs::read(path)?;
-        let mut aligned = Aligned::default();
-        crate::format::Sink::put(&mut aligned, &bytes)?;
-        drop(bytes);
-        aligned.shrink();
+        let mut file = File::open(path)?;
+        let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+        let mut aligned = Aligned::zeroed(len);
+        std::io::Read::read_exact(&mut file, aligned.bytes_mut())?;
         Index::open(Box::new(aligned), false)
     }
 
