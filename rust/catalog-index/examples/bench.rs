@@ -66,17 +66,12 @@ fn main() {
 
     let mut changes = Changes::new(&catalog, 11);
     let small: Vec<_> = (0..30).map(|_| changes.next(10)).collect();
-    let mut times = Vec::new();
-    let mut current = index.clone();
-    for (ids, rows) in &small {
-        let started = Instant::now();
-        current = or_exit(current.apply(ids, rows));
-        times.push(started.elapsed().as_secs_f64() * 1e3);
-    }
-    report("apply 10 movies x30, on the base (delta growing to 300)", &mut times);
+    let current = applied("apply 10 movies x30, on the base (delta growing to 300)", index.clone(), &small);
     let (ids, rows) = changes.next(10_000);
     let with_10k = measured("apply 10,000 movies", || or_exit(current.apply(&ids, &rows)));
-    searches("searches, delta of 10,300", &catalog, &with_10k);
+    let small: Vec<_> = (0..10).map(|_| changes.next(10)).collect();
+    let with_10k = applied("apply 10 movies x10, on a delta of 10,300", with_10k, &small);
+    searches("searches, delta of 10,400", &catalog, &with_10k);
     let (ids, rows) = changes.next(200_000.min(n / 2));
     let big = measured("apply 200,000 movies (n/2 at most)", || or_exit(with_10k.apply(&ids, &rows)));
     println!(
@@ -85,14 +80,8 @@ fn main() {
         big.removed_movies(),
         mb(big.heap_bytes() as u64)
     );
-    let mut times = Vec::new();
-    let mut after_big = big.clone();
-    for (ids, rows) in (0..10).map(|_| changes.next(10)) {
-        let started = Instant::now();
-        after_big = or_exit(after_big.apply(&ids, &rows));
-        times.push(started.elapsed().as_secs_f64() * 1e3);
-    }
-    report("apply 10 movies x10, on a delta of 210,000", &mut times);
+    let small: Vec<_> = (0..10).map(|_| changes.next(10)).collect();
+    let after_big = applied("apply 10 movies x10, on that delta", big, &small);
     searches("searches, delta of 210,000", &catalog, &after_big);
     drop((with_10k, current, index));
     let merged = measured("merge (in memory)", || or_exit(after_big.merged()));
@@ -108,6 +97,18 @@ fn main() {
         let _ = std::fs::remove_file(&path);
         let _ = std::fs::remove_file(&merged_path);
     }
+}
+
+/// Apply each change set in turn, reporting the times.
+fn applied(what: &str, mut index: Index, sets: &[(Vec<i64>, Vec<u8>)]) -> Index {
+    let mut times = Vec::new();
+    for (ids, rows) in sets {
+        let started = Instant::now();
+        index = or_exit(index.apply(ids, rows));
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    report(what, &mut times);
+    index
 }
 
 fn report(what: &str, times: &mut [f64]) {

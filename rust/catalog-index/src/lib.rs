@@ -29,7 +29,13 @@
 //! **Titles** are found through trigrams instead of a suffix array (4 bytes a title byte):
 //! the rarest lists of the needle's trigrams give candidates, checked with `memmem`; a 1- or
 //! 2-byte needle is the union of the lists of the trigrams it begins (titles are read with two
-//! end marks), exactly. About 95 bytes a movie instead of 196 (`examples/bench.rs`).
+//! end marks), exactly.
+//!
+//! **Memory** (`examples/bench.rs`, catalogs shaped like the API benchmark's): 85 bytes a movie
+//! instead of the suffix array index's 196, 253 MB for 3 million movies: ids 4 (narrowed), title
+//! hashes 8, years 2, titles and their offsets 20, year and id orders 8, genres and providers
+//! 10, cast 16, title trigrams 17. Mapped from one file, a pod's processes hold it once. A delta
+//! movie costs about 450 bytes of heap: merge long before the delta nears the base's size.
 
 #![forbid(unsafe_code)]
 
