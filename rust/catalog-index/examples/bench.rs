@@ -15,6 +15,8 @@
 mod catalog;
 #[path = "common/changes.rs"]
 mod changes;
+#[path = "common/copy.rs"]
+mod copy;
 
 use catalog::{reset_peak, rss, Catalog};
 use catalog_index::{Index, Query, Sort};

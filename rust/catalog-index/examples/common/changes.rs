@@ -3,6 +3,7 @@
 //! and a larger id (so that each one's predecessor is known without a collation).
 
 use super::catalog::{Catalog, Rng};
+use super::copy::{array, field};
 use std::collections::HashMap;
 
 pub struct Changes<'a> {
@@ -11,26 +12,6 @@ pub struct Changes<'a> {
     next_id: i64,
     /// The last movie added after each place of the catalog (the end of a run of equal titles).
     added_after: HashMap<usize, i64>,
-}
-
-fn field(out: &mut Vec<u8>, b: &[u8]) {
-    out.extend((b.len() as i32).to_be_bytes());
-    out.extend(b);
-}
-
-fn array(out: &mut Vec<u8>, items: &[&str]) {
-    let mut body = Vec::new();
-    body.extend(i32::from(!items.is_empty()).to_be_bytes());
-    body.extend(0i32.to_be_bytes());
-    body.extend(25i32.to_be_bytes());
-    if !items.is_empty() {
-        body.extend((items.len() as i32).to_be_bytes());
-        body.extend(1i32.to_be_bytes());
-        for item in items {
-            field(&mut body, item.as_bytes());
-        }
-    }
-    field(out, &body);
 }
 
 impl<'a> Changes<'a> {

@@ -98,20 +98,10 @@ fn check(index: &Index, movies: &[Owned], gone: &[Owned], rng: &mut Rng, step: u
     }
     for sort in SORTS {
         let needle = NEEDLES[rng.below(NEEDLES.len())];
-        let mut q =
+        let q =
             Query { title: Some(needle).filter(|_| rng.below(2) == 0), sort, limit: 3, ..Query::default() };
         let all = model(movies, &Query { limit: usize::MAX, sort, title: q.title, ..Query::default() });
-        let mut seen: Vec<i64> = Vec::new();
-        while let Some(page) = index.search(&q) {
-            assert_eq!(page.total, all.total);
-            let Some(&last) = page.ids.last() else { break };
-            seen.extend(&page.ids);
-            let m = movies.iter().find(|m| m.id == last).unwrap_or_else(|| unreachable!());
-            q.after = Some(match sort {
-                Sort::Title | Sort::TitleDesc => After::Title(&m.title, m.id),
-                Sort::Year | Sort::YearDesc => After::Year(m.year, m.id),
-            });
-        }
+        let seen = walk(index, movies, q, all.total);
         assert_eq!(seen, all.ids, "step {step}: walking {sort:?}");
     }
     let ids: Vec<i64> = pool.iter().take(6).map(|m| m.id).chain([-5]).collect();
@@ -194,30 +184,13 @@ fn an_index_built_empty_takes_every_movie_as_changes() {
 #[test]
 fn many_rows_after_one_predecessor_renumber_their_group() {
     // Movies that all sort between the same two base movies, many change sets in a row, each
-    // inserting right after the previous: the gap halves each time until it is renumbered.
-    let base: Vec<Owned> = ["a", "c"]
-        .iter()
-        .enumerate()
-        .map(|(i, t)| Owned {
-            id: i as i64 + 1,
-            title: (*t).into(),
-            year: 2000,
-            provider: "p".into(),
-            genres: vec![],
-            cast: vec![],
-        })
-        .collect();
+    // inserted right after the first one, before the one inserted last: the gap halves each
+    // time until its group is renumbered.
+    let base = vec![plain(1, "a"), plain(2, "c")];
     let mut index = built(&base);
     let mut movies = base.clone();
     for i in 0..300 {
-        let m = Owned {
-            id: 100 + i,
-            title: format!("b{:03}", 999 - i),
-            year: 2000,
-            provider: "p".into(),
-            genres: vec![],
-            cast: vec![],
-        };
+        let m = plain(100 + i, &format!("b{:03}", 999 - i));
         // "b999" > "b998" > ...: each new title goes right after "a", before the previous.
         let rows = copy_of(std::slice::from_ref(&m), Some(&[Some(1)]));
         index = index.apply(&[m.id], &rows).unwrap_or_else(|e| unreachable!("{i}: {e}"));
@@ -233,14 +206,7 @@ fn inconsistent_change_sets_are_refused_naming_the_movies() {
     let mut rng = Rng(5);
     let movies = catalog(&mut rng, 20);
     let index = built(&movies);
-    let new = |id: i64| Owned {
-        id,
-        title: "zzz".into(),
-        year: 2001,
-        provider: "p".into(),
-        genres: vec![],
-        cast: vec![],
-    };
+    let new = |id: i64| plain(id, "zzz");
     let error = |changed: &[i64], rows: &[Owned], after: &[Option<i64>]| {
         index.apply(changed, &copy_of(rows, Some(after))).err().map(|e| e.to_string()).unwrap_or_default()
     };

@@ -58,6 +58,12 @@ fn catalog(rng: &mut Rng, n: usize) -> Vec<Owned> {
     movies
 }
 
+/// A movie of the year 2000 with a title, from provider "p", with no genre and no cast.
+fn plain(id: i64, title: &str) -> Owned {
+    let (year, provider, genres, cast) = (2000, "p".into(), vec![], vec![]);
+    Owned { id, title: title.into(), year, provider, genres, cast }
+}
+
 fn movie(m: &Owned) -> Movie<'_> {
     Movie {
         id: m.id,
@@ -173,29 +179,36 @@ fn every_query_answers_as_the_model_does() {
     assert!(nonempty > 5_000, "the queries must mostly find something: {nonempty}");
 }
 
+/// Every page from the first to the last, each page's cursor its last movie's; each page must
+/// give the same total.
+fn walk<'a>(index: &Index, movies: &'a [Owned], mut q: Query<'a>, total: usize) -> Vec<i64> {
+    let mut seen: Vec<i64> = Vec::new();
+    loop {
+        let page = index.search(&q).unwrap_or_else(|| unreachable!("{q:?}"));
+        assert_eq!(page.total, total);
+        let Some(&last) = page.ids.last() else { break };
+        seen.extend(&page.ids);
+        let m = movies.iter().find(|m| m.id == last).unwrap_or_else(|| unreachable!());
+        q.after = Some(match q.sort {
+            Sort::Title | Sort::TitleDesc => After::Title(&m.title, m.id),
+            Sort::Year | Sort::YearDesc => After::Year(m.year, m.id),
+        });
+    }
+    seen
+}
+
 #[test]
 fn walking_pages_visits_every_match_once_in_order() {
     let mut rng = Rng(42);
     let movies = catalog(&mut rng, 300);
     let index = built(&movies);
     for sort in SORTS {
-        let mut q = Query { title: Some("o"), sort, limit: 7, ..Query::default() };
+        let q = Query { title: Some("o"), sort, limit: 7, ..Query::default() };
         let all = model(
             &movies,
             &Query { limit: usize::MAX, ..Query { title: Some("o"), sort, ..Query::default() } },
         );
-        let mut seen: Vec<i64> = Vec::new();
-        loop {
-            let page = index.search(&q).unwrap_or_else(|| unreachable!());
-            assert_eq!(page.total, all.total);
-            let Some(&last) = page.ids.last() else { break };
-            seen.extend(&page.ids);
-            let m = movies.iter().find(|m| m.id == last).unwrap_or_else(|| unreachable!());
-            q.after = Some(match sort {
-                Sort::Title | Sort::TitleDesc => After::Title(&m.title, m.id),
-                Sort::Year | Sort::YearDesc => After::Year(m.year, m.id),
-            });
-        }
+        let seen = walk(&index, &movies, q, all.total);
         assert_eq!(seen, all.ids, "{sort:?}");
     }
 }
@@ -233,18 +246,7 @@ fn unknown_values_match_nothing() {
 
 #[test]
 fn a_substring_never_spans_two_titles() {
-    let movies: Vec<Owned> = ["ab", "cd"]
-        .iter()
-        .enumerate()
-        .map(|(i, t)| Owned {
-            id: i as i64 + 1,
-            title: (*t).to_owned(),
-            year: 2000,
-            provider: "p".into(),
-            genres: vec![],
-            cast: vec![],
-        })
-        .collect();
+    let movies = vec![plain(1, "ab"), plain(2, "cd")];
     let index = built(&movies);
     let q = |t| Query { title: Some(t), limit: 5, ..Query::default() };
     assert_eq!(index.search(&q("bc")).map(|p| p.total), Some(0));
@@ -253,25 +255,9 @@ fn a_substring_never_spans_two_titles() {
 
 // --- COPY --------------------------------------------------------------------------------
 
-fn field(out: &mut Vec<u8>, b: &[u8]) {
-    out.extend((b.len() as i32).to_be_bytes());
-    out.extend(b);
-}
-
-fn array(out: &mut Vec<u8>, items: &[String]) {
-    let mut body = Vec::new();
-    body.extend(i32::from(!items.is_empty()).to_be_bytes());
-    body.extend(0i32.to_be_bytes());
-    body.extend(25i32.to_be_bytes()); // text
-    if !items.is_empty() {
-        body.extend((items.len() as i32).to_be_bytes());
-        body.extend(1i32.to_be_bytes());
-        for item in items {
-            field(&mut body, item.as_bytes());
-        }
-    }
-    field(out, &body);
-}
+#[path = "../../examples/common/copy.rs"]
+mod encode;
+use encode::{array, field};
 
 /// Binary COPY of movies; with `after`, of change rows (each movie's predecessor last).
 fn copy_of(movies: &[Owned], after: Option<&[Option<i64>]>) -> Vec<u8> {
