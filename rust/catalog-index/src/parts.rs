@@ -66,9 +66,9 @@ impl Parts {
         drop(by_year);
         w.section(&by_id)?;
         drop(by_id);
-        genres.write(&mut w)?;
-        cast.write(&mut w)?;
-        providers.write(&mut w)?;
+        genres.write(n, &mut w)?;
+        cast.write(n, &mut w)?;
+        providers.write(n, &mut w)?;
         trigram::write(&text, &starts, &mut w)?;
         let header = Header { movies: n as u64, id_width, id_base, year_width, year_base };
         w.finish(&header)

@@ -3,7 +3,7 @@
 
 use crate::base::View;
 use crate::delta::{base_pos, bloom, Entry, Pos, Scan};
-use crate::values::Member;
+use crate::values::{Member, Table};
 use crate::{After, Index, Page, Query, Sort};
 use memchr::memmem::Finder;
 use std::collections::BinaryHeap;
@@ -217,15 +217,15 @@ impl Index {
     /// The base's matches (less its removed movies), each once. Candidates come from the
     /// filter with the fewest; the others are checked on each.
     fn base_matches(&self, v: &View<'_>, f: &Filter<'_>) -> Vec<u32> {
-        let mut lists: Vec<&[u32]> = Vec::new();
+        let mut needs: Vec<Need<'_>> = Vec::new();
         let names = f.genres.iter().map(|g| (&v.genres, g)).chain(f.cast.iter().map(|c| (&v.cast, c)));
         for (table, name) in names.chain(f.provider.iter().map(|p| (&v.providers, p))) {
             match table.id(name) {
-                Some(i) => lists.push(table.list(i)),
+                Some(i) => needs.push(Need { table: *table, value: i, list: table.list(i) }),
                 None => return Vec::new(), // a value no movie of the base has
             }
         }
-        lists.sort_by_key(|l| l.len());
+        needs.sort_by_key(|n| n.list.len());
         let (lo, hi) = f.years;
         let years = (lo, hi) != (i32::MIN, i32::MAX);
         let in_years = if years {
@@ -240,30 +240,48 @@ impl Index {
         let holds = |r: u32| finder.as_ref().is_none_or(|f| f.find(v.title(r)).is_some());
         let plan = f.title.map(|t| v.trigrams.plan(t.as_bytes()));
         let title_cost = plan.as_ref().map_or(usize::MAX, |p| p.estimate);
-        let list_cost = lists.first().map_or(usize::MAX, |l| l.len());
-        // A year's candidates are looked up in each list (a binary search); a list's are
-        // walked in rank order, their years read at hand.
-        let year_cost = if years { in_years.len().saturating_mul(1 + 16 * lists.len()) } else { usize::MAX };
+        let list_cost = needs.first().map_or(usize::MAX, |n| n.list.len());
+        // A year's candidates are looked up in each list without bits (a binary search); a
+        // list's are walked in rank order, their years read at hand.
+        let searched = needs.iter().filter(|n| n.table.has(0, n.value).is_none()).count();
+        let year_cost = if years { in_years.len().saturating_mul(1 + 16 * searched) } else { usize::MAX };
         let in_range = |r: u32| (lo..=hi).contains(&v.year(r));
+        let ok = |r: u32| !removed.has(r) && in_range(r);
         if let (Some(plan), Some(t), true) = (plan.as_ref(), f.title, title_cost <= list_cost.min(year_cost))
         {
-            let mut members: Vec<Member<'_>> = lists.iter().map(|l| Member::new(l)).collect();
+            let mut members: Vec<Member<'_>> = needs.iter().map(Need::member).collect();
             let mut found = v.trigrams.find(plan, t.as_bytes(), v.n, holds);
-            found.retain(|&r| !removed.has(r) && in_range(r) && members.iter_mut().all(|m| m.has(r)));
+            found.retain(|&r| ok(r) && needs.iter().zip(&mut members).all(|(n, m)| n.holds(r, m)));
             return found;
         }
         if list_cost <= year_cost {
-            let (first, rest) = lists.split_first().map_or((&[][..], &[][..]), |(f, r)| (*f, r));
-            let mut members: Vec<Member<'_>> = rest.iter().map(|l| Member::new(l)).collect();
-            let ok = |r: u32| !removed.has(r) && in_range(r);
-            return first
-                .iter()
-                .copied()
-                .filter(|&r| ok(r) && members.iter_mut().all(|m| m.has(r)) && holds(r))
-                .collect();
+            let mut members: Vec<Member<'_>> = needs.iter().map(Need::member).collect();
+            let mut rest = |r: u32| needs.iter().zip(members.iter_mut()).skip(1).all(|(n, m)| n.holds(r, m));
+            return needs[0].list.iter().copied().filter(|&r| ok(r) && rest(r) && holds(r)).collect();
         }
-        let in_lists = |r: u32| lists.iter().all(|l| l.binary_search(&r).is_ok());
+        let in_lists = |r: u32| {
+            needs.iter().all(|n| n.table.has(r, n.value).unwrap_or_else(|| n.list.binary_search(&r).is_ok()))
+        };
         in_years.iter().copied().filter(|&r| !removed.has(r) && in_lists(r) && holds(r)).collect()
+    }
+}
+
+/// A value a match must carry: its table's bits when it keeps them, else its posting list.
+struct Need<'a> {
+    table: Table<'a>,
+    value: usize,
+    list: &'a [u32],
+}
+
+impl<'a> Need<'a> {
+    fn member(&self) -> Member<'a> {
+        Member::new(self.list)
+    }
+
+    /// `m` walks the list: ranks asked in ascending order.
+    #[inline]
+    fn holds(&self, rank: u32, m: &mut Member<'_>) -> bool {
+        self.table.has(rank, self.value).unwrap_or_else(|| m.has(rank))
     }
 }
 

@@ -1,6 +1,8 @@
 //! A many-valued column (genres, cast; a provider is a column of one value per movie) as a
 //! sorted string table of its distinct values and, for each, the ascending ranks of the movies
 //! that carry it: names are found by binary search, posting lists are one flat `u32` array.
+//! A column of 32 values or fewer (genres, providers) also keeps each movie's values as bits
+//! (1, 2 or 4 bytes a movie), so that checking a candidate costs one read, not a search.
 
 use crate::error::{segment, Error};
 use crate::format::Writer;
@@ -38,8 +40,9 @@ impl Postings {
         list.extend(ranks);
     }
 
-    /// Four sections: name offsets, names, list offsets, ranks.
-    pub fn write<S: crate::format::Sink>(self, w: &mut Writer<S>) -> Result<(), Error> {
+    /// Five sections: name offsets, names, list offsets, ranks, each movie's bits (empty for
+    /// more than 32 values).
+    pub fn write<S: crate::format::Sink>(self, movies: usize, w: &mut Writer<S>) -> Result<(), Error> {
         let mut lists: Vec<(Box<str>, Vec<u32>)> =
             self.lists.into_iter().filter(|(_, l)| !l.is_empty()).collect();
         lists.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -58,10 +61,75 @@ impl Postings {
             ranks.extend(list);
             lists_at.push(u32_len(ranks.len())?);
         }
+        let bits = bits_of(&lists_at, &ranks, movies);
         w.section(&names_at)?;
         w.section(&names)?;
         w.section(&lists_at)?;
-        w.section(&ranks)
+        w.section(&ranks)?;
+        match width(lists_at.len() - 1) {
+            1 => w.section(&bits.iter().map(|&b| b as u8).collect::<Vec<u8>>()),
+            2 => w.section(&bits.iter().map(|&b| b as u16).collect::<Vec<u16>>()),
+            4 => w.section(&bits),
+            _ => w.section::<u32>(&[]),
+        }
+    }
+}
+
+/// Bytes a movie's bits take for a column of `values` values (0: none kept).
+fn width(values: usize) -> usize {
+    match values {
+        1..=8 => 1,
+        9..=16 => 2,
+        17..=32 => 4,
+        _ => 0, // none, or too many
+    }
+}
+
+/// Each movie's values as bits, from the posting lists (empty for more than 32 values).
+fn bits_of(lists_at: &[u32], ranks: &[u32], movies: usize) -> Vec<u32> {
+    let values = lists_at.len().saturating_sub(1);
+    if width(values) == 0 {
+        return Vec::new();
+    }
+    let mut bits = vec![0u32; movies];
+    for i in 0..values {
+        for &r in &ranks[lists_at[i] as usize..lists_at[i + 1] as usize] {
+            if let Some(b) = bits.get_mut(r as usize) {
+                *b |= 1 << i;
+            }
+        }
+    }
+    bits
+}
+
+/// Each movie's values as bits, as stored.
+#[derive(Clone, Copy)]
+pub enum Bits<'a> {
+    None,
+    W1(&'a [u8]),
+    W2(&'a [u16]),
+    W4(&'a [u32]),
+}
+
+impl Bits<'_> {
+    #[inline]
+    fn get(&self, rank: u32) -> Option<u32> {
+        let r = rank as usize;
+        match self {
+            Bits::None => None,
+            Bits::W1(b) => b.get(r).map(|&x| u32::from(x)),
+            Bits::W2(b) => b.get(r).map(|&x| u32::from(x)),
+            Bits::W4(b) => b.get(r).copied(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Bits::None => 0,
+            Bits::W1(b) => b.len(),
+            Bits::W2(b) => b.len(),
+            Bits::W4(b) => b.len(),
+        }
     }
 }
 
@@ -76,11 +144,32 @@ pub struct Table<'a> {
     names: &'a [u8],
     lists_at: &'a [u32],
     ranks: &'a [u32],
+    bits: Bits<'a>,
 }
 
 impl<'a> Table<'a> {
-    pub fn new(names_at: &'a [u32], names: &'a [u8], lists_at: &'a [u32], ranks: &'a [u32]) -> Self {
-        Table { names_at, names, lists_at, ranks }
+    /// `None` if the bits' bytes are not whole, aligned values of their width.
+    pub fn new(
+        names_at: &'a [u32],
+        names: &'a [u8],
+        lists_at: &'a [u32],
+        ranks: &'a [u32],
+        bits: &'a [u8],
+    ) -> Option<Self> {
+        let bits = match width(names_at.len().saturating_sub(1)) {
+            _ if bits.is_empty() => Bits::None,
+            1 => Bits::W1(bits),
+            2 => Bits::W2(bytemuck::try_cast_slice(bits).ok()?),
+            4 => Bits::W4(bytemuck::try_cast_slice(bits).ok()?),
+            _ => return None,
+        };
+        Some(Table { names_at, names, lists_at, ranks, bits })
+    }
+
+    /// Does the movie carry value `i`? `None` if the table keeps no bits: ask the list.
+    #[inline]
+    pub fn has(&self, rank: u32, i: usize) -> Option<bool> {
+        self.bits.get(rank).map(|b| b >> i & 1 == 1)
     }
 
     pub fn len(&self) -> usize {
@@ -114,7 +203,8 @@ impl<'a> Table<'a> {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        (self.names_at.len() + self.lists_at.len() + self.ranks.len()) * 4 + self.names.len()
+        let bits = self.bits.len() * width(self.len());
+        (self.names_at.len() + self.lists_at.len() + self.ranks.len()) * 4 + self.names.len() + bits
     }
 
     /// Offsets in bounds and ascending, names UTF-8 and strictly ascending, lists strictly
@@ -145,6 +235,12 @@ impl<'a> Table<'a> {
             if list.windows(2).any(|w| w[0] >= w[1]) || list.last().is_some_and(|&r| r as usize >= movies) {
                 return Err(bad("a posting list out of order or out of range"));
             }
+        }
+        let kept = (0..movies as u32).map_while(|r| self.bits.get(r));
+        let bits = bits_of(self.lists_at, self.ranks, movies);
+        let expected = if movies == 0 || width(k) == 0 { 0 } else { movies };
+        if self.bits.len() != expected || !kept.eq(bits.iter().copied()) {
+            return Err(bad("the movies' bits disagree with the lists"));
         }
         Ok(())
     }

@@ -46,7 +46,8 @@ fn damaged_truncated_and_foreign_files_are_refused() {
     let mut rng = Rng(22);
     let bytes = saved(&catalog(&mut rng, 100));
     assert!(error(&[]).contains("shorter than a header"));
-    assert!(error(b"PGCOPY\n\xff\r\n\0 and more bytes than that, up to a header's length at least.................................................................................................................................................................................................................................................................................................................................................................................................................................").contains("magic"));
+    let foreign = [b"PGCOPY\n\xff\r\n\0".as_slice(), &[b'.'; 1000]].concat();
+    assert!(error(&foreign).contains("magic"));
     assert!(error(&bytes[..bytes.len() - 1]).contains("truncated"));
     let mut longer = bytes.clone();
     longer.extend([0; 8]);
