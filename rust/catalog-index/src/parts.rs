@@ -49,7 +49,6 @@ impl Parts {
         }
         let mut by_year: Vec<u32> = (0..n as u32).collect();
         by_year.sort_unstable_by_key(|&r| (years[r as usize], ids[r as usize]));
-        let years: Vec<i64> = years.into_iter().map(i64::from).collect();
         let (year_width, year_base, year_bytes) = ints::encode(&years, 2);
         drop(years);
         let (id_width, id_base, id_bytes) = ints::encode(&ids, 4);

@@ -30,14 +30,17 @@ impl Postings {
         }
     }
 
-    /// A whole list, ranks ascending (merging a base's list through the new ranks).
-    pub fn extend(&mut self, name: &str, ranks: impl Iterator<Item = u32>) {
+    /// A whole list, ranks ascending (merging a base's list through the new ranks), of at
+    /// most `most` ranks (room is made for them at once: no list grows by doubling).
+    pub fn extend(&mut self, name: &str, most: usize, ranks: impl Iterator<Item = u32>) {
         let list = if let Some(list) = self.lists.get_mut(name) {
             list
         } else {
             self.lists.entry(name.into()).or_default()
         };
+        list.reserve_exact(most);
         list.extend(ranks);
+        list.shrink_to_fit();
     }
 
     /// Five sections: name offsets, names, list offsets, ranks, each movie's bits (empty for
