@@ -175,7 +175,12 @@ def test_a_saved_index_is_opened_mapped(tmp_path: Path) -> None:
     assert search(changed, title="lien") == (1, [3])
     merged = changed.merged(tmp_path / "merged.idx")  # written there, and mapped
     assert merged.mapped_bytes > 0 and search(merged, title="lien") == (1, [3])
-    assert [p.name for p in sorted(tmp_path.iterdir())] == ["catalog.idx", "merged.idx"]
+    builder = IndexBuilder()
+    builder.feed(copy_data(MOVIES))
+    fresh = builder.finish(tmp_path / "fresh.idx")  # likewise
+    assert fresh.mapped_bytes > 0 and search(fresh, title="lien") == (2, [3, 1])
+    names = ["catalog.idx", "fresh.idx", "merged.idx"]
+    assert [p.name for p in sorted(tmp_path.iterdir())] == names
 
 
 def test_changes_that_do_not_fit_are_a_clear_value_error(tmp_path: Path) -> None:

@@ -92,3 +92,16 @@ fn no_change_to_the_bytes_makes_opening_or_searching_panic() {
     }
     assert!(refused > 2000, "most damage is seen: {refused}");
 }
+
+#[test]
+fn a_build_written_straight_to_a_file_reads_back_the_same() {
+    let mut rng = Rng(24);
+    let movies = catalog(&mut rng, 80);
+    let mut b = Builder::new();
+    b.feed(&copy_bytes(&movies)).unwrap_or_else(|e| unreachable!("{e}"));
+    let path = std::env::temp_dir().join(format!("catalog-index-built-{}.idx", std::process::id()));
+    b.finish_into(&path).unwrap_or_else(|e| unreachable!("{e}"));
+    let index = Index::read(&path).unwrap_or_else(|e| unreachable!("{e}"));
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(index.base.bytes(), built(&movies).base.bytes());
+}
