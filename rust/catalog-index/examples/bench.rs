@@ -64,6 +64,9 @@ fn main() {
 
     let path = dir.join(format!("bench-{n}.idx"));
     measured("save", || or_exit(index.save(&path)));
+    let ids: Vec<i64> = catalog.ids.iter().step_by(n / 10).copied().collect();
+    let found = measured("attributes of 10 movies", || index.attributes(&ids));
+    assert!(found.iter().all(Option::is_some));
     measured("read + check (no mapping)", || drop(or_exit(Index::read(&path))));
 
     let mut changes = Changes::new(&catalog, 11);
@@ -95,6 +98,10 @@ fn main() {
     drop(merged);
     let merged_path = dir.join(format!("bench-{n}-merged.idx"));
     measured("merge into a file", || or_exit(after_big.merge_into(&merged_path)));
+    drop((merged_path.clone(), after_big));
+    let built_path = dir.join(format!("bench-{n}-built.idx"));
+    measured("build into a file", || catalog.build_into(&built_path));
+    let _ = std::fs::remove_file(&built_path);
     if std::env::var_os("KEEP").is_none() {
         let _ = std::fs::remove_file(&path);
         let _ = std::fs::remove_file(&merged_path);
