@@ -31,11 +31,12 @@
 //! 2-byte needle is the union of the lists of the trigrams it begins (titles are read with two
 //! end marks), exactly.
 //!
-//! **Memory** (`examples/bench.rs`, catalogs shaped like the API benchmark's): 85 bytes a movie
-//! instead of the suffix array index's 196, 253 MB for 3 million movies: ids 4 (narrowed), title
+//! **Memory** (`examples/bench.rs`, catalogs shaped like the API benchmark's): 89 bytes a movie
+//! instead of the suffix array index's 196, 268 MB for 3 million movies: ids 4 (narrowed), title
 //! hashes 8, years 2, titles and their offsets 20, year and id orders 8, genres and providers
-//! 10, cast 16, title trigrams 17. Mapped from one file, a pod's processes hold it once. A delta
-//! movie costs about 450 bytes of heap: merge long before the delta nears the base's size.
+//! 15 (lists, and each movie's values as bits), cast 16, title trigrams 17. Mapped from one
+//! file, a pod's processes hold it once. A delta movie costs about 450 bytes of heap, and each
+//! apply copies the delta's flat columns: merge long before the delta nears the base's size.
 
 #![forbid(unsafe_code)]
 
