@@ -75,6 +75,6 @@ fn row(r: &mut Reader<'_>) -> Result<Option<Change>, CopyError> {
     };
     let bloom = crate::delta::entry_bloom(provider, &genres, &cast);
     let (title, provider) = (title.into(), provider.into());
-    let entry = Entry { id, pos: 0, year, hash, title, provider, genres, cast, bloom };
+    let entry = Entry { id, year, hash, title, provider, genres, cast, bloom };
     Ok(Some(Change { entry, after }))
 }

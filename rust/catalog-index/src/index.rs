@@ -48,7 +48,7 @@ impl Index {
 
     /// Live movies.
     pub fn len(&self) -> usize {
-        self.base.view().n - self.delta.removed.len() + self.delta.movies.len()
+        self.base.view().n - self.delta.removed.len() + self.delta.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -57,7 +57,7 @@ impl Index {
 
     /// Movies held in the delta (added or changed since the base was built).
     pub fn delta_movies(&self) -> usize {
-        self.delta.movies.len()
+        self.delta.len()
     }
 
     /// Movies of the base removed (or changed) since it was built.

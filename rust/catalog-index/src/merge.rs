@@ -39,10 +39,12 @@ impl Index {
         let n = v.n as u32;
         parts.ids.reserve(self.len());
         let mut new_rank = vec![u32::MAX; v.n];
-        let mut delta = self.delta.movies.iter().peekable();
+        let d = &self.delta;
+        let mut delta = (0..d.len()).peekable();
         for r in 0..=n {
             let bound = if r < n { base_pos(r) } else { u128::MAX };
-            while let Some(e) = delta.next_if(|e| e.pos < bound) {
+            while let Some(i) = delta.next_if(|&i| d.pos[i] < bound) {
+                let e = d.at(i);
                 let rank = parts.push(e.id, e.hash, e.year, e.title.as_bytes())?;
 
                 parts.genres.push(rank, &names(&e.genres));

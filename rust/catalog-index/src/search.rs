@@ -119,16 +119,18 @@ impl Index {
             top.offer(key(q.sort, base_pos(r), v.year(r), v.id(r)), v.id(r));
         }
         let mut total = base.len();
-        self.delta_matches(&f, |e| {
+        let delta = &self.delta;
+        self.delta_matches(&f, |i| {
             total += 1;
-            top.offer(key(q.sort, e.pos, e.year, e.id), e.id);
+            let e = delta.at(i);
+            top.offer(key(q.sort, delta.pos[i], e.year, e.id), e.id);
         });
         Some(Page { total, ids: top.ids() })
     }
 
     /// The delta's matches: a title's occurrences in the delta's text, or a scan of the
     /// years and name bits; the entries themselves are read only for those that pass.
-    fn delta_matches<'a>(&'a self, f: &Filter<'_>, mut found: impl FnMut(&'a Entry)) {
+    fn delta_matches(&self, f: &Filter<'_>, mut found: impl FnMut(usize)) {
         let d = &self.delta;
         let mask = f.genres.iter().map(|g| bloom(1, g)).chain(f.cast.iter().map(|c| bloom(2, c)));
         let mask = mask.chain(f.provider.map(|p| bloom(0, p))).fold(0, |m, b| m | b);
@@ -139,16 +141,16 @@ impl Index {
             let mut last = usize::MAX;
             for occurrence in Finder::new(title.as_bytes()).find_iter(&d.text) {
                 at += d.starts[at + 1..].partition_point(|&s| s as usize <= occurrence);
-                if at != last && passes(&d.scan[at]) && f.accepts(&d.movies[at], None) {
-                    found(&d.movies[at]);
+                if at != last && passes(&d.scan[at]) && f.accepts(d.at(at), None) {
+                    found(at);
                 }
                 last = at;
             }
             return;
         }
-        for (s, e) in d.scan.iter().zip(d.movies.iter()) {
-            if passes(s) && f.accepts(e, None) {
-                found(e);
+        for (i, s) in d.scan.iter().enumerate() {
+            if passes(s) && f.accepts(d.at(i), None) {
+                found(i);
             }
         }
     }
@@ -156,8 +158,9 @@ impl Index {
     /// The cursor's row, if it is live with the value the cursor gives for the sort's key.
     fn place(&self, v: &View<'_>, sort: Sort, after: After<'_>) -> Option<Place> {
         let (After::Title(_, id) | After::Year(_, id)) = after;
-        let (pos, year, hash) = if let Some(e) = self.delta.entry(id) {
-            (e.pos, e.year, e.hash)
+        let (pos, year, hash) = if let Some(i) = self.delta.index_of(id) {
+            let e = self.delta.at(i);
+            (self.delta.pos[i], e.year, e.hash)
         } else {
             let r = v.rank_of(id).filter(|&r| !self.delta.removed.has(r))?;
             (base_pos(r), v.year(r), v.hashes[r as usize])
@@ -177,7 +180,7 @@ impl Index {
         let d = &self.delta;
         let live = |r: &u32| !removed.has(*r);
         let base_item = |r: u32| (key(sort, base_pos(r), v.year(r), v.id(r)), v.id(r));
-        let entry_item = |e: &std::sync::Arc<Entry>| (key(sort, e.pos, e.year, e.id), e.id);
+        let entry_item = |i: usize| (key(sort, d.pos[i], d.at(i).year, d.at(i).id), d.at(i).id);
         let year_item = |&(y, id): &(i32, i64)| (key(sort, 0, y, id), id);
         // Ranks whose place is at or before `pos` (base movie r sits at (r + 1, 0)).
         let not_after = |pos: Pos| ((pos >> 64) as u64).min(u64::from(n)) as u32;
@@ -186,17 +189,13 @@ impl Index {
         match (sort, after) {
             (Sort::Title, a) => {
                 let from = a.map_or(0, |a| not_after(a.pos));
-                let at = a.map_or(0, |a| d.movies.partition_point(|e| e.pos <= a.pos));
-                merge((from..n).filter(live).map(base_item), d.movies[at..].iter().map(entry_item), limit)
+                let at = a.map_or(0, |a| d.pos.partition_point(|&p| p <= a.pos));
+                merge((from..n).filter(live).map(base_item), (at..d.len()).map(entry_item), limit)
             }
             (Sort::TitleDesc, a) => {
                 let to = a.map_or(n, |a| before(a.pos));
-                let at = a.map_or(d.movies.len(), |a| d.movies.partition_point(|e| e.pos < a.pos));
-                merge(
-                    (0..to).rev().filter(live).map(base_item),
-                    d.movies[..at].iter().rev().map(entry_item),
-                    limit,
-                )
+                let at = a.map_or(d.len(), |a| d.pos.partition_point(|&p| p < a.pos));
+                merge((0..to).rev().filter(live).map(base_item), (0..at).rev().map(entry_item), limit)
             }
             (Sort::Year, a) => {
                 let from = a.map_or(0, |a| v.by_year.partition_point(|&r| year_at(r) <= (a.year, a.id)));
