@@ -12,10 +12,11 @@ use crate::Index;
 use std::path::Path;
 
 impl Index {
-    /// The same movies with an empty delta (the same index if it has no changes).
+    /// The same movies with an empty delta (the same base if there is nothing to fold in).
     pub fn merged(&self) -> Result<Index, Error> {
         if self.delta.is_empty() {
-            return Ok(self.clone());
+            // Entries added and removed again may be left in the delta's batches: not kept.
+            return Ok(Index { base: self.base.clone(), delta: crate::delta::Delta::default() });
         }
         let mut bytes = self.parts()?.write(Aligned::default())?;
         bytes.shrink();
