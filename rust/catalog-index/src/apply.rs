@@ -6,7 +6,8 @@
 //! movie after the predecessor sorts after the row too (none lies between them), and removed
 //! base movies stay only as anchors of positions. Rows that follow each other (each the
 //! predecessor of the next) are spread evenly over the gap they go in; a group whose gap ran
-//! out is renumbered. Cost: the rows (sorted by id and year) plus one pass over the delta.
+//! out is renumbered. Cost: the rows (sorted by id and year) plus a copy of the delta's flat
+//! columns; no entry of the delta is read but those the change set names.
 
 use crate::base::View;
 use crate::change::{self, Change};

@@ -6,8 +6,9 @@
 //!
 //! An [`Index`] is an immutable value: a *base* segment and a *delta*, both shared.
 //! [`Index::apply`] makes a new index from a change set in time proportional to the change
-//! (and one pass over the delta), the old one answering meanwhile; [`Index::merged`] folds the
-//! delta into a new base, in the background, without the database.
+//! (and a copy of the delta's flat columns), the old one answering meanwhile; [`Index::merged`]
+//! folds the delta into a new base, in the background, without the database. The delta's
+//! movies are scanned on each query: keep it small (merge at some thousands of movies).
 //!
 //! **Order without a collation.** Movies have a *rank*, their place in `ORDER BY title, id`
 //! under the database's collation, which this crate cannot reproduce: the base takes it from
