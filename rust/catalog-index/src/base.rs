@@ -51,10 +51,15 @@ fn view<'a>(bytes: &'a [u8], h: &Header, r: &[Range<usize>]) -> Result<View<'a>,
         Ints::view(&bytes[r[s].clone()], width, base).ok_or_else(|| segment("a column of unknown width"))
     };
     let table = |s: usize| -> Result<Table<'a>, Error> {
-        let (names_at, names, lists_at) =
-            (cast(bytes, &r[s])?, cast(bytes, &r[s + 1])?, cast(bytes, &r[s + 2])?);
-        let table = Table::new(names_at, names, lists_at, cast(bytes, &r[s + 3])?, &bytes[r[s + 4].clone()]);
-        table.ok_or_else(|| segment("a column's bits are misaligned"))
+        let sections = (
+            cast(bytes, &r[s])?,
+            cast(bytes, &r[s + 1])?,
+            cast(bytes, &r[s + 2])?,
+            cast(bytes, &r[s + 3])?,
+            cast(bytes, &r[s + 4])?,
+            &bytes[r[s + 5].clone()],
+        );
+        Table::new(sections).ok_or_else(|| segment("a column's bits are misaligned"))
     };
     Ok(View {
         n: usize::try_from(h.movies).map_err(|_| segment("too many movies"))?,
@@ -66,13 +71,13 @@ fn view<'a>(bytes: &'a [u8], h: &Header, r: &[Range<usize>]) -> Result<View<'a>,
         by_year: cast(bytes, &r[5])?,
         by_id: cast(bytes, &r[6])?,
         genres: table(7)?,
-        cast: table(12)?,
-        providers: table(17)?,
+        cast: table(13)?,
+        providers: table(19)?,
         trigrams: Trigrams::new(
-            cast(bytes, &r[22])?,
-            cast(bytes, &r[23])?,
-            cast(bytes, &r[24])?,
             cast(bytes, &r[25])?,
+            cast(bytes, &r[26])?,
+            cast(bytes, &r[27])?,
+            cast(bytes, &r[28])?,
         ),
     })
 }
@@ -109,7 +114,7 @@ impl Base {
 
 impl View<'_> {
     fn empty() -> Self {
-        let Some(t) = Table::new(&[0], &[], &[0], &[], &[]) else { unreachable!("no bits") };
+        let Some(t) = Table::new((&[0], &[], &[0], &[], &[], &[])) else { unreachable!("no bits") };
         View {
             n: 0,
             ids: Ints::W8(&[]),

@@ -20,7 +20,7 @@ use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 pub const MAGIC: [u8; 8] = *b"MSINDEX\0";
 pub const VERSION: u32 = 1;
 const ENDIAN: u32 = 0x0102_0304;
-pub const SECTIONS: usize = 26;
+pub const SECTIONS: usize = 29;
 const HEADER_BYTES: usize = 80;
 const CHECKED_HEADER: usize = 72; // everything before the header's own checksum
 pub const BODY_START: usize = HEADER_BYTES + SECTIONS * 16;

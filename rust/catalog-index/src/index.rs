@@ -121,12 +121,18 @@ impl Index {
                 out.push(None);
             }
         }
-        // A base keeps no values per movie: each posting list is asked (a few ms for 4,000 names).
+        // A base keeps each movie's values only as bits for small columns: each list of the
+        // others is read (a few ms for 4,000 names).
+        in_base.sort_unstable();
         for (which, table) in [v.genres, v.cast, v.providers].iter().enumerate() {
             for i in 0..table.len() {
-                let list = table.list(i);
+                let mut list = table.list(i).peekable();
                 for &(rank, slot) in &in_base {
-                    if let (true, Some(Some(a))) = (list.binary_search(&rank).is_ok(), out.get_mut(slot)) {
+                    let has = table.has(rank, i).unwrap_or_else(|| {
+                        while list.next_if(|&r| r < rank).is_some() {}
+                        list.peek() == Some(&rank)
+                    });
+                    if let (true, Some(Some(a))) = (has, out.get_mut(slot)) {
                         let name = table.name(i).to_owned();
                         match which {
                             0 => a.genres.push(name),

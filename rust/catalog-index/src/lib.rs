@@ -58,6 +58,7 @@ mod search;
 mod tombstones;
 mod trigram;
 mod values;
+mod varint;
 
 pub use base::Storage;
 pub use builder::{Builder, Movie, COLUMNS};

@@ -60,9 +60,8 @@ impl Index {
             [(v.genres, &mut parts.genres), (v.cast, &mut parts.cast), (v.providers, &mut parts.providers)]
         {
             for i in 0..table.len() {
-                let list = table.list(i);
-                let ranks = list.iter().map(|&r| new_rank[r as usize]).filter(|&r| r != u32::MAX);
-                postings.extend(table.name(i), list.len(), ranks);
+                let ranks = table.list(i).map(|r| new_rank[r as usize]).filter(|&r| r != u32::MAX);
+                postings.extend(table.name(i), table.count(i), ranks);
             }
         }
         Ok(parts)

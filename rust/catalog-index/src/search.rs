@@ -220,11 +220,11 @@ impl Index {
         let names = f.genres.iter().map(|g| (&v.genres, g)).chain(f.cast.iter().map(|c| (&v.cast, c)));
         for (table, name) in names.chain(f.provider.iter().map(|p| (&v.providers, p))) {
             match table.id(name) {
-                Some(i) => needs.push(Need { table: *table, value: i, list: table.list(i) }),
+                Some(i) => needs.push(Need { table: *table, value: i }),
                 None => return Vec::new(), // a value no movie of the base has
             }
         }
-        needs.sort_by_key(|n| n.list.len());
+        needs.sort_by_key(Need::count);
         let (lo, hi) = f.years;
         let years = (lo, hi) != (i32::MIN, i32::MAX);
         let in_years = if years {
@@ -239,48 +239,68 @@ impl Index {
         let holds = |r: u32| finder.as_ref().is_none_or(|f| f.find(v.title(r)).is_some());
         let plan = f.title.map(|t| v.trigrams.plan(t.as_bytes()));
         let title_cost = plan.as_ref().map_or(usize::MAX, |p| p.estimate);
-        let list_cost = needs.first().map_or(usize::MAX, |n| n.list.len());
-        // A year's candidates are looked up in each list without bits (a binary search); a
-        // list's are walked in rank order, their years read at hand.
-        let searched = needs.iter().filter(|n| n.table.has(0, n.value).is_none()).count();
-        let year_cost = if years { in_years.len().saturating_mul(1 + 16 * searched) } else { usize::MAX };
-        let in_range = |r: u32| (lo..=hi).contains(&v.year(r));
-        let ok = |r: u32| !removed.has(r) && in_range(r);
-        if let (Some(plan), Some(t), true) = (plan.as_ref(), f.title, title_cost <= list_cost.min(year_cost))
-        {
-            let mut members: Vec<Member<'_>> = needs.iter().map(Need::member).collect();
+        let list_cost = needs.first().map_or(usize::MAX, Need::count);
+        // A year's candidates are looked up in each list without bits (a search); a list's
+        // are walked in rank order, their years read at hand.
+        let searched: usize = needs.iter().filter(|n| !n.table.keeps_bits()).map(|_| 16).sum();
+        let year_cost = if years { in_years.len().saturating_mul(1 + searched) } else { usize::MAX };
+        let ok = |r: u32| !removed.has(r) && (lo..=hi).contains(&v.year(r));
+        let title_first = title_cost <= list_cost.min(year_cost);
+        let list_first = !title_first && list_cost <= year_cost;
+        // The lists checked on candidates, read whole (the driving list is walked instead).
+        let lists: Vec<Vec<u32>> = needs
+            .iter()
+            .enumerate()
+            .map(|(k, n)| {
+                if n.table.keeps_bits() || (list_first && k == 0) {
+                    Vec::new()
+                } else {
+                    n.table.list(n.value).collect()
+                }
+            })
+            .collect();
+        let mut checks: Vec<Check<'_>> =
+            needs.iter().zip(&lists).map(|(n, l)| Check { need: n, list: Member::new(l) }).collect();
+        if let (Some(plan), Some(t), true) = (plan.as_ref(), f.title, title_first) {
             let mut found = v.trigrams.find(plan, t.as_bytes(), v.n, holds);
-            found.retain(|&r| ok(r) && needs.iter().zip(&mut members).all(|(n, m)| n.holds(r, m)));
+            found.retain(|&r| ok(r) && checks.iter_mut().all(|c| c.holds(r)));
             return found;
         }
-        if list_cost <= year_cost {
-            let mut members: Vec<Member<'_>> = needs.iter().map(Need::member).collect();
-            let mut rest = |r: u32| needs.iter().zip(members.iter_mut()).skip(1).all(|(n, m)| n.holds(r, m));
-            return needs[0].list.iter().copied().filter(|&r| ok(r) && rest(r) && holds(r)).collect();
+        if list_first {
+            let (first, rest) = checks.split_at_mut(1);
+            let driver = first[0].need.table.list(first[0].need.value);
+            return driver.filter(|&r| ok(r) && rest.iter_mut().all(|c| c.holds(r)) && holds(r)).collect();
         }
-        let in_lists = |r: u32| {
-            needs.iter().all(|n| n.table.has(r, n.value).unwrap_or_else(|| n.list.binary_search(&r).is_ok()))
-        };
-        in_years.iter().copied().filter(|&r| !removed.has(r) && in_lists(r) && holds(r)).collect()
+        in_years
+            .iter()
+            .copied()
+            .filter(|&r| !removed.has(r) && checks.iter_mut().all(|c| c.holds(r)) && holds(r))
+            .collect()
     }
 }
 
-/// A value a match must carry: its table's bits when it keeps them, else its posting list.
+/// A value a match must carry.
 struct Need<'a> {
     table: Table<'a>,
     value: usize,
-    list: &'a [u32],
 }
 
-impl<'a> Need<'a> {
-    fn member(&self) -> Member<'a> {
-        Member::new(self.list)
+impl Need<'_> {
+    fn count(&self) -> usize {
+        self.table.count(self.value)
     }
+}
 
-    /// `m` walks the list: ranks asked in ascending order.
+/// A need checked on candidates: by its table's bits when it keeps them, else in its list.
+struct Check<'a> {
+    need: &'a Need<'a>,
+    list: Member<'a>,
+}
+
+impl Check<'_> {
     #[inline]
-    fn holds(&self, rank: u32, m: &mut Member<'_>) -> bool {
-        self.table.has(rank, self.value).unwrap_or_else(|| m.has(rank))
+    fn holds(&mut self, rank: u32) -> bool {
+        self.need.table.has(rank, self.need.value).unwrap_or_else(|| self.list.has(rank))
     }
 }
 
