@@ -21,7 +21,8 @@
 //! (magic, version, byte order, lengths, checksums), then 8-aligned flat arrays read in place
 //! with `bytemuck`: ids and years in the fewest bytes their range allows, title hashes, the
 //! lower-cased titles, ranks in year and id order, genres/cast/providers as sorted string tables
-//! with flat posting lists, and the title trigrams' varint-coded posting lists. It is read from
+//! with varint-coded posting lists (and, for 32 values or fewer, each movie's values as bits),
+//! and the title trigrams' varint-coded posting lists. It is read from
 //! an owned buffer or a memory-mapped file (the binding maps it), so that the processes of a
 //! pod share one copy. Every invariant a search relies on is checked on open: a damaged,
 //! truncated or foreign file is an [`Error::Segment`], never a panic; a mapped file must not be
@@ -32,11 +33,11 @@
 //! 2-byte needle is the union of the lists of the trigrams it begins (titles are read with two
 //! end marks), exactly.
 //!
-//! **Memory** (`examples/bench.rs`, catalogs shaped like the API benchmark's): 89 bytes a movie
-//! instead of the suffix array index's 196, 268 MB for 3 million movies: ids 4 (narrowed), title
+//! **Memory** (`examples/bench.rs`, catalogs shaped like the API benchmark's): 74 bytes a movie
+//! instead of the suffix array index's 196, 221 MB for 3 million movies: ids 4 (narrowed), title
 //! hashes 8, years 2, titles and their offsets 20, year and id orders 8, genres and providers
-//! 15 (lists, and each movie's values as bits), cast 16, title trigrams 17. Mapped from one
-//! file, a pod's processes hold it once. A delta movie costs about 450 bytes of heap, and each
+//! 7.5 (varint-coded lists, and each movie's values as bits), cast 7.5, title trigrams 17.
+//! Mapped from one file, a pod's processes hold it once. A delta movie costs about 450 bytes of heap, and each
 //! apply copies the delta's flat columns: merge long before the delta nears the base's size.
 
 #![forbid(unsafe_code)]
