@@ -189,8 +189,8 @@ fn many_rows_after_one_predecessor_renumber_their_group() {
     let base = vec![plain(1, "a"), plain(2, "c")];
     let mut index = built(&base);
     let mut movies = base.clone();
-    for i in 0..300 {
-        let m = plain(100 + i, &"b".repeat(301 - i as usize));
+    for (i, length) in (1..=300).rev().enumerate() {
+        let m = plain(100 + i as i64, &"b".repeat(length));
         // Each title a "b" shorter than the last: right after "a", before the previous.
         let rows = copy_of(std::slice::from_ref(&m), Some(&[Some(1)]));
         index = index.apply(&[m.id], &rows).unwrap_or_else(|e| unreachable!("{i}: {e}"));
