@@ -86,7 +86,8 @@ class IndexBuilder:
 
     def __new__(cls) -> IndexBuilder: ...
     def feed(self, chunk: bytes) -> None: ...
-    def finish(self) -> SearchIndex: ...
+    def finish(self, path: str | os.PathLike[str] | None = None) -> SearchIndex:
+        """The index; with a path, it is written there (as ``save`` does) and mapped."""
 
 @final
 class SearchIndex:

@@ -1,72 +1,155 @@
 //! Figures of the index for N generated movies shaped like `benchmarks/bench_api.py`'s catalog
 //! (titles of about 15 characters from a Zipf-like vocabulary, 0-3 genres of 20, 0-8 cast
-//! members of a pool of 4,000 people):
+//! members of a pool of 4,000 people): build, bytes per movie, save and open, change sets,
+//! merges, and the time of each query shape, with and without a delta.
 //!
 //! ```sh
-//! cargo run --release -p moviestore-catalog-index --example bench -- 300000
+//! cargo run --release -p moviestore-catalog-index --example bench -- 300000 /dev/shm
 //! ```
+//!
+//! With a third argument `into`, only the build straight into a file is measured.
+//! With `KEEP=1` the segment files written in that folder stay (`bench-N.idx`, the base;
+//! `bench-N-merged.idx`, after the change sets), to be opened from Python.
 #![allow(clippy::cast_precision_loss, clippy::cast_possible_wrap, clippy::cast_sign_loss)]
 
 #[path = "common/catalog.rs"]
 mod catalog;
+#[path = "common/changes.rs"]
+mod changes;
+#[path = "common/copy.rs"]
+mod copy;
 
 use catalog::{reset_peak, rss, Catalog};
-use catalog_index::{After, Index, Query, Sort};
+use catalog_index::{Index, Query, Sort};
+use changes::Changes;
+use std::path::PathBuf;
 use std::time::Instant;
 
-fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(300_000);
-    let catalog = Catalog::new(n, 7);
-    let before = rss();
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
+}
+
+/// Run `f`, printing its time and how far RSS grew above where it started.
+fn measured<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let before = rss().0;
     reset_peak();
     let started = Instant::now();
-    let index = catalog.build();
+    let out = f();
     let seconds = started.elapsed().as_secs_f64();
     let after = rss();
-    println!("movies {n}: build {seconds:.2} s, peak RSS growth {:.0} MB", (after.1 - before.0) as f64 / 1e6);
-    println!(
-        "index {} bytes = {:.1} bytes/movie; RSS growth kept {:.0} MB",
-        index.heap_bytes(),
-        index.heap_bytes() as f64 / n as f64,
-        (after.0 - before.0) as f64 / 1e6
-    );
+    println!("{what}: {:.1} ms, peak RSS +{:.0} MB", seconds * 1e3, mb(after.1.saturating_sub(before)));
+    out
+}
+
+fn or_exit<T>(r: Result<T, catalog_index::Error>) -> T {
+    r.unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(1)
+    })
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(300_000);
+    let dir = PathBuf::from(args.next().unwrap_or_else(|| "/dev/shm".into()));
+    let catalog = Catalog::new(n, 7);
+    if args.next().as_deref() == Some("into") {
+        // Alone in a fresh process, so that the peak is the build's own.
+        let path = dir.join(format!("bench-{n}-built.idx"));
+        measured("build into a file", || catalog.build_into(&path));
+        let _ = std::fs::remove_file(&path);
+        return;
+    }
+    let index = measured(&format!("build of {n} movies"), || catalog.build());
+    let bytes = index.heap_bytes();
+    println!("index {bytes} bytes = {:.1} bytes/movie", bytes as f64 / n as f64);
+    for (part, size) in index.breakdown() {
+        println!("  {part:<24} {:>6.1} bytes/movie", size as f64 / n as f64);
+    }
     let text: usize = (0..n).map(|i| catalog.lowered_title(i).len()).sum();
     println!("titles: {:.1} bytes/movie lower-cased", text as f64 / n as f64);
-    searches(&catalog, &index);
+    searches("searches, no delta", &catalog, &index);
+
+    let path = dir.join(format!("bench-{n}.idx"));
+    measured("save", || or_exit(index.save(&path)));
+    let ids: Vec<i64> = catalog.ids.iter().step_by(n / 10).copied().collect();
+    let found = measured("attributes of 10 movies", || index.attributes(&ids));
+    assert!(found.iter().all(Option::is_some));
+    measured("read + check (no mapping)", || drop(or_exit(Index::read(&path))));
+
+    let mut changes = Changes::new(&catalog, 11);
+    let small: Vec<_> = (0..30).map(|_| changes.next(10)).collect();
+    let current = applied("apply 10 movies x30, on the base (delta growing to 300)", index.clone(), &small);
+    let (ids, rows) = changes.next(10_000);
+    let with_10k = measured("apply 10,000 movies", || or_exit(current.apply(&ids, &rows)));
+    let small: Vec<_> = (0..10).map(|_| changes.next(10)).collect();
+    let with_10k = applied("apply 10 movies x10, on a delta of 10,300", with_10k, &small);
+    searches("searches, delta of 10,400", &catalog, &with_10k);
+    let (ids, rows) = changes.next(200_000.min(n / 2));
+    let big = measured("apply 200,000 movies (n/2 at most)", || or_exit(with_10k.apply(&ids, &rows)));
+    println!(
+        "  delta {} movies, {} base movies removed, heap {:.0} MB",
+        big.delta_movies(),
+        big.removed_movies(),
+        mb(big.heap_bytes() as u64)
+    );
+    let small: Vec<_> = (0..10).map(|_| changes.next(10)).collect();
+    let after_big = applied("apply 10 movies x10, on that delta", big, &small);
+    searches("searches, delta of 210,000", &catalog, &after_big);
+    drop((with_10k, current, index));
+    let merged = measured("merge (in memory)", || or_exit(after_big.merged()));
+    println!(
+        "  merged: {} movies, {:.1} bytes/movie",
+        merged.len(),
+        merged.heap_bytes() as f64 / merged.len() as f64
+    );
+    drop(merged);
+    let merged_path = dir.join(format!("bench-{n}-merged.idx"));
+    measured("merge into a file", || or_exit(after_big.merge_into(&merged_path)));
+    if std::env::var_os("KEEP").is_none() {
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(&merged_path);
+    }
+}
+
+/// Apply each change set in turn, reporting the times.
+fn applied(what: &str, mut index: Index, sets: &[(Vec<i64>, Vec<u8>)]) -> Index {
+    let mut times = Vec::new();
+    for (ids, rows) in sets {
+        let started = Instant::now();
+        index = or_exit(index.apply(ids, rows));
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    report(what, &mut times);
+    index
+}
+
+fn report(what: &str, times: &mut [f64]) {
+    times.sort_by(f64::total_cmp);
+    let median = times.get(times.len() / 2).copied().unwrap_or(0.0);
+    let max = times.last().copied().unwrap_or(0.0);
+    println!("{what}: median {median:.2} ms, max {max:.2} ms");
 }
 
 /// Mean and worst time of each query shape, in microseconds.
-fn searches(catalog: &Catalog, index: &Index) {
+fn searches(what: &str, catalog: &Catalog, index: &Index) {
+    println!("{what}:");
     let mut rng = catalog::Rng(99);
     let mut shapes: Vec<(&str, Vec<Query<'_>>)> = Vec::new();
-    let page = |q: Query<'static>| q;
-    let common: Vec<Query<'_>> = ["night", "the ", "king", "love"]
-        .iter()
-        .map(|t| page(Query { title: Some(t), limit: 20, ..Query::default() }))
-        .collect();
-    shapes.push(("title, common words", common));
+    let titles = |needles: &[&'static str]| -> Vec<Query<'static>> {
+        needles.iter().map(|t| Query { title: Some(t), limit: 20, ..Query::default() }).collect()
+    };
+    shapes.push(("title, common words", titles(&["night", "the ", "king", "love"])));
     let sampled: Vec<Query<'_>> = (0..300).filter_map(|_| catalog.title_needle(&mut rng)).collect();
     shapes.push(("title, sampled 4-8 byte parts (bench_api)", sampled));
-    let rare: Vec<Query<'_>> = (0..100).map(|_| catalog.rare_needle(&mut rng)).collect();
-    shapes.push(("title, rare invented words", rare));
-    let short: Vec<Query<'_>> = ["e", "a", "zq", "ka", "é"]
-        .iter()
-        .map(|t| Query { title: Some(t), limit: 20, ..Query::default() })
-        .collect();
-    shapes.push(("title, 1-2 byte needles", short));
+    shapes.push(("title, rare invented words", (0..100).map(|_| catalog.rare_needle(&mut rng)).collect()));
+    shapes.push(("title, 1-2 byte needles", titles(&["e", "a", "zq", "ka", "é"])));
     shapes.push(("genre + year (bench_api)", (0..300).map(|_| catalog.genre_year(&mut rng)).collect()));
-    let cast: Vec<Query<'_>> = (0..300).map(|i| catalog.cast(&mut rng, i)).collect();
-    shapes.push(("cast, each sort (bench_api)", cast));
-    let all: Vec<Query<'_>> = [Sort::Title, Sort::Year, Sort::YearDesc]
-        .into_iter()
-        .map(|sort| Query { sort, limit: 20, ..Query::default() })
-        .collect();
-    shapes.push(("no filter", all));
-    let mut cursor = Vec::new();
-    for q in catalog.cursors(&mut rng) {
-        cursor.push(q);
-    }
-    shapes.push(("title 'night', year-sorted page after a cursor", cursor));
+    shapes.push(("cast, each sort (bench_api)", (0..300).map(|i| catalog.cast(&mut rng, i)).collect()));
+    let all =
+        [Sort::Title, Sort::Year, Sort::YearDesc].map(|sort| Query { sort, limit: 20, ..Query::default() });
+    shapes.push(("no filter", all.into()));
+    shapes.push(("title 'night', year-sorted page after a cursor", catalog.cursors(&mut rng)));
     for (name, queries) in &shapes {
         let mut times = Vec::new();
         let mut totals = 0;
@@ -86,5 +169,4 @@ fn searches(catalog: &Catalog, index: &Index) {
             totals / queries.len().max(1)
         );
     }
-    let _ = After::Year(0, 0);
 }

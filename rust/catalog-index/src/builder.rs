@@ -124,12 +124,23 @@ impl Builder {
 
     /// The index; the COPY data, if fed, must have ended.
     pub fn finish(self) -> Result<Index, Error> {
+        let mut bytes = self.parts()?.write(Aligned::default())?;
+        bytes.shrink();
+        Ok(Index::from_base(Base::built(bytes)?))
+    }
+
+    /// Write the index's segment straight to a file (as [`Index::save`] does), without
+    /// holding it in memory as well: open the file to use it.
+    pub fn finish_into(self, path: &std::path::Path) -> Result<(), Error> {
+        let parts = self.parts()?;
+        crate::index::write_atomically(path, |w| parts.write(w))
+    }
+
+    fn parts(self) -> Result<Parts, Error> {
         if (self.header_read || !self.pending.is_empty()) && !self.ended {
             return Err(Error::Copy("the COPY data ended before its trailer".into()));
         }
-        let mut bytes = self.parts.write(Aligned::default())?;
-        bytes.shrink();
-        Ok(Index::from_base(Base::built(bytes)?))
+        Ok(self.parts)
     }
 }
 

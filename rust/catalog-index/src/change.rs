@@ -73,7 +73,8 @@ fn row(r: &mut Reader<'_>) -> Result<Option<Change>, CopyError> {
                 .map_err(|_| crate::copy::invalid("after_id is not an int8"))?,
         ),
     };
-    let entry =
-        Entry { id, pos: 0, year, hash, title: title.into(), provider: provider.into(), genres, cast };
+    let bloom = crate::delta::entry_bloom(provider, &genres, &cast);
+    let (title, provider) = (title.into(), provider.into());
+    let entry = Entry { id, year, hash, title, provider, genres, cast, bloom };
     Ok(Some(Change { entry, after }))
 }

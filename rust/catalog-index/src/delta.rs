@@ -17,7 +17,6 @@ pub fn base_pos(rank: u32) -> Pos {
 #[derive(Clone, Debug)]
 pub struct Entry {
     pub id: i64,
-    pub pos: Pos,
     pub year: i32,
     /// XXH3 of the original title (a title cursor names its row by title and id).
     pub hash: u64,
@@ -27,6 +26,19 @@ pub struct Entry {
     /// Sorted, each once.
     pub genres: Box<[Box<str>]>,
     pub cast: Box<[Box<str>]>,
+    /// Two bits for each of its provider, genres and cast: what a scan checks first.
+    pub bloom: u128,
+}
+
+/// The bits of a name in a [`Entry::bloom`]; `kind` keeps a genre apart from a person.
+pub fn bloom(kind: u8, name: &str) -> u128 {
+    let h = xxhash_rust::xxh3::xxh3_64_with_seed(name.as_bytes(), u64::from(kind));
+    1 << (h & 127) | 1 << ((h >> 7) & 127)
+}
+
+pub fn entry_bloom(provider: &str, genres: &[Box<str>], cast: &[Box<str>]) -> u128 {
+    let names = genres.iter().map(|g| bloom(1, g)).chain(cast.iter().map(|c| bloom(2, c)));
+    names.fold(bloom(0, provider), |b, x| b | x)
 }
 
 impl Entry {
@@ -40,31 +52,72 @@ impl Entry {
     }
 }
 
+/// What a scan of the delta reads of each movie, kept together.
+#[derive(Clone, Copy, Debug)]
+pub struct Scan {
+    pub bloom: u128,
+    pub year: i32,
+}
+
+/// Where an entry is: its batch (one for each change set since the base) and its place there.
+#[derive(Clone, Copy, Debug)]
+pub struct Slot {
+    pub batch: u32,
+    pub index: u32,
+}
+
+/// The live delta as columns in title order, each shared by the indexes that have it: an apply
+/// copies them (flat arrays, no entry is touched) and adds one batch of entries.
 #[derive(Clone)]
 pub struct Delta {
     pub removed: Tombstones,
-    /// In title order (by `pos`).
-    pub movies: Arc<[Arc<Entry>]>,
+    /// The entries of each change set, never changed (those changed or removed since stay,
+    /// unreferenced, until a merge).
+    pub batches: Arc<Vec<Arc<Vec<Entry>>>>,
+    pub slots: Arc<Vec<Slot>>,
+    /// Ascending.
+    pub pos: Arc<Vec<Pos>>,
+    pub scan: Arc<Vec<Scan>>,
+    /// The titles, each followed by NUL, and where each starts (and the end).
+    pub text: Arc<Vec<u8>>,
+    pub starts: Arc<Vec<u32>>,
     /// `(id, pos)` by id.
-    pub by_id: Arc<[(i64, Pos)]>,
+    pub by_id: Arc<Vec<(i64, Pos)>>,
     /// `(year, id)` ascending.
-    pub by_year: Arc<[(i32, i64)]>,
+    pub by_year: Arc<Vec<(i32, i64)>>,
 }
 
 impl Default for Delta {
     fn default() -> Self {
         Delta {
             removed: Tombstones::default(),
-            movies: Arc::from(Vec::new()),
-            by_id: Arc::from(Vec::new()),
-            by_year: Arc::from(Vec::new()),
+            batches: Arc::new(Vec::new()),
+            slots: Arc::new(Vec::new()),
+            pos: Arc::new(Vec::new()),
+            scan: Arc::new(Vec::new()),
+            text: Arc::new(Vec::new()),
+            starts: Arc::new(vec![0]),
+            by_id: Arc::new(Vec::new()),
+            by_year: Arc::new(Vec::new()),
         }
     }
 }
 
 impl Delta {
+    /// Live movies in the delta.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.removed.is_empty() && self.movies.is_empty()
+        self.removed.is_empty() && self.slots.is_empty()
+    }
+
+    /// The entry at this place of the title order.
+    #[inline]
+    pub fn at(&self, i: usize) -> &Entry {
+        let s = self.slots[i];
+        &self.batches[s.batch as usize][s.index as usize]
     }
 
     pub fn pos_of(&self, id: i64) -> Option<Pos> {
@@ -72,14 +125,19 @@ impl Delta {
         Some(self.by_id[at].1)
     }
 
-    pub fn entry(&self, id: i64) -> Option<&Entry> {
+    /// The place in the title order of the movie of this id.
+    pub fn index_of(&self, id: i64) -> Option<usize> {
         let pos = self.pos_of(id)?;
-        let at = self.movies.binary_search_by_key(&pos, |e| e.pos).ok()?;
-        Some(&self.movies[at])
+        self.pos.binary_search(&pos).ok()
+    }
+
+    pub fn entry(&self, id: i64) -> Option<&Entry> {
+        self.index_of(id).map(|i| self.at(i))
     }
 
     pub fn heap_bytes(&self) -> usize {
-        let entries: usize = self.movies.iter().map(|e| e.heap_bytes() + 16).sum();
-        entries + self.by_id.len() * 32 + self.by_year.len() * 16 + self.removed.heap_bytes()
+        let entries: usize = self.batches.iter().flat_map(|b| b.iter()).map(Entry::heap_bytes).sum();
+        let columns = self.slots.len() * (8 + 16 + 32 + 4) + self.by_id.len() * 32 + self.by_year.len() * 16;
+        entries + self.batches.len() * 32 + columns + self.text.len() + self.removed.heap_bytes()
     }
 }

@@ -20,7 +20,7 @@ use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 pub const MAGIC: [u8; 8] = *b"MSINDEX\0";
 pub const VERSION: u32 = 1;
 const ENDIAN: u32 = 0x0102_0304;
-pub const SECTIONS: usize = 23;
+pub const SECTIONS: usize = 29;
 const HEADER_BYTES: usize = 80;
 const CHECKED_HEADER: usize = 72; // everything before the header's own checksum
 pub const BODY_START: usize = HEADER_BYTES + SECTIONS * 16;
@@ -54,8 +54,13 @@ impl Aligned {
         &bytemuck::cast_slice(&self.words)[..self.len]
     }
 
-    pub fn capacity_bytes(&self) -> usize {
-        self.words.capacity() * 8
+    /// `len` zero bytes, to be filled in place.
+    pub fn zeroed(len: usize) -> Aligned {
+        Aligned { words: vec![0; len.div_ceil(8)], len }
+    }
+
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut bytemuck::cast_slice_mut(&mut self.words)[..self.len]
     }
 
     pub fn shrink(&mut self) {

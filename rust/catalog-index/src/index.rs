@@ -39,17 +39,16 @@ impl Index {
 
     /// A segment file read into memory (no mapping).
     pub fn read(path: &Path) -> Result<Index, Error> {
-        let bytes = fs::read(path)?;
-        let mut aligned = Aligned::default();
-        crate::format::Sink::put(&mut aligned, &bytes)?;
-        drop(bytes);
-        aligned.shrink();
+        let mut file = File::open(path)?;
+        let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+        let mut aligned = Aligned::zeroed(len);
+        std::io::Read::read_exact(&mut file, aligned.bytes_mut())?;
         Index::open(Box::new(aligned), false)
     }
 
     /// Live movies.
     pub fn len(&self) -> usize {
-        self.base.view().n - self.delta.removed.len() + self.delta.movies.len()
+        self.base.view().n - self.delta.removed.len() + self.delta.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -58,7 +57,7 @@ impl Index {
 
     /// Movies held in the delta (added or changed since the base was built).
     pub fn delta_movies(&self) -> usize {
-        self.delta.movies.len()
+        self.delta.len()
     }
 
     /// Movies of the base removed (or changed) since it was built.
@@ -122,12 +121,18 @@ impl Index {
                 out.push(None);
             }
         }
-        // A base keeps no values per movie: each posting list is asked (a few ms for 4,000 names).
+        // A base keeps each movie's values only as bits for small columns: each list of the
+        // others is read (a few ms for 4,000 names).
+        in_base.sort_unstable();
         for (which, table) in [v.genres, v.cast, v.providers].iter().enumerate() {
             for i in 0..table.len() {
-                let list = table.list(i);
+                let mut list = table.list(i).peekable();
                 for &(rank, slot) in &in_base {
-                    if let (true, Some(Some(a))) = (list.binary_search(&rank).is_ok(), out.get_mut(slot)) {
+                    let has = table.has(rank, i).unwrap_or_else(|| {
+                        while list.next_if(|&r| r < rank).is_some() {}
+                        list.peek() == Some(&rank)
+                    });
+                    if let (true, Some(Some(a))) = (has, out.get_mut(slot)) {
                         let name = table.name(i).to_owned();
                         match which {
                             0 => a.genres.push(name),

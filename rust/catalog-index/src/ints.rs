@@ -50,18 +50,20 @@ impl<'a> Ints<'a> {
 }
 
 /// `(width, base, bytes)`: the narrowest of 2, 4 or 8 bytes a value that holds every value.
-pub fn encode(values: &[i64], min_width: u32) -> (u32, i64, Vec<u8>) {
-    let lo = values.iter().copied().min().unwrap_or(0);
-    let hi = values.iter().copied().max().unwrap_or(0);
+pub fn encode<T: Copy + Into<i64>>(values: &[T], min_width: u32) -> (u32, i64, Vec<u8>) {
+    let all = || values.iter().map(|&x| x.into());
+    let lo = all().min().unwrap_or(0);
+    let hi = all().max().unwrap_or(0);
     let span = i128::from(hi) - i128::from(lo);
     if min_width <= 2 && span <= i128::from(u16::MAX) {
-        let v: Vec<u16> = values.iter().map(|&x| u16::try_from(x - lo).unwrap_or(u16::MAX)).collect();
+        let v: Vec<u16> = all().map(|x| u16::try_from(x - lo).unwrap_or(u16::MAX)).collect();
         (2, lo, cast_slice(&v).to_vec())
     } else if min_width <= 4 && span <= i128::from(u32::MAX) {
-        let v: Vec<u32> = values.iter().map(|&x| u32::try_from(x - lo).unwrap_or(u32::MAX)).collect();
+        let v: Vec<u32> = all().map(|x| u32::try_from(x - lo).unwrap_or(u32::MAX)).collect();
         (4, lo, cast_slice(&v).to_vec())
     } else {
-        (8, 0, cast_slice(values).to_vec())
+        let v: Vec<i64> = all().collect();
+        (8, 0, cast_slice(&v).to_vec())
     }
 }
 

@@ -12,10 +12,11 @@ use crate::Index;
 use std::path::Path;
 
 impl Index {
-    /// The same movies with an empty delta (the same index if it has no changes).
+    /// The same movies with an empty delta (the same base if there is nothing to fold in).
     pub fn merged(&self) -> Result<Index, Error> {
         if self.delta.is_empty() {
-            return Ok(self.clone());
+            // Entries added and removed again may be left in the delta's batches: not kept.
+            return Ok(Index { base: self.base.clone(), delta: crate::delta::Delta::default() });
         }
         let mut bytes = self.parts()?.write(Aligned::default())?;
         bytes.shrink();
@@ -39,10 +40,12 @@ impl Index {
         let n = v.n as u32;
         parts.ids.reserve(self.len());
         let mut new_rank = vec![u32::MAX; v.n];
-        let mut delta = self.delta.movies.iter().peekable();
+        let d = &self.delta;
+        let mut delta = (0..d.len()).peekable();
         for r in 0..=n {
             let bound = if r < n { base_pos(r) } else { u128::MAX };
-            while let Some(e) = delta.next_if(|e| e.pos < bound) {
+            while let Some(i) = delta.next_if(|&i| d.pos[i] < bound) {
+                let e = d.at(i);
                 let rank = parts.push(e.id, e.hash, e.year, e.title.as_bytes())?;
 
                 parts.genres.push(rank, &names(&e.genres));
@@ -57,8 +60,8 @@ impl Index {
             [(v.genres, &mut parts.genres), (v.cast, &mut parts.cast), (v.providers, &mut parts.providers)]
         {
             for i in 0..table.len() {
-                let ranks = table.list(i).iter().map(|&r| new_rank[r as usize]).filter(|&r| r != u32::MAX);
-                postings.extend(table.name(i), ranks);
+                let ranks = table.list(i).map(|r| new_rank[r as usize]).filter(|&r| r != u32::MAX);
+                postings.extend(table.name(i), table.count(i), ranks);
             }
         }
         Ok(parts)

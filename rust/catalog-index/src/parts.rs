@@ -49,7 +49,6 @@ impl Parts {
         }
         let mut by_year: Vec<u32> = (0..n as u32).collect();
         by_year.sort_unstable_by_key(|&r| (years[r as usize], ids[r as usize]));
-        let years: Vec<i64> = years.into_iter().map(i64::from).collect();
         let (year_width, year_base, year_bytes) = ints::encode(&years, 2);
         drop(years);
         let (id_width, id_base, id_bytes) = ints::encode(&ids, 4);
@@ -66,9 +65,9 @@ impl Parts {
         drop(by_year);
         w.section(&by_id)?;
         drop(by_id);
-        genres.write(&mut w)?;
-        cast.write(&mut w)?;
-        providers.write(&mut w)?;
+        genres.write(n, &mut w)?;
+        cast.write(n, &mut w)?;
+        providers.write(n, &mut w)?;
         trigram::write(&text, &starts, &mut w)?;
         let header = Header { movies: n as u64, id_width, id_base, year_width, year_base };
         w.finish(&header)

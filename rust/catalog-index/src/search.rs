@@ -2,8 +2,8 @@
 //! each with its key in the sort's order, the smallest `limit` keys after the cursor's.
 
 use crate::base::View;
-use crate::delta::{base_pos, Entry, Pos};
-use crate::values::Member;
+use crate::delta::{base_pos, bloom, Entry, Pos, Scan};
+use crate::values::{Member, Table};
 use crate::{After, Index, Page, Query, Sort};
 use memchr::memmem::Finder;
 use std::collections::BinaryHeap;
@@ -118,20 +118,49 @@ impl Index {
         for &r in &base {
             top.offer(key(q.sort, base_pos(r), v.year(r), v.id(r)), v.id(r));
         }
-        let finder = f.title.map(|t| Finder::new(t.as_bytes()));
         let mut total = base.len();
-        for e in self.delta.movies.iter().filter(|e| f.accepts(e, finder.as_ref())) {
+        let delta = &self.delta;
+        self.delta_matches(&f, |i| {
             total += 1;
-            top.offer(key(q.sort, e.pos, e.year, e.id), e.id);
-        }
+            let e = delta.at(i);
+            top.offer(key(q.sort, delta.pos[i], e.year, e.id), e.id);
+        });
         Some(Page { total, ids: top.ids() })
+    }
+
+    /// The delta's matches: a title's occurrences in the delta's text, or a scan of the
+    /// years and name bits; the entries themselves are read only for those that pass.
+    fn delta_matches(&self, f: &Filter<'_>, mut found: impl FnMut(usize)) {
+        let d = &self.delta;
+        let mask = f.genres.iter().map(|g| bloom(1, g)).chain(f.cast.iter().map(|c| bloom(2, c)));
+        let mask = mask.chain(f.provider.map(|p| bloom(0, p))).fold(0, |m, b| m | b);
+        let (lo, hi) = f.years;
+        let passes = |s: &Scan| s.year >= lo && s.year <= hi && s.bloom & mask == mask;
+        if let Some(title) = f.title {
+            let mut at = 0;
+            let mut last = usize::MAX;
+            for occurrence in Finder::new(title.as_bytes()).find_iter(&d.text) {
+                at += d.starts[at + 1..].partition_point(|&s| s as usize <= occurrence);
+                if at != last && passes(&d.scan[at]) && f.accepts(d.at(at), None) {
+                    found(at);
+                }
+                last = at;
+            }
+            return;
+        }
+        for (i, s) in d.scan.iter().enumerate() {
+            if passes(s) && f.accepts(d.at(i), None) {
+                found(i);
+            }
+        }
     }
 
     /// The cursor's row, if it is live with the value the cursor gives for the sort's key.
     fn place(&self, v: &View<'_>, sort: Sort, after: After<'_>) -> Option<Place> {
         let (After::Title(_, id) | After::Year(_, id)) = after;
-        let (pos, year, hash) = if let Some(e) = self.delta.entry(id) {
-            (e.pos, e.year, e.hash)
+        let (pos, year, hash) = if let Some(i) = self.delta.index_of(id) {
+            let e = self.delta.at(i);
+            (self.delta.pos[i], e.year, e.hash)
         } else {
             let r = v.rank_of(id).filter(|&r| !self.delta.removed.has(r))?;
             (base_pos(r), v.year(r), v.hashes[r as usize])
@@ -151,7 +180,7 @@ impl Index {
         let d = &self.delta;
         let live = |r: &u32| !removed.has(*r);
         let base_item = |r: u32| (key(sort, base_pos(r), v.year(r), v.id(r)), v.id(r));
-        let entry_item = |e: &std::sync::Arc<Entry>| (key(sort, e.pos, e.year, e.id), e.id);
+        let entry_item = |i: usize| (key(sort, d.pos[i], d.at(i).year, d.at(i).id), d.at(i).id);
         let year_item = |&(y, id): &(i32, i64)| (key(sort, 0, y, id), id);
         // Ranks whose place is at or before `pos` (base movie r sits at (r + 1, 0)).
         let not_after = |pos: Pos| ((pos >> 64) as u64).min(u64::from(n)) as u32;
@@ -160,17 +189,13 @@ impl Index {
         match (sort, after) {
             (Sort::Title, a) => {
                 let from = a.map_or(0, |a| not_after(a.pos));
-                let at = a.map_or(0, |a| d.movies.partition_point(|e| e.pos <= a.pos));
-                merge((from..n).filter(live).map(base_item), d.movies[at..].iter().map(entry_item), limit)
+                let at = a.map_or(0, |a| d.pos.partition_point(|&p| p <= a.pos));
+                merge((from..n).filter(live).map(base_item), (at..d.len()).map(entry_item), limit)
             }
             (Sort::TitleDesc, a) => {
                 let to = a.map_or(n, |a| before(a.pos));
-                let at = a.map_or(d.movies.len(), |a| d.movies.partition_point(|e| e.pos < a.pos));
-                merge(
-                    (0..to).rev().filter(live).map(base_item),
-                    d.movies[..at].iter().rev().map(entry_item),
-                    limit,
-                )
+                let at = a.map_or(d.len(), |a| d.pos.partition_point(|&p| p < a.pos));
+                merge((0..to).rev().filter(live).map(base_item), (0..at).rev().map(entry_item), limit)
             }
             (Sort::Year, a) => {
                 let from = a.map_or(0, |a| v.by_year.partition_point(|&r| year_at(r) <= (a.year, a.id)));
@@ -191,15 +216,15 @@ impl Index {
     /// The base's matches (less its removed movies), each once. Candidates come from the
     /// filter with the fewest; the others are checked on each.
     fn base_matches(&self, v: &View<'_>, f: &Filter<'_>) -> Vec<u32> {
-        let mut lists: Vec<&[u32]> = Vec::new();
+        let mut needs: Vec<Need<'_>> = Vec::new();
         let names = f.genres.iter().map(|g| (&v.genres, g)).chain(f.cast.iter().map(|c| (&v.cast, c)));
         for (table, name) in names.chain(f.provider.iter().map(|p| (&v.providers, p))) {
             match table.id(name) {
-                Some(i) => lists.push(table.list(i)),
+                Some(i) => needs.push(Need { table: *table, value: i }),
                 None => return Vec::new(), // a value no movie of the base has
             }
         }
-        lists.sort_by_key(|l| l.len());
+        needs.sort_by_key(Need::count);
         let (lo, hi) = f.years;
         let years = (lo, hi) != (i32::MIN, i32::MAX);
         let in_years = if years {
@@ -214,30 +239,68 @@ impl Index {
         let holds = |r: u32| finder.as_ref().is_none_or(|f| f.find(v.title(r)).is_some());
         let plan = f.title.map(|t| v.trigrams.plan(t.as_bytes()));
         let title_cost = plan.as_ref().map_or(usize::MAX, |p| p.estimate);
-        let list_cost = lists.first().map_or(usize::MAX, |l| l.len());
-        // A year's candidates are looked up in each list (a binary search); a list's are
-        // walked in rank order, their years read at hand.
-        let year_cost = if years { in_years.len().saturating_mul(1 + 16 * lists.len()) } else { usize::MAX };
-        let in_range = |r: u32| (lo..=hi).contains(&v.year(r));
-        if let (Some(plan), Some(t), true) = (plan.as_ref(), f.title, title_cost <= list_cost.min(year_cost))
-        {
-            let mut members: Vec<Member<'_>> = lists.iter().map(|l| Member::new(l)).collect();
+        let list_cost = needs.first().map_or(usize::MAX, Need::count);
+        // A year's candidates are looked up in each list without bits (a search); a list's
+        // are walked in rank order, their years read at hand.
+        let searched: usize = needs.iter().filter(|n| !n.table.keeps_bits()).map(|_| 16).sum();
+        let year_cost = if years { in_years.len().saturating_mul(1 + searched) } else { usize::MAX };
+        let ok = |r: u32| !removed.has(r) && (lo..=hi).contains(&v.year(r));
+        let title_first = title_cost <= list_cost.min(year_cost);
+        let list_first = !title_first && list_cost <= year_cost;
+        // The lists checked on candidates, read whole (the driving list is walked instead).
+        let lists: Vec<Vec<u32>> = needs
+            .iter()
+            .enumerate()
+            .map(|(k, n)| {
+                if n.table.keeps_bits() || (list_first && k == 0) {
+                    Vec::new()
+                } else {
+                    n.table.list(n.value).collect()
+                }
+            })
+            .collect();
+        let mut checks: Vec<Check<'_>> =
+            needs.iter().zip(&lists).map(|(n, l)| Check { need: n, list: Member::new(l) }).collect();
+        if let (Some(plan), Some(t), true) = (plan.as_ref(), f.title, title_first) {
             let mut found = v.trigrams.find(plan, t.as_bytes(), v.n, holds);
-            found.retain(|&r| !removed.has(r) && in_range(r) && members.iter_mut().all(|m| m.has(r)));
+            found.retain(|&r| ok(r) && checks.iter_mut().all(|c| c.holds(r)));
             return found;
         }
-        if list_cost <= year_cost {
-            let (first, rest) = lists.split_first().map_or((&[][..], &[][..]), |(f, r)| (*f, r));
-            let mut members: Vec<Member<'_>> = rest.iter().map(|l| Member::new(l)).collect();
-            let ok = |r: u32| !removed.has(r) && in_range(r);
-            return first
-                .iter()
-                .copied()
-                .filter(|&r| ok(r) && members.iter_mut().all(|m| m.has(r)) && holds(r))
-                .collect();
+        if list_first {
+            let (first, rest) = checks.split_at_mut(1);
+            let driver = first[0].need.table.list(first[0].need.value);
+            return driver.filter(|&r| ok(r) && rest.iter_mut().all(|c| c.holds(r)) && holds(r)).collect();
         }
-        let in_lists = |r: u32| lists.iter().all(|l| l.binary_search(&r).is_ok());
-        in_years.iter().copied().filter(|&r| !removed.has(r) && in_lists(r) && holds(r)).collect()
+        in_years
+            .iter()
+            .copied()
+            .filter(|&r| !removed.has(r) && checks.iter_mut().all(|c| c.holds(r)) && holds(r))
+            .collect()
+    }
+}
+
+/// A value a match must carry.
+struct Need<'a> {
+    table: Table<'a>,
+    value: usize,
+}
+
+impl Need<'_> {
+    fn count(&self) -> usize {
+        self.table.count(self.value)
+    }
+}
+
+/// A need checked on candidates: by its table's bits when it keeps them, else in its list.
+struct Check<'a> {
+    need: &'a Need<'a>,
+    list: Member<'a>,
+}
+
+impl Check<'_> {
+    #[inline]
+    fn holds(&mut self, rank: u32) -> bool {
+        self.need.table.has(rank, self.need.value).unwrap_or_else(|| self.list.has(rank))
     }
 }
 

@@ -6,44 +6,14 @@
 
 use crate::error::{segment, Error};
 use crate::format::{Sink, Writer};
+use crate::hash::FastMap;
 use crate::values::u32_len;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
-/// A multiplicative hash for `u32` keys (the standard `SipHash` costs more than the work here).
-#[derive(Default)]
-pub struct Mix(u64);
-
-impl Hasher for Mix {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn write_u32(&mut self, x: u32) {
-        self.0 = u64::from(x).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 20;
-    }
-}
-
-type Fast<K, V> = HashMap<K, V, BuildHasherDefault<Mix>>;
+use crate::varint::{self, Ranks};
 
 struct List {
     next: u32,
     count: u32,
     bytes: Vec<u8>,
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u32) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
 }
 
 /// The trigrams of `title` read with two end marks, each once, ascending.
@@ -59,7 +29,7 @@ fn trigrams_of(title: &[u8], out: &mut Vec<u32>) {
 
 /// Four sections: keys, counts, list offsets, postings.
 pub fn write<S: Sink>(text: &[u8], starts: &[u32], w: &mut Writer<S>) -> Result<(), Error> {
-    let mut slots: Fast<u32, u32> = Fast::default();
+    let mut slots: FastMap<u32, u32> = FastMap::default();
     let mut lists: Vec<List> = Vec::new();
     let mut keys = Vec::new();
     for (rank, pair) in starts.windows(2).enumerate() {
@@ -70,7 +40,7 @@ pub fn write<S: Sink>(text: &[u8], starts: &[u32], w: &mut Writer<S>) -> Result<
                 lists.len() as u32 - 1
             });
             let list = &mut lists[slot as usize];
-            put_varint(&mut list.bytes, rank as u32 - list.next);
+            varint::put(&mut list.bytes, rank as u32 - list.next);
             list.next = rank as u32 + 1;
             list.count += 1;
         }
@@ -91,47 +61,6 @@ pub fn write<S: Sink>(text: &[u8], starts: &[u32], w: &mut Writer<S>) -> Result<
     w.section(&counts)?;
     w.section(&at)?;
     w.section(&postings)
-}
-
-/// The ranks of one list, ascending; ends early on malformed bytes (never on checked ones).
-pub struct Ranks<'a> {
-    bytes: &'a [u8],
-    at: usize,
-    next: u32,
-    left: u32,
-}
-
-impl Iterator for Ranks<'_> {
-    type Item = u32;
-
-    #[inline]
-    fn next(&mut self) -> Option<u32> {
-        if self.left == 0 {
-            return None;
-        }
-        let mut gap = 0u32;
-        let mut shift = 0;
-        loop {
-            let b = *self.bytes.get(self.at)?;
-            self.at += 1;
-            gap |= u32::from(b & 0x7f).checked_shl(shift)?;
-            if b < 0x80 {
-                break;
-            }
-            shift += 7;
-            if shift > 28 {
-                return None;
-            }
-        }
-        let rank = self.next.checked_add(gap)?;
-        self.next = rank.checked_add(1)?;
-        self.left -= 1;
-        Some(rank)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, Some(self.left as usize))
-    }
 }
 
 #[derive(Clone, Copy)]
@@ -160,8 +89,7 @@ impl<'a> Trigrams<'a> {
     }
 
     fn ranks(&self, i: usize) -> Ranks<'a> {
-        let bytes = &self.postings[self.at[i] as usize..self.at[i + 1] as usize];
-        Ranks { bytes, at: 0, next: 0, left: self.counts[i] }
+        Ranks::new(&self.postings[self.at[i] as usize..self.at[i + 1] as usize], self.counts[i])
     }
 
     /// `needle` holds no NUL and is not empty.
@@ -239,18 +167,8 @@ impl<'a> Trigrams<'a> {
         if !self.at.is_sorted() || self.at[t] as usize != self.postings.len() {
             return Err(segment("bad trigram list offsets"));
         }
-        for i in 0..t {
-            let mut ranks = self.ranks(i);
-            let mut n = 0;
-            let mut last = 0;
-            for r in ranks.by_ref() {
-                n += 1;
-                last = r;
-            }
-            let whole = ranks.at == ranks.bytes.len();
-            if n != self.counts[i] || !whole || (n > 0 && last as usize >= movies) {
-                return Err(segment("a trigram list is damaged"));
-            }
+        if (0..t).any(|i| !self.ranks(i).check(self.counts[i], movies)) {
+            return Err(segment("a trigram list is damaged"));
         }
         Ok(())
     }

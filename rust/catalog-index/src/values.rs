@@ -1,9 +1,13 @@
 //! A many-valued column (genres, cast; a provider is a column of one value per movie) as a
 //! sorted string table of its distinct values and, for each, the ascending ranks of the movies
-//! that carry it: names are found by binary search, posting lists are one flat `u32` array.
+//! that carry it: names are found by binary search, posting lists are varint-coded gaps in one
+//! flat byte array (a genre's list takes about a byte a movie, a person's two).
+//! A column of 32 values or fewer (genres, providers) also keeps each movie's values as bits
+//! (1, 2 or 4 bytes a movie), so that checking a candidate costs one read, not a search.
 
 use crate::error::{segment, Error};
 use crate::format::Writer;
+use crate::varint::{self, Ranks};
 use std::collections::HashMap;
 
 /// Posting lists being gathered, by name.
@@ -28,40 +32,100 @@ impl Postings {
         }
     }
 
-    /// A whole list, ranks ascending (merging a base's list through the new ranks).
-    pub fn extend(&mut self, name: &str, ranks: impl Iterator<Item = u32>) {
+    /// A whole list, ranks ascending (merging a base's list through the new ranks), of at
+    /// most `most` ranks (room is made for them at once: no list grows by doubling).
+    pub fn extend(&mut self, name: &str, most: usize, ranks: impl Iterator<Item = u32>) {
         let list = if let Some(list) = self.lists.get_mut(name) {
             list
         } else {
             self.lists.entry(name.into()).or_default()
         };
+        list.reserve_exact(most);
         list.extend(ranks);
+        list.shrink_to_fit();
     }
 
-    /// Four sections: name offsets, names, list offsets, ranks.
-    pub fn write<S: crate::format::Sink>(self, w: &mut Writer<S>) -> Result<(), Error> {
+    /// Six sections: name offsets, names, list offsets, list lengths, lists, and each
+    /// movie's bits (empty for more than 32 values).
+    pub fn write<S: crate::format::Sink>(self, movies: usize, w: &mut Writer<S>) -> Result<(), Error> {
         let mut lists: Vec<(Box<str>, Vec<u32>)> =
             self.lists.into_iter().filter(|(_, l)| !l.is_empty()).collect();
         lists.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let keeps_bits = width(lists.len()) > 0;
+        let mut bits = vec![0u32; if keeps_bits { movies } else { 0 }];
         let mut names_at = vec![0u32];
         let mut names: Vec<u8> = Vec::new();
         let mut lists_at = vec![0u32];
-        let total: usize = lists.iter().map(|(_, l)| l.len()).sum();
-        let mut ranks = Vec::with_capacity(total);
-        for (name, mut list) in lists {
+        let mut counts = Vec::with_capacity(lists.len());
+        let mut postings = Vec::new();
+        for (i, (name, mut list)) in lists.into_iter().enumerate() {
             names.extend(name.as_bytes());
             names_at.push(u32_len(names.len())?);
             if !list.is_sorted() {
                 list.sort_unstable();
             }
             list.dedup();
-            ranks.extend(list);
-            lists_at.push(u32_len(ranks.len())?);
+            for &r in list.iter().filter(|_| keeps_bits) {
+                if let Some(b) = bits.get_mut(r as usize) {
+                    *b |= 1 << i;
+                }
+            }
+            varint::encode(&mut postings, &list);
+            counts.push(u32_len(list.len())?);
+            lists_at.push(u32_len(postings.len())?);
         }
         w.section(&names_at)?;
         w.section(&names)?;
         w.section(&lists_at)?;
-        w.section(&ranks)
+        w.section(&counts)?;
+        w.section(&postings)?;
+        match width(counts.len()) {
+            1 => w.section(&bits.iter().map(|&b| b as u8).collect::<Vec<u8>>()),
+            2 => w.section(&bits.iter().map(|&b| b as u16).collect::<Vec<u16>>()),
+            4 => w.section(&bits),
+            _ => w.section::<u32>(&[]),
+        }
+    }
+}
+
+/// Bytes a movie's bits take for a column of `values` values (0: none kept).
+fn width(values: usize) -> usize {
+    match values {
+        1..=8 => 1,
+        9..=16 => 2,
+        17..=32 => 4,
+        _ => 0, // none, or too many
+    }
+}
+
+/// Each movie's values as bits, as stored.
+#[derive(Clone, Copy)]
+pub enum Bits<'a> {
+    None,
+    W1(&'a [u8]),
+    W2(&'a [u16]),
+    W4(&'a [u32]),
+}
+
+impl Bits<'_> {
+    #[inline]
+    fn get(&self, rank: u32) -> Option<u32> {
+        let r = rank as usize;
+        match self {
+            Bits::None => None,
+            Bits::W1(b) => b.get(r).map(|&x| u32::from(x)),
+            Bits::W2(b) => b.get(r).map(|&x| u32::from(x)),
+            Bits::W4(b) => b.get(r).copied(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Bits::None => 0,
+            Bits::W1(b) => b.len(),
+            Bits::W2(b) => b.len(),
+            Bits::W4(b) => b.len(),
+        }
     }
 }
 
@@ -75,16 +139,40 @@ pub struct Table<'a> {
     names_at: &'a [u32],
     names: &'a [u8],
     lists_at: &'a [u32],
-    ranks: &'a [u32],
+    counts: &'a [u32],
+    postings: &'a [u8],
+    bits: Bits<'a>,
 }
 
+/// A table's sections as they are read: name offsets, names, list offsets, list lengths,
+/// lists, bits.
+pub type Sections<'a> = (&'a [u32], &'a [u8], &'a [u32], &'a [u32], &'a [u8], &'a [u8]);
+
 impl<'a> Table<'a> {
-    pub fn new(names_at: &'a [u32], names: &'a [u8], lists_at: &'a [u32], ranks: &'a [u32]) -> Self {
-        Table { names_at, names, lists_at, ranks }
+    /// `None` if the bits' bytes are not whole, aligned values of their width.
+    pub fn new((names_at, names, lists_at, counts, postings, bits): Sections<'a>) -> Option<Self> {
+        let bits = match width(counts.len()) {
+            _ if bits.is_empty() => Bits::None,
+            1 => Bits::W1(bits),
+            2 => Bits::W2(bytemuck::try_cast_slice(bits).ok()?),
+            4 => Bits::W4(bytemuck::try_cast_slice(bits).ok()?),
+            _ => return None,
+        };
+        Some(Table { names_at, names, lists_at, counts, postings, bits })
+    }
+
+    /// Does the movie carry value `i`? `None` if the table keeps no bits: ask the list.
+    #[inline]
+    pub fn has(&self, rank: u32, i: usize) -> Option<bool> {
+        self.bits.get(rank).map(|b| b >> i & 1 == 1)
+    }
+
+    pub fn keeps_bits(&self) -> bool {
+        !matches!(self.bits, Bits::None)
     }
 
     pub fn len(&self) -> usize {
-        self.names_at.len().saturating_sub(1)
+        self.counts.len()
     }
 
     fn name_bytes(&self, i: usize) -> &'a [u8] {
@@ -109,31 +197,43 @@ impl<'a> Table<'a> {
         None
     }
 
-    pub fn list(&self, i: usize) -> &'a [u32] {
-        &self.ranks[self.lists_at[i] as usize..self.lists_at[i + 1] as usize]
+    /// How many movies carry value `i`.
+    pub fn count(&self, i: usize) -> usize {
+        self.counts[i] as usize
+    }
+
+    /// The ranks of the movies carrying value `i`, ascending.
+    pub fn list(&self, i: usize) -> Ranks<'a> {
+        Ranks::new(&self.postings[self.lists_at[i] as usize..self.lists_at[i + 1] as usize], self.counts[i])
     }
 
     pub fn heap_bytes(&self) -> usize {
-        (self.names_at.len() + self.lists_at.len() + self.ranks.len()) * 4 + self.names.len()
+        let bits = self.bits.len() * width(self.len());
+        (self.names_at.len() + self.lists_at.len() + self.counts.len()) * 4
+            + self.names.len()
+            + self.postings.len()
+            + bits
     }
 
-    /// Offsets in bounds and ascending, names UTF-8 and strictly ascending, lists strictly
-    /// ascending below `movies`.
+    /// Offsets in bounds and ascending, names UTF-8 and strictly ascending, lists whole and
+    /// below `movies`, the bits those of the lists.
     pub fn validate(&self, what: &str, movies: usize) -> Result<(), Error> {
         let bad = |why: &str| segment(format!("{what}: {why}"));
         let k = self.len();
-        if self.names_at.first() != Some(&0)
-            || self.lists_at.first() != Some(&0)
-            || self.lists_at.len() != k + 1
-        {
-            return Err(bad("bad offsets"));
+        if self.names_at.first() != Some(&0) || self.names_at.len() != k + 1 {
+            return Err(bad("bad name offsets"));
+        }
+        if self.lists_at.first() != Some(&0) || self.lists_at.len() != k + 1 {
+            return Err(bad("bad list offsets"));
         }
         if !self.names_at.is_sorted() || self.names_at[k] as usize != self.names.len() {
             return Err(bad("bad name offsets"));
         }
-        if !self.lists_at.is_sorted() || self.lists_at[k] as usize != self.ranks.len() {
+        if !self.lists_at.is_sorted() || self.lists_at[k] as usize != self.postings.len() {
             return Err(bad("bad list offsets"));
         }
+        let keeps_bits = width(k) > 0 && movies > 0;
+        let mut bits = vec![0u32; if keeps_bits { movies } else { 0 }];
         for i in 0..k {
             if std::str::from_utf8(self.name_bytes(i)).is_err() {
                 return Err(bad("a name is not UTF-8"));
@@ -141,10 +241,18 @@ impl<'a> Table<'a> {
             if i > 0 && self.name_bytes(i - 1) >= self.name_bytes(i) {
                 return Err(bad("names out of order"));
             }
-            let list = self.list(i);
-            if list.windows(2).any(|w| w[0] >= w[1]) || list.last().is_some_and(|&r| r as usize >= movies) {
-                return Err(bad("a posting list out of order or out of range"));
+            if !self.list(i).check(self.counts[i], movies) {
+                return Err(bad("a posting list is damaged"));
             }
+            for r in self.list(i).filter(|_| keeps_bits) {
+                if let Some(b) = bits.get_mut(r as usize) {
+                    *b |= 1 << i;
+                }
+            }
+        }
+        let kept = (0..movies as u32).map_while(|r| self.bits.get(r));
+        if self.bits.len() != bits.len() || !kept.eq(bits.iter().copied()) {
+            return Err(bad("the movies' bits disagree with the lists"));
         }
         Ok(())
     }

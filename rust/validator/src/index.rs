@@ -28,9 +28,17 @@ impl IndexBuilder {
     }
 
     /// The index (its title trigrams are gathered here: about 0.2 s per 300,000 titles).
-    fn finish(&mut self, py: Python<'_>) -> PyResult<SearchIndex> {
+    /// With a path, the index is written there (as `save` does) and mapped, never held twice.
+    #[pyo3(signature = (path=None))]
+    #[allow(clippy::needless_pass_by_value)] // extracted by value
+    fn finish(&mut self, py: Python<'_>, path: Option<PathBuf>) -> PyResult<SearchIndex> {
         let builder = self.inner.take().ok_or_else(finished)?;
-        let index = py.detach(|| builder.finish()).map_err(raise)?;
+        let index = py
+            .detach(|| match &path {
+                None => builder.finish(),
+                Some(path) => builder.finish_into(path).and_then(|()| open(path)),
+            })
+            .map_err(raise)?;
         Ok(SearchIndex { inner: index })
     }
 }

@@ -221,6 +221,24 @@ impl Catalog {
     }
 
     pub fn build(&self) -> Index {
+        match self.builder().finish() {
+            Ok(index) => index,
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        }
+    }
+
+    /// The index written straight to a segment file.
+    pub fn build_into(&self, path: &std::path::Path) {
+        if let Err(e) = self.builder().finish_into(path) {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    }
+
+    fn builder(&self) -> Builder {
         let mut b = Builder::new();
         for i in 0..self.len() {
             if let Err(e) = b.push(&self.movie(i)) {
@@ -228,13 +246,7 @@ impl Catalog {
                 std::process::exit(1);
             }
         }
-        match b.finish() {
-            Ok(index) => index,
-            Err(e) => {
-                eprintln!("{e}");
-                std::process::exit(1);
-            }
-        }
+        b
     }
 
     /// A 4-8 byte part of a word of 4 letters or more of a random title, as `bench_api` draws them.

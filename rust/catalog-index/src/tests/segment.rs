@@ -1,0 +1,107 @@
+//! Segment files: the same answers after a round trip; a damaged, truncated or foreign file is
+//! refused with an error, and no change to the bytes makes opening or searching panic.
+
+use super::*;
+use crate::format::BODY_START;
+use xxhash_rust::xxh3::xxh3_64;
+
+fn saved(movies: &[Owned]) -> Vec<u8> {
+    built(movies).base.bytes().to_vec()
+}
+
+fn open(bytes: &[u8]) -> Result<Index, Error> {
+    let mut aligned = Aligned::default();
+    crate::format::Sink::put(&mut aligned, bytes)?;
+    Index::open(Box::new(aligned), false)
+}
+
+/// The checksums made right again, so that only the deeper checks can refuse the bytes.
+fn reseal(bytes: &mut [u8]) {
+    let body = xxh3_64(&bytes[BODY_START..]);
+    bytes[64..72].copy_from_slice(&body.to_ne_bytes());
+    let mut head = bytes[..72].to_vec();
+    head.extend(&bytes[80..BODY_START]);
+    let head = xxh3_64(&head);
+    bytes[72..80].copy_from_slice(&head.to_ne_bytes());
+}
+
+fn error(bytes: &[u8]) -> String {
+    open(bytes).err().map(|e| e.to_string()).unwrap_or_default()
+}
+
+#[test]
+fn a_segment_reopened_answers_the_same() {
+    let mut rng = Rng(21);
+    let movies = catalog(&mut rng, 200);
+    let index = open(&saved(&movies)).unwrap_or_else(|e| unreachable!("{e}"));
+    for _ in 0..2000 {
+        let q = random_query(&mut rng, &movies, &["love", "e", "ab", "noël", "zz"]);
+        assert_eq!(index.search(&q), Some(model(&movies, &q)), "{q:?}");
+    }
+    assert!(open(&saved(&[])).is_ok_and(|i| i.is_empty()));
+}
+
+#[test]
+fn damaged_truncated_and_foreign_files_are_refused() {
+    let mut rng = Rng(22);
+    let bytes = saved(&catalog(&mut rng, 100));
+    assert!(error(&[]).contains("shorter than a header"));
+    let foreign = [b"PGCOPY\n\xff\r\n\0".as_slice(), &[b'.'; 1000]].concat();
+    assert!(error(&foreign).contains("magic"));
+    assert!(error(&bytes[..bytes.len() - 1]).contains("truncated"));
+    let mut longer = bytes.clone();
+    longer.extend([0; 8]);
+    assert!(error(&longer).contains("truncated"));
+    for at in [9, 20, 100, 300, BODY_START + 5, bytes.len() - 1] {
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 0x40;
+        assert!(error(&damaged).starts_with("not a valid search index segment"), "byte {at}");
+    }
+    let mut other_order = bytes.clone();
+    other_order[12..16].reverse();
+    assert!(error(&other_order).contains("byte order"));
+}
+
+#[test]
+fn no_change_to_the_bytes_makes_opening_or_searching_panic() {
+    let mut rng = Rng(23);
+    let movies = catalog(&mut rng, 60);
+    let bytes = saved(&movies);
+    let mut refused = 0;
+    for i in 0..3000 {
+        let mut damaged = bytes.clone();
+        for _ in 0..=rng.below(3) {
+            let at = BODY_START + rng.below(bytes.len() - BODY_START);
+            damaged[at] = if i % 2 == 0 { rng.next() as u8 } else { damaged[at] ^ (1 << rng.below(8)) };
+        }
+        if i % 3 == 0 {
+            let at = 80 + rng.below(BODY_START - 80); // the section table
+            damaged[at] = rng.next() as u8;
+        }
+        reseal(&mut damaged);
+        match open(&damaged) {
+            Err(_) => refused += 1,
+            Ok(index) => {
+                for _ in 0..20 {
+                    let _ = index.search(&random_query(&mut rng, &movies, &["love", "e", "ab"]));
+                }
+                let _ = index.attributes(&[movies[0].id, movies[1].id]);
+                let _ = index.merged();
+            }
+        }
+    }
+    assert!(refused > 2000, "most damage is seen: {refused}");
+}
+
+#[test]
+fn a_build_written_straight_to_a_file_reads_back_the_same() {
+    let mut rng = Rng(24);
+    let movies = catalog(&mut rng, 80);
+    let mut b = Builder::new();
+    b.feed(&copy_bytes(&movies)).unwrap_or_else(|e| unreachable!("{e}"));
+    let path = std::env::temp_dir().join(format!("catalog-index-built-{}.idx", std::process::id()));
+    b.finish_into(&path).unwrap_or_else(|e| unreachable!("{e}"));
+    let index = Index::read(&path).unwrap_or_else(|e| unreachable!("{e}"));
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(index.base.bytes(), built(&movies).base.bytes());
+}
