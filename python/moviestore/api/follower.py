@@ -282,7 +282,7 @@ class Follower:
                 if caught_up is not None:
                     self.base_version = newest.version
                     return caught_up
-            built = self.segments.publish(search_index.build(conn))
+            built = search_index.build(conn, self.segments)
             self.base_version = built.version
             return built
 
@@ -311,14 +311,14 @@ class Follower:
         started = time.perf_counter()
         try:
             if self.segments is None:
-                merged = index.merged()
+                merged = index.merged(None)
             else:
                 with self.segments.locked(wait=True):
                     newest = self.segments.newest()
                     if newest is not None and newest.version > self.base_version:
                         merged = self.segments.open(newest, index.ascii_lower)
                     else:
-                        merged = self.segments.publish(index.merged())
+                        merged = index.merged(self.segments)
         except Exception:
             metrics.SEARCH_INDEX_FAILURES.inc()
             log.exception("search index merge failed; the delta keeps growing until one works")

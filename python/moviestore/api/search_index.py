@@ -107,13 +107,20 @@ class Built:
         delta = self.index.delta_movies + self.index.removed_movies
         return bool(delta >= max(MERGE_AT_MOVIES, len(self.index) * MERGE_AT_SHARE))
 
-    def merged(self) -> Built:
-        return Built(self.version, self.index.merged(), self.ascii_lower)
+    def merged(self, segments: Segments | None) -> Built:
+        """The delta folded into a new base: written to the pod's shared directory and mapped
+        (never held twice) when there is one."""
+        if segments is None:
+            return Built(self.version, self.index.merged(), self.ascii_lower)
+        index = self.index.merged(str(segments.file(self.version)))
+        segments.retire(self.version)
+        return Built(self.version, index, self.ascii_lower)
 
 
-def build(conn: psycopg.Connection) -> Built:
+def build(conn: psycopg.Connection, segments: Segments | None = None) -> Built:
     """The index of the catalog as it is now, from one snapshot (``conn`` has no transaction
-    open; one is opened and ended here)."""
+    open; one is opened and ended here); written to the pod's shared directory and mapped
+    (never held twice) when there is one."""
     started = time.perf_counter()
     builder = IndexBuilder()
     with conn.transaction():
@@ -122,7 +129,11 @@ def build(conn: psycopg.Connection) -> Built:
         same = ascii_lower(conn)
         for chunk in reads.catalog_chunks(conn, INDEX_COLUMNS):
             builder.feed(chunk)
-    index = builder.finish()
+    if segments is None:
+        index = builder.finish()
+    else:
+        index = builder.finish(str(segments.file(version)))
+        segments.retire(version)
     seconds = time.perf_counter() - started
     metrics.SEARCH_INDEX["build_seconds"].set(seconds)
     event(log, logging.INFO, "search index built", catalog_version=version, movies=len(index),
@@ -174,23 +185,22 @@ class Segments:
         ]
         return max(found, key=lambda s: s.version, default=None)
 
-    def publish(self, built: Built) -> Built:
-        """Write ``built``'s base (its delta is empty) and map it instead of holding it; older
-        files go (a process still mapping one keeps it until it lets go)."""
-        path = self.directory / f"base-{built.version}.seg"
-        built.index.save(str(path))
-        shared = Built(built.version, SearchIndex.open(str(path)), built.ascii_lower)
+    def file(self, version: int) -> Path:
+        return self.directory / f"base-{version}.seg"
+
+    def retire(self, version: int) -> None:
+        """Older bases go (a process still mapping one keeps it until it lets go)."""
         for old in os.listdir(self.directory):
-            if (m := SEGMENT.fullmatch(old)) and int(m.group(1)) < built.version:
+            if (m := SEGMENT.fullmatch(old)) and int(m.group(1)) < version:
                 with contextlib.suppress(FileNotFoundError):
                     (self.directory / old).unlink()
-        return shared
 
     def open(self, segment: Segment, ascii_lower: bool) -> Built:
         return Built(segment.version, SearchIndex.open(str(segment.path)), ascii_lower)
 
     def clear(self) -> None:
+        """Every base (and any file left half-written by a process that died)."""
         for name in os.listdir(self.directory):
-            if SEGMENT.fullmatch(name) or name.endswith(".tmp"):
+            if name != ".lock":
                 with contextlib.suppress(FileNotFoundError):
                     (self.directory / name).unlink()

@@ -182,13 +182,13 @@ class ChangingCatalog(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def merge(self, data: st.DataObject) -> None:
-        self.built = self.built.merged()
+        self.built = self.built.merged(None)
         assert self.built.index.delta_movies == self.built.index.removed_movies == 0
         self.check(data)
 
     @rule(data=st.data())
     def share(self, data: st.DataObject) -> None:
-        self.built = Segments(self.folder).publish(self.built.merged())
+        self.built = self.built.merged(Segments(self.folder))
         assert self.built.index.mapped_bytes > 0
         self.check(data)
 
