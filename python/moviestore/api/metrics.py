@@ -91,8 +91,7 @@ MEMORY_KEPT = CACHE.labels("memory", "kept")
 MEMORY_STALE = CACHE.labels("memory", "stale")
 # Redis: a usable answer, none, one a change since touched, not asked (paused), failed.
 REDIS = {
-    result: CACHE.labels("redis", result)
-    for result in ("hit", "miss", "stale", "skipped", "error")
+    result: CACHE.labels("redis", result) for result in ("hit", "miss", "stale", "skipped", "error")
 }
 FLIGHT_JOINED = CACHE.labels("flight", "joined")
 LIST_SOURCES = {source: LIST_ANSWERS.labels(source) for source in ("index", "database")}

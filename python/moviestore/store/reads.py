@@ -245,11 +245,12 @@ VERSIONS_SINCE = sql.SQL(
     "SELECT version, committed_at FROM catalog_versions WHERE version > %(since)s ORDER BY version"
 )
 
-# Every movie changed after ``since`` (each once), whether it is in the catalog now or not.
+# Every movie changed after ``since`` (each once), whether it is in the catalog now or not:
+# one array (read in binary, 200,000 ids cost the reader milliseconds, not a row each).
 CHANGED_IDS = sql.SQL(
-    "SELECT DISTINCT c.movie_id FROM catalog_versions v"
-    " JOIN catalog_changes c ON c.ingestion_id = v.ingestion_id"
-    " WHERE v.version > %(since)s ORDER BY c.movie_id"
+    "SELECT coalesce(array_agg(DISTINCT c.movie_id ORDER BY c.movie_id), '{}')"
+    " FROM catalog_versions v JOIN catalog_changes c ON c.ingestion_id = v.ingestion_id"
+    " WHERE v.version > %(since)s"
 )
 
 
@@ -294,7 +295,8 @@ def changes_since(conn: psycopg.Connection, state: FeedState, since: int,
     """The changes after ``since``, in the snapshot ``state`` was read in (the caller's
     REPEATABLE READ transaction); the rows only if ``columns`` are given."""
     committed = [(int(v), at) for v, at in conn.execute(VERSIONS_SINCE, {"since": since})]
-    ids = [int(r[0]) for r in conn.execute(CHANGED_IDS, {"since": since})]
+    found = conn.execute(CHANGED_IDS, {"since": since}, binary=True).fetchone()
+    ids: list[int] = found[0] if found is not None else []
     rows = b""
     if columns is not None and ids:
         with conn.cursor().copy(changed_rows_copy(columns, since)) as copy:
