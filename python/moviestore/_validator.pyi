@@ -106,7 +106,7 @@ class SearchIndex:
     ) -> tuple[int, list[int]] | None: ...
     def apply(self, changed_ids: Sequence[int], rows: bytes) -> SearchIndex:
         """A new index with a change set applied: every id of ``changed_ids`` in the index is
-        removed, then each row of ``rows`` (binary COPY of ``CHANGE_COLUMNS`` in title order)
+        removed, then each row of ``rows`` (binary COPY of ``CHANGE_COLUMNS``, any order)
         is inserted right after its ``after_id``. ``ValueError`` if they do not fit."""
 
     def merged(self, path: str | os.PathLike[str] | None = None) -> SearchIndex:

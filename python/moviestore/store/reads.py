@@ -255,11 +255,12 @@ CHANGED_IDS = sql.SQL(
 
 
 def changed_rows_copy(columns: tuple[str, ...], since: int) -> sql.Composed:
-    """The changed movies that are in the catalog now, in title order, as ``columns`` (the
-    index's ``CHANGE_COLUMNS``): movie columns, and ``after_id``, the movie's predecessor, the
-    movie right before it in the catalog's ``ORDER BY title, id`` (NULL for the first). That is
-    how the index places a movie without knowing the collation. COPY takes no parameters:
-    ``since`` is a literal, composed safely."""
+    """The changed movies that are in the catalog now, in no particular order, as ``columns``
+    (the index's ``CHANGE_COLUMNS``): movie columns, and ``after_id``, the movie's
+    predecessor, the movie right before it in the catalog's ``ORDER BY title, id`` (NULL for
+    the first; one probe of the ``(title, id)`` index). That is how the index places a movie
+    without knowing the collation. COPY takes no parameters: ``since`` is a literal, composed
+    safely."""
     predecessor = sql.SQL(
         "(SELECT p.id FROM movies p WHERE (p.title, p.id) < (m.title, m.id)"
         " ORDER BY p.title DESC, p.id DESC LIMIT 1)"
@@ -268,7 +269,7 @@ def changed_rows_copy(columns: tuple[str, ...], since: int) -> sql.Composed:
     return sql.SQL(
         "COPY (SELECT {columns} FROM movies m WHERE m.id IN (SELECT c.movie_id"
         " FROM catalog_versions v JOIN catalog_changes c ON c.ingestion_id = v.ingestion_id"
-        " WHERE v.version > {since}) ORDER BY m.title, m.id) TO STDOUT (FORMAT binary)"
+        " WHERE v.version > {since})) TO STDOUT (FORMAT binary)"
     ).format(columns=sql.SQL(", ").join(selected), since=sql.Literal(since))
 
 

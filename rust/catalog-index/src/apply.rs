@@ -24,7 +24,7 @@ const STEP: u128 = 1 << 40;
 const SEQ: u128 = (1 << 64) - 1;
 
 impl Index {
-    /// `rows`: binary COPY of [`change::CHANGE_COLUMNS`] in title order; every row's id is
+    /// `rows`: binary COPY of [`change::CHANGE_COLUMNS`], in any order; every row's id is
     /// among `changed`, and every id of `changed` that is in the index is removed first.
     pub fn apply(&self, changed: &[i64], rows: &[u8]) -> Result<Index, Error> {
         self.apply_changes(changed, change::read(rows)?)
@@ -51,7 +51,7 @@ impl Index {
         }
         let mut order = Order::new(&self.delta, &changed);
         let mut runs: Vec<Vec<Change>> = Vec::new();
-        for row in rows {
+        for row in chained(rows)? {
             match runs.last_mut() {
                 Some(run) if run.last().is_some_and(|last| row.after == Some(last.entry.id)) => run.push(row),
                 _ => runs.push(vec![row]),
@@ -85,6 +85,38 @@ impl Index {
         }
         Ok(Index { base: self.base.clone(), delta: order.finish(removed) })
     }
+}
+
+/// The rows in an order where each comes after its predecessor when that is a row too: each
+/// chain of rows (every row the predecessor of the next, as consecutive movies of the title
+/// order) from its head, the row whose predecessor is not a row. The title order itself is
+/// not needed: chains are independent of each other, a movie having one successor at most.
+fn chained(rows: Vec<Change>) -> Result<Vec<Change>, Error> {
+    let ids: FastSet<i64> = rows.iter().map(|r| r.entry.id).collect();
+    let mut next: FastMap<i64, usize> = FastMap::default();
+    for (i, row) in rows.iter().enumerate() {
+        if let Some(after) = row.after.filter(|a| ids.contains(a)) {
+            if next.insert(after, i).is_some() {
+                return Err(fault(format!("movie {after}: the predecessor of two rows")));
+            }
+        }
+    }
+    let heads: Vec<usize> =
+        (0..rows.len()).filter(|&i| rows[i].after.is_none_or(|a| !ids.contains(&a))).collect();
+    let mut slots: Vec<Option<Change>> = rows.into_iter().map(Some).collect();
+    let mut ordered = Vec::with_capacity(slots.len());
+    for head in heads {
+        let mut at = Some(head);
+        while let Some(i) = at {
+            let Some(row) = slots[i].take() else { break };
+            at = next.get(&row.entry.id).copied();
+            ordered.push(row);
+        }
+    }
+    if let Some(row) = slots.into_iter().flatten().next() {
+        return Err(fault(format!("movie {}: its predecessors go round in a circle", row.entry.id)));
+    }
+    Ok(ordered)
 }
 
 /// The delta's title order while a change set is placed.

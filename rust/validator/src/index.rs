@@ -138,7 +138,7 @@ impl SearchIndex {
 
     /// A new index with a change set applied (this one is unchanged): every id of
     /// `changed_ids` in the index is removed, then each row of `rows` (binary COPY of
-    /// `CHANGE_COLUMNS`, in title order) is inserted right after its `after_id`.
+    /// `CHANGE_COLUMNS`, in any order) is inserted right after its `after_id`.
     #[allow(clippy::needless_pass_by_value)] // extracted by value
     fn apply(&self, py: Python<'_>, changed_ids: Vec<i64>, rows: &[u8]) -> PyResult<SearchIndex> {
         let index = &self.inner;

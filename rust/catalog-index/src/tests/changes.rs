@@ -81,6 +81,14 @@ fn change_set(
             after.push(i.checked_sub(1).map(|p| catalog[p].id));
         }
     }
+    // The rows come in any order (PostgreSQL need not sort them): here, as often as not, shuffled.
+    if rng.below(2) == 0 {
+        for i in (1..rows.len()).rev() {
+            let j = rng.below(i + 1);
+            rows.swap(i, j);
+            after.swap(i, j);
+        }
+    }
     (catalog, changed, copy_of(&rows, Some(&after)))
 }
 
@@ -223,6 +231,14 @@ fn inconsistent_change_sets_are_refused_naming_the_movies() {
     assert_eq!(
         error(&[1000], &[new(1000), new(1000)], &[Some(last), Some(1000)]),
         "movie 1000: two rows in one change set"
+    );
+    assert_eq!(
+        error(&[1000, 1001, 1002], &[new(1000), new(1001), new(1002)], &[Some(last), Some(1000), Some(1000)]),
+        "movie 1000: the predecessor of two rows"
+    );
+    assert_eq!(
+        error(&[1000, 1001], &[new(1000), new(1001)], &[Some(1001), Some(1000)]),
+        "movie 1000: its predecessors go round in a circle"
     );
     let rows = copy_of(&[new(1000)], Some(&[None]));
     assert!(index
