@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import orjson
 import psycopg
@@ -51,7 +51,6 @@ from moviestore.aws.clients import Clients
 from moviestore.localstack.processes import Server, free_port, port_open, wait_until
 from moviestore.localstack.stack import REGION, Endpoints, LocalStack, set_env
 from moviestore.store.feed import commit_version
-from moviestore.store.migrate import migrate
 from results import heading, write_section
 
 CHURN_SECTION = "## API under churn"
@@ -127,15 +126,33 @@ def record(provider: str, n: int, rng: random.Random, catalog: base.Catalog) -> 
     }
 
 
-class Uploaders:
+class Background:
+    """``run`` in a thread of its own while in the ``with`` block; ``stop`` ends it."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+class Uploaders(Background):
     """``UPLOADERS`` providers, each uploading a 10-movie file every ``UPLOAD_EVERY`` seconds,
     staggered; each file changes five of the provider's movies and adds five new ones."""
 
     def __init__(self, clients: Clients, bucket: str):
+        super().__init__()
         self.clients, self.bucket = clients, bucket
-        self.stop = threading.Event()
         self.uploaded = 0
-        self.thread = threading.Thread(target=self.run, daemon=True)
 
     def run(self) -> None:
         rng, catalog = random.Random(base.SEED + 11), base.Catalog(base.SEED + 11)
@@ -153,14 +170,6 @@ class Uploaders:
             self.uploaded += 1
             tick += 1
             self.stop.wait(max(0.0, started + tick * UPLOAD_EVERY / UPLOADERS - time.monotonic()))
-
-    def __enter__(self) -> Uploaders:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join()
 
 
 def bulk_file(movies: int) -> Path:
@@ -259,23 +268,17 @@ def churn(args: argparse.Namespace) -> int:
     seconds = args.seconds or (5.0 if args.quick else 20.0)
     bulk = args.bulk or (20_000 if args.quick else BULK_MOVIES)
     results = args.results or (base.HERE / "RESULTS.md" if not args.quick else None)
-    data, bulk_data = base.catalog_file(movies), bulk_file(bulk)
-    state = args.state_dir or Path(tempfile.mkdtemp(prefix="moviestore-bench-churn-"))
+    bulk_data = bulk_file(bulk)
     load_before = os.getloadavg()
-    stack = LocalStack(state)
-    endpoints = stack.start()
-    services: list[Any] = []
-    try:
+    stack_of = base.catalog_stack(movies, args.state_dir, "moviestore-bench-churn-")
+    with stack_of as (stack, endpoints, _), contextlib.ExitStack() as services:
         url = endpoints.database_url
-        migrate(url)
-        print(f"loaded {movies:,} movies in {base.load(url, data, movies):.1f} s", flush=True)
         env = {**endpoints.settings_env(), "MOVIESTORE_LOG_LEVEL": "INFO"}
-        worker = start_worker(stack, endpoints)
-        services.append(worker)
+        services.callback(start_worker(stack, endpoints).stop)
         background(stack.server("moto"))
         api = base.start_api(stack.state, env, base.Config(2, 1), "api-churn")
-        services.append(api)
-        work = Path(tempfile.mkdtemp(prefix="churn-", dir=state))
+        services.callback(api.stop)
+        work = Path(tempfile.mkdtemp(prefix="churn-", dir=stack.state))
         script = work / "mix.lua"
         script.write_text(MIX)
         mix = cached_mix(url, work)
@@ -306,12 +309,6 @@ def churn(args: argparse.Namespace) -> int:
         bench.phase("1. nobody uploading", quiet)
         bench.phase("2. 10-movie files from 5 providers, one every 2 s", uploads)
         bench.phase(f"3. while a {bulk:,}-movie file loads", bulk_load)
-    finally:
-        for service in services:
-            service.stop()
-        stack.stop()
-        if args.state_dir is None:
-            stack.destroy()
     command = " ".join(["benchmarks/bench_api.py", *sys.argv[1:]])
     section = render_churn(command, movies, bench, load_before, os.getloadavg())
     print(section)
@@ -432,16 +429,15 @@ def memory(pid: int) -> dict[str, float]:
             "anon": kib(status, "RssAnon"), "pss": kib(rollup, "Pss")}  # fmt: skip
 
 
-class PodMemory:
+class PodMemory(Background):
     """What the pod's memory cgroup is charged, sampled every 50 ms while it runs: the
     processes' anonymous memory and the files in the shared tmpfs directory (the bases),
     whether mapped or not."""
 
     def __init__(self, pids: list[int], shared: Path):
+        super().__init__()
         self.pids, self.shared = pids, shared
         self.peak = 0.0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
 
     def now(self) -> float:
         anon = sum(memory(p)["anon"] for p in self.pids)
@@ -452,14 +448,6 @@ class PodMemory:
         while not self.stop.wait(0.05):
             with contextlib.suppress(OSError):
                 self.peak = max(self.peak, self.now())
-
-    def __enter__(self) -> PodMemory:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join()
 
 
 def metric(url: str, name: str) -> float:
@@ -479,61 +467,49 @@ class Moment:
 def scale(args: argparse.Namespace) -> int:
     movies = args.movies or 3_000_000
     results = args.results or (base.HERE / "RESULTS.md" if movies >= 3_000_000 else None)
-    data = base.catalog_file(movies)
-    state = args.state_dir or Path(tempfile.mkdtemp(prefix="moviestore-bench-scale-"))
-    shared = Path(tempfile.mkdtemp(prefix="moviestore-bench-index-", dir="/dev/shm"))
-    stack = LocalStack(state)
-    endpoints = stack.start()
     moments: list[Moment] = []
-    try:
+    stack_of = base.catalog_stack(movies, args.state_dir, "moviestore-bench-scale-")
+    with stack_of as (stack, endpoints, _), contextlib.ExitStack() as services:
         url = endpoints.database_url
-        migrate(url)
-        print(f"loaded {movies:,} movies in {base.load(url, data, movies):.1f} s", flush=True)
+        shared = Path(tempfile.mkdtemp(prefix="moviestore-bench-index-", dir="/dev/shm"))
+        services.callback(shutil.rmtree, shared, ignore_errors=True)
         env = {**endpoints.settings_env(), "MOVIESTORE_LOG_LEVEL": "INFO",
                "MOVIESTORE_API_SEARCH_INDEX_DIR": str(shared)}  # fmt: skip
         started = time.monotonic()
         api = base.start_api(stack.state, env, base.Config(2, 1), "api-scale")
         ready = time.monotonic() - started
-        try:
-            pids = sorted(api.pids())  # the supervisor and its server processes
-            pod = PodMemory(pids, shared)
+        services.callback(api.stop)
+        pids = sorted(api.pids())  # the supervisor and its server processes
 
-            def moment(name: str, work: Callable[[], None]) -> None:
-                with PodMemory(pids, shared) as during:
-                    work()
-                procs = [memory(p) for p in pids]
-                moments.append(Moment(name, procs, pod.now(), during.peak))
-                print(name, procs, f"pod {pod.now():.0f} MiB, peak {during.peak:.0f}", flush=True)
+        def moment(name: str, work: Callable[[], None]) -> None:
+            with PodMemory(pids, shared) as pod:
+                work()
+            procs = [memory(p) for p in pids]
+            moments.append(Moment(name, procs, pod.now(), pod.peak))
+            print(name, procs, f"pod {pod.now():.0f} MiB, peak {pod.peak:.0f}", flush=True)
 
-            moment("serving, after the start-up build", lambda: time.sleep(1))
-            stats = {
-                "movies": metric(api.url, "moviestore_api_search_index_movies"),
-                "heap": metric(api.url, "moviestore_api_search_index_bytes"),
-                "mapped": metric(api.url, "moviestore_api_search_index_mapped_bytes"),
-                "build": metric(api.url, "moviestore_api_search_index_build_seconds"),
-            }
+        moment("serving, after the start-up build", lambda: time.sleep(1))
+        stats = {
+            "movies": metric(api.url, "moviestore_api_search_index_movies"),
+            "heap": metric(api.url, "moviestore_api_search_index_bytes"),
+            "mapped": metric(api.url, "moviestore_api_search_index_mapped_bytes"),
+            "build": metric(api.url, "moviestore_api_search_index_build_seconds"),
+        }
 
-            def small() -> None:
-                changes(url, 10)
-                time.sleep(2)
+        def small() -> None:
+            changes(url, 10)
+            time.sleep(2)
 
-            def large() -> None:  # past the merge threshold: a process merges, the other adopts
-                changes(url, 110_000)
-                wait_until(
-                    lambda: metric(api.url, "moviestore_api_search_index_delta_movies") == 0,
-                    300, "the merge", api.server,
-                )  # fmt: skip
-                stats["merge"] = metric(api.url, "moviestore_api_search_index_merge_seconds")
+        def large() -> None:  # past the merge threshold: a process merges, the other adopts
+            changes(url, 110_000)
+            wait_until(
+                lambda: metric(api.url, "moviestore_api_search_index_delta_movies") == 0,
+                300, "the merge", api.server,
+            )  # fmt: skip
+            stats["merge"] = metric(api.url, "moviestore_api_search_index_merge_seconds")
 
-            moment("a 10-movie change set applied", small)
-            moment("a 110,000-movie change set applied, then merged", large)
-        finally:
-            api.stop()
-    finally:
-        stack.stop()
-        if args.state_dir is None:
-            stack.destroy()
-        shutil.rmtree(shared, ignore_errors=True)
+        moment("a 10-movie change set applied", small)
+        moment("a 110,000-movie change set applied, then merged", large)
     command = " ".join(["benchmarks/bench_api.py", *sys.argv[1:]])
     section = render_scale(command, movies, ready, stats, moments)
     print(section)

@@ -34,6 +34,7 @@ Nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import math
 import multiprocessing
@@ -89,7 +90,7 @@ from moviestore.localstack.processes import (  # noqa: E402
     sigterm_unwinds,
     wait_until,
 )
-from moviestore.localstack.stack import LocalStack  # noqa: E402
+from moviestore.localstack.stack import Endpoints, LocalStack  # noqa: E402
 from moviestore.settings import Settings  # noqa: E402
 from moviestore.store import reads  # noqa: E402
 from moviestore.store.migrate import migrate  # noqa: E402
@@ -236,6 +237,26 @@ def catalog_file(movies: int) -> Path:
         partial.rename(path)
         print(f"generated {movies:,} movies in {time.perf_counter() - started:.1f} s: {path}")
     return path
+
+
+@contextlib.contextmanager
+def catalog_stack(
+    movies: int, state_dir: Path | None, prefix: str
+) -> Iterator[tuple[LocalStack, Endpoints, float]]:
+    """A local stack of its own (its state kept in ``state_dir`` if given) with ``movies``
+    generated movies loaded, and how long the load took."""
+    data = catalog_file(movies)
+    stack = LocalStack(state_dir or Path(tempfile.mkdtemp(prefix=prefix)))
+    endpoints = stack.start()
+    try:
+        migrate(endpoints.database_url)
+        seconds = load(endpoints.database_url, data, movies)
+        print(f"loaded {movies:,} movies in {seconds:.1f} s", flush=True)
+        yield stack, endpoints, seconds
+    finally:
+        stack.stop()
+        if state_dir is None:
+            stack.destroy()
 
 
 def load(url: str, data: Path, movies: int) -> float:
@@ -892,18 +913,11 @@ def main() -> int:
     results = args.results or (
         HERE / "RESULTS.md" if not args.quick and movies >= 300_000 else None
     )
-    data = catalog_file(movies)
-    state = args.state_dir or Path(tempfile.mkdtemp(prefix="moviestore-bench-api-"))
     load_before = os.getloadavg()
-    stack = LocalStack(state)
-    endpoints = stack.start()
-    services: list[Service] = []
-    try:
+    stack_of = catalog_stack(movies, args.state_dir, "moviestore-bench-api-")
+    with stack_of as (stack, endpoints, load_seconds), contextlib.ExitStack() as services:
         url = endpoints.database_url
-        migrate(url)
-        load_seconds = load(url, data, movies)
-        print(f"loaded {movies:,} movies in {load_seconds:.1f} s")
-        work = Path(tempfile.mkdtemp(prefix="walks-", dir=state))
+        work = Path(tempfile.mkdtemp(prefix="walks-", dir=stack.state))
         script = work / "walk.lua"
         script.write_text(WALK)
         kinds = walks(url, work, movies)
@@ -916,14 +930,14 @@ def main() -> int:
         sizes: dict[str, int] = {}
         for config in configs:
             apis[config.name] = start_api(stack.state, bench.env, config, f"api-{config.name}")
-            services.append(apis[config.name])
+            services.callback(apis[config.name].stop)
             if not sizes:
                 sizes = {"list": len(get(apis[config.name].url + CACHED_LIST)),
                          "detail": len(get(apis[config.name].url + detail))}  # fmt: skip
             constants[config.name] = start_constant(
                 stack.state, config, [sizes["list"], sizes["detail"], NINE_KB]
             )
-            services.append(constants[config.name])
+            services.callback(constants[config.name].stop)
         targets = [
             Target("ceiling: constant body, list size", "constant", f"/constant/{sizes['list']}",
                    body=sizes["list"]),
@@ -947,12 +961,6 @@ def main() -> int:
         explained = [explain(url, w, 60 if args.quick else 300) for w in kinds]
         for e in explained:
             print(f"\n{e.kind}: slowest {e.slowest}\n{e.plans}")
-    finally:
-        for service in services:
-            service.stop()
-        stack.stop()
-        if args.state_dir is None:
-            stack.destroy()
     command = " ".join(["benchmarks/bench_api.py", *sys.argv[1:]])
     section = render(
         Report(command, movies, load_seconds, seconds, rounds, configs, targets, bench,
