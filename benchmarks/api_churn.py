@@ -473,8 +473,11 @@ def scale(args: argparse.Namespace) -> int:
         url = endpoints.database_url
         shared = Path(tempfile.mkdtemp(prefix="moviestore-bench-index-", dir="/dev/shm"))
         services.callback(shutil.rmtree, shared, ignore_errors=True)
+        # The change that makes the processes merge: past the merge threshold.
+        large, merge_at = (110_000, 20_000) if movies >= 3_000_000 else (movies // 3, movies // 4)
         env = {**endpoints.settings_env(), "MOVIESTORE_LOG_LEVEL": "INFO",
-               "MOVIESTORE_API_SEARCH_INDEX_DIR": str(shared)}  # fmt: skip
+               "MOVIESTORE_API_SEARCH_INDEX_DIR": str(shared),
+               "MOVIESTORE_API_SEARCH_INDEX_MERGE_MOVIES": str(merge_at)}  # fmt: skip
         started = time.monotonic()
         api = base.start_api(stack.state, env, base.Config(2, 1), "api-scale")
         ready = time.monotonic() - started
@@ -500,8 +503,8 @@ def scale(args: argparse.Namespace) -> int:
             changes(url, 10)
             time.sleep(2)
 
-        def large() -> None:  # past the merge threshold: a process merges, the other adopts
-            changes(url, 110_000)
+        def merge() -> None:  # one process merges, the other maps its base
+            changes(url, large)
             wait_until(
                 lambda: metric(api.url, "moviestore_api_search_index_delta_movies") == 0,
                 300, "the merge", api.server,
@@ -509,7 +512,7 @@ def scale(args: argparse.Namespace) -> int:
             stats["merge"] = metric(api.url, "moviestore_api_search_index_merge_seconds")
 
         moment("a 10-movie change set applied", small)
-        moment("a 110,000-movie change set applied, then merged", large)
+        moment(f"a {large:,}-movie change set applied, then merged", merge)
     command = " ".join(["benchmarks/bench_api.py", *sys.argv[1:]])
     section = render_scale(command, movies, ready, stats, moments)
     print(section)

@@ -270,6 +270,11 @@ def load(url: str, data: Path, movies: int) -> float:
             " ON CONFLICT (id) DO NOTHING",
             (SOURCE_KEY, PROVIDER, movies),
         )
+        # Later ingestions (the worker's, in the churn run) take the next ids.
+        conn.execute(
+            "SELECT setval(pg_get_serial_sequence('ingestions', 'id'), greatest(1, max(id)))"
+            " FROM ingestions"
+        )
         indexes = conn.execute(
             "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = 'movies'"
             " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # an emptyDir with medium Memory in Kubernetes. Unset: a directory made for each run, in
     # /dev/shm when there is one.
     api_search_index_dir: str | None = None
+    # A process's delta (the movies changed since its index's base) is merged into a new base
+    # once it holds this many movies, or 1/32 of the base if more.
+    api_search_index_merge_movies: int = Field(default=20_000, ge=1)
     # How long clients may reuse an answer without asking again (Cache-Control max-age).
     api_client_max_age_seconds: int = Field(default=5, ge=0, le=3600)
     # How often each API process asks PostgreSQL (the truth) for a newer catalog version; the

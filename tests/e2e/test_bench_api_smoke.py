@@ -41,3 +41,28 @@ def test_quick_api_benchmark_writes_every_row(tmp_path: Path) -> None:
     # each uncached target is set beside PostgreSQL answering the same values alone
     assert section.count("PostgreSQL alone answering the same values") == 3
     assert "| 1x1 | cast, PostgreSQL alone |" in section
+
+
+def test_quick_churn_benchmark_writes_every_phase(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    done = benchmark("bench_api.py", "churn", "--quick", "--results", results)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    section = results.read_text().split("## API under churn", 1)[1]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    for phase in ("1. nobody uploading", "2. 10-movie files", "3. while a 20,000-movie file"):
+        assert sum(line.startswith(f"| {phase}") for line in rows) == 2, phase  # both tables
+    changes = [line for line in rows if line.startswith("| 2. ")][1]
+    assert int(changes.split("|")[2].replace(",", "")) > 0  # change sets applied and logged
+    for target in ("of phase 1's req/s", "freshness p99", "list answers from PostgreSQL",
+                   "a change set of at most 10 movies"):  # fmt: skip
+        assert target in section, target
+
+
+def test_scale_benchmark_on_a_small_catalog_measures_each_moment(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    done = benchmark("bench_api.py", "scale", "--movies", "3000", "--results", results)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    section = results.read_text().split("## API at scale", 1)[1]
+    assert "bytes per movie" in section
+    moments = [line for line in section.splitlines() if line.startswith("| ") and "MiB |" in line]
+    assert len(moments) == 3, moments  # start-up, a small change set, a merge

@@ -72,5 +72,6 @@ def compose(settings: Settings, segments: Path | None) -> Components:
         index=settings.api_search_index,
         segments=Segments(segments) if segments is not None and settings.api_search_index else None,
         poll_seconds=settings.api_version_poll_seconds,
+        merge_at=settings.api_search_index_merge_movies,
     )
     return Components(settings, version, database, answers, catalog, cursors, follower)

@@ -55,11 +55,12 @@ class Follower:
         index: bool,
         segments: Segments | None,
         poll_seconds: float,
+        merge_at: int,
         retry_seconds: float = 5.0,
     ):
         self.database_url, self.redis_url = database_url, redis_url
         self.owner, self.with_index, self.segments = owner, index, segments
-        self.poll, self.retry_seconds = poll_seconds, retry_seconds
+        self.poll, self.retry_seconds, self.merge_at = poll_seconds, retry_seconds, merge_at
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self.run, name="catalog-follower", daemon=True)
         self.pubsub: redis.client.PubSub | None = None
@@ -299,7 +300,7 @@ class Follower:
 
     def maybe_merge(self) -> None:
         index = self.owner.view.index
-        if index is None or self.merging is not None or not index.wants_merge:
+        if index is None or self.merging is not None or not index.wants_merge(self.merge_at):
             return
         self.since_merge = []
         self.merging = threading.Thread(target=self.merge, args=(index,), name="index-merge",
