@@ -202,6 +202,7 @@ class Applied:
 
     version: int
     movies: int
+    read_ms: float
     apply_ms: float
     freshness_ms: float
 
@@ -216,8 +217,8 @@ def applied(log: Path, offset: int) -> tuple[list[Applied], int]:
         if b'"changes applied"' not in line:
             continue
         doc = orjson.loads(line)
-        found.append(Applied(doc["catalog_version"], doc["movies"], doc["apply_ms"],
-                             doc["freshness_ms"]))  # fmt: skip
+        found.append(Applied(doc["catalog_version"], doc["movies"], doc["read_ms"],
+                             doc["apply_ms"], doc["freshness_ms"]))  # fmt: skip
     return found, offset + len(data)
 
 
@@ -377,16 +378,18 @@ def render_churn(
         "Change sets applied (every server process applies each one; a set may hold several "
         "versions when they came close together):",
         "",
-        "| phase | change sets | movies per set (max) | apply p50 | apply p99 | apply max "
-        "| freshness p50 | freshness p99 | freshness max |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| phase | change sets | movies per set (max) | read p50 / max | apply p50 | apply p99 "
+        "| apply max | freshness p50 | freshness p99 | freshness max |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for p in bench.phases:
         applies = [a.apply_ms for a in p.applied]
+        reads_ms = [a.read_ms for a in p.applied]
         fresh = [a.freshness_ms for a in p.applied]
         most = max((a.movies for a in p.applied), default=0)
         lines.append(
-            f"| {p.name} | {len(p.applied)} | {most:,} | {percentile(applies, 50):.2f} ms "
+            f"| {p.name} | {len(p.applied)} | {most:,} | {percentile(reads_ms, 50):.1f} / "
+            f"{max(reads_ms, default=float('nan')):.1f} ms | {percentile(applies, 50):.2f} ms "
             f"| {percentile(applies, 99):.2f} ms | {max(applies, default=float('nan')):.2f} ms "
             f"| {percentile(fresh, 50):.0f} ms | {percentile(fresh, 99):.0f} ms "
             f"| {max(fresh, default=float('nan')):.0f} ms |"
@@ -429,23 +432,69 @@ def memory(pid: int) -> dict[str, float]:
             "anon": kib(status, "RssAnon"), "pss": kib(rollup, "Pss")}  # fmt: skip
 
 
-class PodMemory(Background):
-    """What the pod's memory cgroup is charged, sampled every 50 ms while it runs: the
-    processes' anonymous memory and the files in the shared tmpfs directory (the bases),
-    whether mapped or not."""
+class Pod:
+    """The API's processes in a memory cgroup of their own with the pod's limit, as
+    Kubernetes runs them: what the kernel charges them (anonymous memory and tmpfs pages, the
+    bases, whoever maps them) is what the limit applies to, and going over it is an OOM kill.
+    Needs root and cgroup v1's memory controller (this machine's); elsewhere ``None``."""
 
-    def __init__(self, pids: list[int], shared: Path):
+    ROOT = Path("/sys/fs/cgroup/memory")
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @classmethod
+    def make(cls, limit_mib: int) -> Pod | None:
+        path = cls.ROOT / f"moviestore-bench-{os.getpid()}"
+        try:
+            path.mkdir()
+            (path / "memory.limit_in_bytes").write_text(str(limit_mib << 20))
+        except OSError:
+            return None
+        return cls(path)
+
+    @property
+    def wrap(self) -> tuple[str, ...]:
+        """Joins the cgroup, then runs the command: the API and every process it forks."""
+        return ("sh", "-c", f'echo $$ > {self.path / "cgroup.procs"} && exec "$@"', "sh")
+
+    def stat(self) -> dict[str, int]:
+        text = (self.path / "memory.stat").read_text()
+        return {k: int(v) for k, v in (line.split() for line in text.splitlines())}
+
+    def charged(self) -> float:
+        """MiB the kernel cannot reclaim: anonymous memory and tmpfs (shmem) pages."""
+        stat = self.stat()
+        return (stat["rss"] + stat["shmem"]) / 2**20
+
+    def oom_kills(self) -> int:
+        found = re.search(r"^oom_kill (\d+)$", (self.path / "memory.oom_control").read_text(), re.M)
+        return int(found.group(1)) if found else 0
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.rmdir()
+
+
+class PodMemory(Background):
+    """The pod's memory sampled every 20 ms while it runs: the cgroup's charge if there is one,
+    else an upper bound from /proc (the processes' anonymous memory, pages they share after
+    the fork counted in each, plus the files in the shared tmpfs directory)."""
+
+    def __init__(self, pod: Pod | None, pids: list[int], shared: Path):
         super().__init__()
-        self.pids, self.shared = pids, shared
+        self.pod, self.pids, self.shared = pod, pids, shared
         self.peak = 0.0
 
     def now(self) -> float:
+        if self.pod is not None:
+            return self.pod.charged()
         anon = sum(memory(p)["anon"] for p in self.pids)
         files = sum(f.stat().st_size for f in self.shared.iterdir() if f.is_file()) / 2**20
         return anon + files
 
     def run(self) -> None:
-        while not self.stop.wait(0.05):
+        while not self.stop.wait(0.02):
             with contextlib.suppress(OSError):
                 self.peak = max(self.peak, self.now())
 
@@ -478,20 +527,26 @@ def scale(args: argparse.Namespace) -> int:
         env = {**endpoints.settings_env(), "MOVIESTORE_LOG_LEVEL": "INFO",
                "MOVIESTORE_API_SEARCH_INDEX_DIR": str(shared),
                "MOVIESTORE_API_SEARCH_INDEX_MERGE_MOVIES": str(merge_at)}  # fmt: skip
+        pod = Pod.make(POD_LIMIT_MIB)
+        if pod is not None:
+            services.callback(pod.remove)  # after the API stopped (callbacks run last first)
         started = time.monotonic()
-        api = base.start_api(stack.state, env, base.Config(2, 1), "api-scale")
+        wrap = pod.wrap if pod is not None else ()
+        with PodMemory(pod, [], shared) as starting:
+            api = base.start_api(stack.state, env, base.Config(2, 1), "api-scale", wrap)
         ready = time.monotonic() - started
         services.callback(api.stop)
         pids = sorted(api.pids())  # the supervisor and its server processes
 
-        def moment(name: str, work: Callable[[], None]) -> None:
-            with PodMemory(pids, shared) as pod:
+        def moment(name: str, work: Callable[[], None], during: PodMemory | None = None) -> None:
+            with PodMemory(pod, pids, shared) as sampled:
                 work()
+            peak = max(sampled.peak, during.peak if during is not None else 0.0)
             procs = [memory(p) for p in pids]
-            moments.append(Moment(name, procs, pod.now(), pod.peak))
-            print(name, procs, f"pod {pod.now():.0f} MiB, peak {pod.peak:.0f}", flush=True)
+            moments.append(Moment(name, procs, sampled.now(), peak))
+            print(name, procs, f"pod {sampled.now():.0f} MiB, peak {peak:.0f}", flush=True)
 
-        moment("serving, after the start-up build", lambda: time.sleep(1))
+        moment("started: the start-up build, then serving", lambda: time.sleep(1), starting)
         stats = {
             "movies": metric(api.url, "moviestore_api_search_index_movies"),
             "heap": metric(api.url, "moviestore_api_search_index_bytes"),
@@ -513,8 +568,9 @@ def scale(args: argparse.Namespace) -> int:
 
         moment("a 10-movie change set applied", small)
         moment(f"a {large:,}-movie change set applied, then merged", merge)
+        oom_kills = pod.oom_kills() if pod is not None else None
     command = " ".join(["benchmarks/bench_api.py", *sys.argv[1:]])
-    section = render_scale(command, movies, ready, stats, moments)
+    section = render_scale(command, movies, ready, stats, moments, oom_kills=oom_kills)
     print(section)
     if results is not None:
         write_section(results, SCALE_SECTION, section)
@@ -542,7 +598,13 @@ def changes(url: str, count: int) -> None:
 
 
 def render_scale(
-    command: str, movies: int, ready: float, stats: dict[str, float], moments: list[Moment]
+    command: str,
+    movies: int,
+    ready: float,
+    stats: dict[str, float],
+    moments: list[Moment],
+    *,
+    oom_kills: int | None,
 ) -> str:
     per_movie = (stats["heap"] + stats["mapped"]) / max(stats["movies"], 1)
     lines = [
@@ -556,9 +618,7 @@ def render_scale(
         f"- index: {stats['mapped'] / 2**20:,.0f} MiB mapped base, "
         f"{stats['heap'] / 2**20:,.1f} MiB of heap in the process holding the most: "
         f"{per_movie:.0f} bytes per movie",
-        "- pod: what its memory cgroup is charged, the processes' anonymous memory plus the "
-        "files in the shared tmpfs directory (mapped or not); *peak* sampled every 50 ms while "
-        f"the moment lasted. The API pod's limit is {POD_LIMIT_MIB} MiB (deploy/k8s).",
+        *pod_lines(oom_kills),
         "",
         "| moment | RSS (MiB): supervisor / servers | peak RSS | anonymous | PSS | pod now "
         "| pod peak |",
@@ -572,3 +632,20 @@ def render_scale(
         lines.append(f"| {m.name} | {' | '.join(cells)} | {m.pod_now:.0f} MiB "
                      f"| {m.pod_peak:.0f} MiB |")  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def pod_lines(oom_kills: int | None) -> list[str]:
+    limit = f"The API pod's limit is {POD_LIMIT_MIB} MiB (deploy/k8s)."
+    if oom_kills is None:
+        return [
+            "- pod: no memory cgroup could be made here (root and cgroup v1's memory "
+            "controller are needed): an upper bound from /proc, the processes' anonymous "
+            "memory (pages shared since the fork counted in each) plus the files in the shared "
+            f"tmpfs directory; *peak* sampled every 20 ms while the moment lasted. {limit}"
+        ]
+    return [
+        f"- pod: the API ran in a memory cgroup of its own limited to {POD_LIMIT_MIB} MiB, as "
+        "in Kubernetes; *pod* is what the kernel charged it and cannot reclaim (anonymous "
+        "memory and tmpfs pages: the bases, mapped or not), *peak* sampled every 20 ms while "
+        f"the moment lasted. OOM kills in the cgroup over the run: {oom_kills}.",
+    ]

@@ -405,11 +405,14 @@ def peak_rss_mb(pid: int) -> float:
     return int(found.group(1)) / 1024 if found else 0.0
 
 
-def start_api(state: Path, env: dict[str, str], config: Config, name: str) -> Service:
+def start_api(
+    state: Path, env: dict[str, str], config: Config, name: str, wrap: tuple[str, ...] = ()
+) -> Service:
+    """``wrap``: a command line the API's is appended to (it must exec it)."""
     port = free_port()
     server = Server(
         name,
-        [sys.executable, "-m", "moviestore.cli", "api"],
+        [*wrap, sys.executable, "-m", "moviestore.cli", "api"],
         state / "logs" / f"{name}.log",
         env={
             "MOVIESTORE_LOG_LEVEL": "WARNING",

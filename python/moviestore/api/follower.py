@@ -18,9 +18,12 @@ meanwhile) and the others adopt the new base as their deltas grow.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import psycopg
@@ -43,6 +46,7 @@ STEP_DETAIL_LIMIT = 1_000
 MAX_RETRY_SECONDS = 300.0
 # How often the follower looks for news between Redis messages (a request's wish, a merge).
 TICK_SECONDS = 0.05
+REDIS_RETRY_SECONDS = 1.0
 
 
 class Follower:
@@ -64,6 +68,7 @@ class Follower:
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self.run, name="catalog-follower", daemon=True)
         self.pubsub: redis.client.PubSub | None = None
+        self.redis_retry_at = 0.0
         self.conn: psycopg.Connection | None = None
         self.ascii_lower: bool | None = None
         # The index being built fails: retried after a backoff, PostgreSQL answers meanwhile.
@@ -104,9 +109,9 @@ class Follower:
         self.adopt_merged()
         self.maybe_merge()
 
-    def guarded(self, work: object) -> None:
+    def guarded(self, work: Callable[[], None]) -> None:
         try:
-            work()  # type: ignore[operator]
+            work()
         except (psycopg.Error, OSError) as e:
             event(log, logging.WARNING, "catalog not followed; answering from what is here",
                   error=f"{type(e).__name__}: {e}")  # fmt: skip
@@ -128,7 +133,11 @@ class Follower:
         self.owner.wanted.clear()
 
     def listen(self, seconds: float) -> bool:
-        """True if a version was published (any message on the channel is news)."""
+        """True if a version was published (any message on the channel is news). Redis down:
+        asked again a second later (PostgreSQL is polled meanwhile)."""
+        if self.pubsub is None and time.monotonic() < self.redis_retry_at:
+            self.stopped.wait(seconds)
+            return False
         try:
             if self.pubsub is None:
                 client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=1)
@@ -136,8 +145,7 @@ class Follower:
                 self.pubsub.subscribe(CHANNEL)
             return self.pubsub.get_message(timeout=seconds) is not None
         except (redis.RedisError, OSError):
-            self.pubsub = None
-            self.stopped.wait(seconds)
+            self.pubsub, self.redis_retry_at = None, time.monotonic() + REDIS_RETRY_SECONDS
             return False
 
     # --- reading ----------------------------------------------------------------------------
@@ -172,6 +180,7 @@ class Follower:
         if view.version is None:
             return
         conn = self.connection()
+        started = time.perf_counter()
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             now = reads.catalog_version(conn)
@@ -181,15 +190,17 @@ class Follower:
                 changes = None  # the database went back: nothing here can be trusted
             else:
                 changes = self.read(conn, view.version, rows=view.index is not None)
+        read = time.perf_counter() - started
         if changes is None or (
             view.index is not None and changes.ids and len(changes.ids) > len(view.index.index)
         ):
             self.restart(now, "the change feed cannot tell what changed" if changes is None
                          else "more movies changed than the index holds")  # fmt: skip
             return
-        self.apply(view, changes)
+        self.apply(view, changes, read)
 
-    def apply(self, view: View, changes: reads.Changes) -> None:
+    def apply(self, view: View, changes: reads.Changes, read: float) -> None:
+        """``read``: the seconds it took to read the changes (for the log)."""
         started = time.perf_counter()
         index = view.index.applied(changes) if view.index is not None else None
         step = self.step(view.index, index, changes)
@@ -201,7 +212,7 @@ class Follower:
                                  changes.committed)  # fmt: skip
         event(log, logging.INFO, "changes applied", catalog_version=changes.version,
               versions=len(changes.committed), movies=len(changes.ids),
-              apply_ms=round(seconds * 1000, 3),
+              read_ms=round(read * 1000, 1), apply_ms=round(seconds * 1000, 3),
               freshness_ms=round(freshness * 1000, 1))  # fmt: skip
 
     def step(self, before: Built | None, after: Built | None, changes: reads.Changes) -> Step:
@@ -346,6 +357,7 @@ class Follower:
             if merged.version == view.version:
                 self.base_version = base_version
                 self.publish(View(view.version, merged, view.log), [])
+                release_memory()
                 event(log, logging.INFO, "search index merged", catalog_version=merged.version,
                       base_version=base_version, movies=len(merged.index),
                       mapped_bytes=merged.index.mapped_bytes)  # fmt: skip
@@ -357,3 +369,10 @@ class Follower:
             if caught is None:
                 return  # the feed no longer reaches it: the delta asks for a merge again
             merged = caught
+
+
+def release_memory() -> None:
+    """Give the heap the old delta and the merge's scratch left back to the system: glibc's
+    malloc keeps freed memory in its arenas, where the pod's memory limit still counts it."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
