@@ -527,7 +527,8 @@ def scale(args: argparse.Namespace) -> int:
         env = {**endpoints.settings_env(), "MOVIESTORE_LOG_LEVEL": "INFO",
                "MOVIESTORE_API_SEARCH_INDEX_DIR": str(shared),
                "MOVIESTORE_API_SEARCH_INDEX_MERGE_MOVIES": str(merge_at)}  # fmt: skip
-        pod = Pod.make(POD_LIMIT_MIB)
+        limit = args.pod_mib or POD_LIMIT_MIB
+        pod = Pod.make(limit)
         if pod is not None:
             services.callback(pod.remove)  # after the API stopped (callbacks run last first)
         started = time.monotonic()
@@ -544,7 +545,9 @@ def scale(args: argparse.Namespace) -> int:
             peak = max(sampled.peak, during.peak if during is not None else 0.0)
             procs = [memory(p) for p in pids]
             moments.append(Moment(name, procs, sampled.now(), peak))
-            print(name, procs, f"pod {sampled.now():.0f} MiB, peak {peak:.0f}", flush=True)
+            kills = pod.oom_kills() if pod is not None else 0
+            print(name, procs, f"pod {sampled.now():.0f} MiB, peak {peak:.0f}, OOM kills {kills}",
+                  flush=True)  # fmt: skip
 
         moment("started: the start-up build, then serving", lambda: time.sleep(1), starting)
         stats = {
@@ -570,7 +573,7 @@ def scale(args: argparse.Namespace) -> int:
         moment(f"a {large:,}-movie change set applied, then merged", merge)
         oom_kills = pod.oom_kills() if pod is not None else None
     command = " ".join(["benchmarks/bench_api.py", *sys.argv[1:]])
-    section = render_scale(command, movies, ready, stats, moments, oom_kills=oom_kills)
+    section = render_scale(command, movies, ready, stats, moments, oom_kills=oom_kills, limit=limit)
     print(section)
     if results is not None:
         write_section(results, SCALE_SECTION, section)
@@ -605,6 +608,7 @@ def render_scale(
     moments: list[Moment],
     *,
     oom_kills: int | None,
+    limit: int,
 ) -> str:
     per_movie = (stats["heap"] + stats["mapped"]) / max(stats["movies"], 1)
     lines = [
@@ -618,7 +622,7 @@ def render_scale(
         f"- index: {stats['mapped'] / 2**20:,.0f} MiB mapped base, "
         f"{stats['heap'] / 2**20:,.1f} MiB of heap in the process holding the most: "
         f"{per_movie:.0f} bytes per movie",
-        *pod_lines(oom_kills),
+        *pod_lines(oom_kills, limit),
         "",
         "| moment | RSS (MiB): supervisor / servers | peak RSS | anonymous | PSS | pod now "
         "| pod peak |",
@@ -634,7 +638,7 @@ def render_scale(
     return "\n".join(lines) + "\n"
 
 
-def pod_lines(oom_kills: int | None) -> list[str]:
+def pod_lines(oom_kills: int | None, limit_mib: int) -> list[str]:
     limit = f"The API pod's limit is {POD_LIMIT_MIB} MiB (deploy/k8s)."
     if oom_kills is None:
         return [
@@ -644,8 +648,8 @@ def pod_lines(oom_kills: int | None) -> list[str]:
             f"tmpfs directory; *peak* sampled every 20 ms while the moment lasted. {limit}"
         ]
     return [
-        f"- pod: the API ran in a memory cgroup of its own limited to {POD_LIMIT_MIB} MiB, as "
+        f"- pod: the API ran in a memory cgroup of its own limited to {limit_mib} MiB, as "
         "in Kubernetes; *pod* is what the kernel charged it and cannot reclaim (anonymous "
         "memory and tmpfs pages: the bases, mapped or not), *peak* sampled every 20 ms while "
-        f"the moment lasted. OOM kills in the cgroup over the run: {oom_kills}.",
+        f"the moment lasted. OOM kills in the cgroup over the run: {oom_kills}. {limit}",
     ]

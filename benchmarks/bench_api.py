@@ -901,6 +901,12 @@ def main() -> int:
     )
     parser.add_argument("--movies", type=int, default=None, help="catalog size (300,000)")
     parser.add_argument("--bulk", type=int, default=None, help="churn: the bulk file's movies")
+    parser.add_argument(
+        "--pod-mib",
+        type=int,
+        default=None,
+        help="scale: the memory limit the API runs under (the pod's, 1024)",
+    )
     parser.add_argument("--seconds", type=float, default=None, help="per wrk run (5)")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved repeats (3)")
     parser.add_argument("--configs", default="1x1,2x1", help="PxW: processes x workers")

@@ -210,6 +210,8 @@ class Follower:
             self.since_merge.append(changes)
         freshness = self.publish(View(changes.version, index, view.log.then(step)),
                                  changes.committed)  # fmt: skip
+        if len(changes.ids) > STEP_DETAIL_LIMIT:
+            release_memory()  # what reading and applying a large change set took
         event(log, logging.INFO, "changes applied", catalog_version=changes.version,
               versions=len(changes.committed), movies=len(changes.ids),
               read_ms=round(read * 1000, 1), apply_ms=round(seconds * 1000, 3),
@@ -372,7 +374,8 @@ class Follower:
 
 
 def release_memory() -> None:
-    """Give the heap the old delta and the merge's scratch left back to the system: glibc's
-    malloc keeps freed memory in its arenas, where the pod's memory limit still counts it."""
+    """Give back to the system the heap a large change set or a merge used and freed: glibc's
+    malloc keeps freed memory in its arenas, where the pod's memory limit still counts it
+    (measured at 3 M movies: ~100 MiB a process after a 110,000-movie change set)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
