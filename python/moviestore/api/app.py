@@ -196,7 +196,10 @@ class Api:
         if route == "ingestions":
             if client.key_id is None:
                 return Problem(401, "unauthorized", "a provider's ingestions need its key")
-            provider = params.unquote(path.split("/")[3], "provider")
+            try:
+                provider = params.unquote(path.split("/")[3], "provider")
+            except Problem as bad:
+                return bad
             if provider != client.provider:
                 return Problem(403, "forbidden", "this key may read its own provider's "
                                "ingestions only")  # fmt: skip

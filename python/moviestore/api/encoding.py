@@ -13,6 +13,8 @@ from typing import Protocol
 
 import brotli
 
+from moviestore.api import metrics
+
 MIN_BYTES = 1024
 # Levels for bytes made once and sent many times, still well under a millisecond for a
 # 14 KB list answer (measured in tests/unit/test_api_encoding.py's neighbourhood: br 5 makes
@@ -91,6 +93,9 @@ def encoded(answer: Encodable, coding: str) -> bytes | None:
     found = answer.encoded.get(coding)
     if found is None:
         body = answer.body
-        made = COMPRESS[coding](body) if len(body) >= MIN_BYTES else b""
+        made = b""
+        if len(body) >= MIN_BYTES:
+            made = COMPRESS[coding](body)
+            metrics.COMPRESSIONS.labels(coding).inc()
         found = answer.encoded[coding] = made if 0 < len(made) < len(body) else b""
     return found or None

@@ -88,6 +88,11 @@ RATE_LIMITS = Counter(
     "Reconciliations of the rate limits with Redis, by outcome (failed: each process on its share)",
     ["result"],
 )
+COMPRESSIONS = Counter(
+    "moviestore_api_compressions_total",
+    "Answers compressed (once per cached answer and coding), by coding",
+    ["coding"],
+)
 LOGS_SUPPRESSED = Counter(
     "moviestore_api_log_lines_suppressed_total",
     "Repeated log lines not written (at most one a second per message)",

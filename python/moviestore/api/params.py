@@ -52,7 +52,13 @@ def decode(raw: Iterable[tuple[str, str]], allowed: frozenset[str]) -> dict[str,
     return params
 
 
+# A "%" not followed by two hex digits: a broken escape, not a literal (RFC 3986 2.1).
+BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
 def unquote(text: str, parameter: str) -> str:
+    if "%" in text and BAD_ESCAPE.search(text):
+        raise invalid(parameter, "has a % that does not begin a percent escape (%XX)")
     try:
         value = unquote_plus(text, errors="strict")
     except UnicodeDecodeError:

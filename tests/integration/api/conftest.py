@@ -10,12 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from moviestore.api.keys import digest, new_key
 from moviestore.localstack.processes import Server, free_port
 from moviestore.localstack.stack import Endpoints, LocalStack
+from moviestore.store import keys as stored
 from tests.integration.api.catalog import Movie, create_database, generate, load
 
 CATALOG_SIZE = 600
@@ -92,7 +95,26 @@ def api_env(endpoints: Endpoints, database_url: str, redis_url: str) -> dict[str
         "MOVIESTORE_API_PROCESSES": "2",
         "MOVIESTORE_API_VERSION_POLL_SECONDS": "0.2",
         "MOVIESTORE_API_SHUTDOWN_GRACE_SECONDS": "10",
+        # The query tests ask without a key (as `moviestore dev` allows), as fast as they
+        # can; test_api_keys.py and the schemathesis run have APIs that need keys.
+        "MOVIESTORE_API_ANONYMOUS_READS": "true",
+        "MOVIESTORE_API_ANONYMOUS_RATE": "1000000",
     }
+
+
+def make_key(database_url: str, name: str, provider: str | None = None, rate: int = 1_000_000
+             ) -> str:  # fmt: skip
+    """A new key, as ``moviestore keys create`` makes it (test_api_keys.py runs the command)."""
+    key_id, key = new_key()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        stored.create(conn, key_id=key_id, secret_sha256=digest(key), name=name,
+                      provider=provider, rate=rate)  # fmt: skip
+    return key
+
+
+def keyed_env(env: dict[str, str]) -> dict[str, str]:
+    """An API that answers no request without a key."""
+    return {**env, "MOVIESTORE_API_ANONYMOUS_READS": "false"}
 
 
 @pytest.fixture(scope="session")
