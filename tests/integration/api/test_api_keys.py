@@ -42,7 +42,7 @@ def keyed(
     """Two server processes that need keys; CORS for one origin."""
     stack, endpoints = local_stack
     env = keyed_env({"MOVIESTORE_API_CORS_ORIGINS": '["https://app.example"]'})
-    api = extra_api(stack, endpoints, api_database, spare_redis_db(endpoints, 5), env)
+    api = extra_api(stack, endpoints, api_database, spare_redis_db(endpoints, 11), env)
     try:
         yield api
     finally:
@@ -239,7 +239,7 @@ def test_a_key_over_its_limit_gets_429_from_two_processes_sharing_redis(
     local_stack: tuple[LocalStack, Endpoints], api_database: tuple[str, list[Movie]]
 ) -> None:
     stack, endpoints = local_stack
-    apis = two_apis(stack, endpoints, api_database, spare_redis_db(endpoints, 6))
+    apis = two_apis(stack, endpoints, api_database, spare_redis_db(endpoints, 12))
     try:
         key = make_key(api_database[0], "scraper", rate=RATE)
         for api in apis:
