@@ -160,6 +160,11 @@ class Api:
                 problem = Problem(405, "method-not-allowed", f"{method} is not served")
             return self.finish(route or "unknown", started, rid,
                                self.problem(problem, request, rid))  # fmt: skip
+        headers = request.headers
+        if headers.get("content-length") not in (None, "0") or headers.get("transfer-encoding"):
+            rid = request_id(request)
+            body = Problem(413, "body-not-allowed", "a read request takes no body")
+            return self.finish(route, started, rid, self.problem(body, request, rid))
         if route in KEYED:
             refused = self.admit(request, route, path)
             if refused is not None:
@@ -277,6 +282,8 @@ class Api:
         headers = {"content-type": CONTENT_TYPE, "x-request-id": rid, "cache-control": "no-store"}
         if problem.status == 405:
             headers["allow"] = ALLOW
+        if problem.status == 413:
+            headers["connection"] = "close"  # the body is not read: the connection is spent
         if problem.status == 401:
             headers["www-authenticate"] = 'Bearer realm="moviestore"'
         if problem.retry_after is not None:

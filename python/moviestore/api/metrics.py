@@ -95,8 +95,8 @@ COMPRESSIONS = Counter(
 )
 LOGS_SUPPRESSED = Counter(
     "moviestore_api_log_lines_suppressed_total",
-    "Repeated log lines not written (at most one a second per message)",
-    ["message"],
+    "Repeated log lines not written (at most one a second per message), by logger",
+    ["logger"],
 )
 
 # Bound once: label lookups take a lock and cost more than the rest of a cached answer.

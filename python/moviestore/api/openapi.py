@@ -95,7 +95,7 @@ def problems(*statuses: int, keyed: bool = True) -> dict[str, Any]:
 RATE_LIMIT_HEADERS = {
     "RateLimit-Policy": {
         "schema": {"type": "string"},
-        "description": 'The key\'s quota (draft-ietf-httpapi-ratelimit-headers): '
+        "description": "The key's quota (draft-ietf-httpapi-ratelimit-headers): "
         '"key";q=<rate>;w=1',
     },
     "RateLimit": {
@@ -274,8 +274,12 @@ def document() -> dict[str, Any]:
         ),
         query(
             "fields",
-            {"type": "array", "items": {"enum": list(MOVIE_FIELDS)}, "minItems": 1,
-             "uniqueItems": True},
+            {
+                "type": "array",
+                "items": {"enum": list(MOVIE_FIELDS)},
+                "minItems": 1,
+                "uniqueItems": True,
+            },
             "Only these fields of each movie, comma-separated (e.g. id,title,year); all when "
             "not given. The matches, the total and the cursors are the same",
             style="form",
@@ -479,7 +483,7 @@ def document() -> dict[str, Any]:
                     },
                 },
                 "Problem": PROBLEM,
-            }
+            },
         },
     }
 

@@ -14,8 +14,6 @@ from typing import Any
 import orjson
 import psycopg
 
-from moviestore.api.keys import digest, new_key
-from moviestore.api.params import PROVIDER_PATTERN
 from moviestore.settings import get_settings
 from moviestore.store import keys as stored
 
@@ -65,6 +63,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def create(conn: psycopg.Connection, args: argparse.Namespace) -> int:
+    # Imported here: `moviestore api` must load the API's metrics only after it has set their
+    # multiprocess mode, and every command is imported by the command line.
+    from moviestore.api.keys import digest, new_key  # noqa: PLC0415
+    from moviestore.api.params import PROVIDER_PATTERN  # noqa: PLC0415
+
     if args.provider is not None and not PROVIDER_PATTERN.fullmatch(args.provider):
         print("a provider is lower-case letters, digits and single dashes")
         return 2

@@ -61,14 +61,17 @@ def start_api(state: Path, name: str, env: dict[str, str]) -> tuple[Server, str]
     raise AssertionError(f"the API did not become ready:\n{server.tail()}")
 
 
-def await_search_indexes(url: str, processes: int) -> None:
+def await_search_indexes(url: str, processes: int, server: Server | None = None) -> None:
     """Until every server process holds its in-memory index (each builds its own)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if metric(url, "moviestore_api_search_index_processes") == processes:
             return
         time.sleep(0.1)
-    raise AssertionError(f"{processes} processes did not build their search indexes in 30 s")
+    tail = server.tail(40) if server is not None else ""
+    raise AssertionError(
+        f"{processes} processes did not build their search indexes in 30 s\n{tail}"
+    )
 
 
 def samples(url: str, name: str) -> list[tuple[dict[str, str], float]]:
@@ -152,7 +155,7 @@ def api(
     processes = int(env["MOVIESTORE_API_PROCESSES"])
     try:
         if request.param == "search-index":
-            await_search_indexes(url, processes)
+            await_search_indexes(url, processes, server)
         yield Api(url, server, database_url, redis_url, movies, request.param, processes)
     finally:
         server.stop()
