@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # from Redis yet about a key, or with Redis down, each process limits a key to this share
     # of its rate (api/limits.py).
     api_rate_limit_processes: int = Field(default=2, ge=1, le=10_000)
+    # Off: no request is limited (only where another layer limits, e.g. to measure what the
+    # limits cost: benchmarks/bench_api.py).
+    api_rate_limits: bool = True
     # How often each API process reconciles its rate limit buckets with Redis.
     api_rate_limit_sync_ms: int = Field(default=200, ge=10, le=5000)
     # Origins browsers may call the API from (CORS), e.g. ["https://app.example.com"]; "*"

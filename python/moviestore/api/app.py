@@ -138,6 +138,7 @@ class Api:
         self.keys, self.limiter = components.keys, components.limiter
         self.anonymous = anonymous_reads(settings)
         self.anonymous_rate = settings.api_anonymous_rate
+        self.limiting = settings.api_rate_limits
         self.origins = frozenset(settings.api_cors_origins)
         self.negotiator = Negotiator()
         self.inflight = 0
@@ -208,6 +209,8 @@ class Api:
             if provider != client.provider:
                 return Problem(403, "forbidden", "this key may read its own provider's "
                                "ingestions only")  # fmt: skip
+        if not self.limiting:
+            return None
         wait, _ = self.limiter.take(bucket_name(request, client), client.rate)
         if wait > 0:
             problem = Problem(429, "rate-limited", f"at most {client.rate} requests a second")
@@ -218,7 +221,7 @@ class Api:
     def limit_headers(self, request: Request, headers: dict[str, str]) -> None:
         """The key's policy and what is left of it (draft-ietf-httpapi-ratelimit-headers)."""
         client = self.client(request)
-        if isinstance(client, Problem):
+        if isinstance(client, Problem) or not self.limiting:
             return
         left, wait = self.limiter.state(bucket_name(request, client))
         headers["ratelimit-policy"] = f'"key";q={client.rate};w=1'
