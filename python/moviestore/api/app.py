@@ -203,7 +203,9 @@ class Api:
             if client.key_id is None:
                 return Problem(401, "unauthorized", "a provider's ingestions need its key")
             try:
-                provider = params.unquote(path.split("/")[3], "provider")
+                provider = params.provider_name(
+                    params.unquote(path.split("/")[3], "provider"), "provider"
+                )
             except Problem as bad:
                 return bad
             if provider != client.provider:

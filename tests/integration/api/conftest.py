@@ -115,6 +115,24 @@ def make_key(database_url: str, name: str, provider: str | None = None, rate: in
     return key
 
 
+PROVIDER_KEYS: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def provider_key(api: Api, provider: str) -> dict[str, str]:
+    """The headers of a key of ``provider``'s (made once per API), read by every process."""
+    found = PROVIDER_KEYS.get((api.url, provider))
+    if found is not None:
+        return found
+    headers = {"Authorization": f"Bearer {make_key(api.database_url, provider, provider)}"}
+    path = f"/v1/providers/{provider}/ingestions"
+    deadline = time.monotonic() + 5
+    while not all(api.get(path, headers=headers).ok for _ in range(10)):
+        assert time.monotonic() < deadline, "the API processes did not read the new key in 5 s"
+        time.sleep(0.1)
+    PROVIDER_KEYS[api.url, provider] = headers
+    return headers
+
+
 def keyed_env(env: dict[str, str]) -> dict[str, str]:
     """An API that answers no request without a key."""
     return {**env, "MOVIESTORE_API_ANONYMOUS_READS": "false"}

@@ -18,7 +18,7 @@ from moviestore.api.bootstrap import compose
 from moviestore.api.problems import CONTENT_TYPE
 from moviestore.localstack.stack import Endpoints, LocalStack
 from moviestore.settings import Settings
-from tests.integration.api.conftest import PLANS, Api, keyed_env, make_key
+from tests.integration.api.conftest import PLANS, Api, keyed_env, make_key, provider_key
 from tests.integration.api.extra import extra_api, spare_redis_db
 
 # Served, and describing the API rather than part of it: the document does not list itself
@@ -152,8 +152,9 @@ def test_documented_problem_statuses_are_the_ones_answered(api: Api) -> None:
         ("/v1/providers/{provider}/ingestions", "/v1/providers/A/ingestions", "400"),
         ("/v1/providers/{provider}/ingestions", "/v1/providers/acme/ingestions", "401"),
     ]
+    acme = provider_key(api, "acme")
     for path, target, status in probes:
-        response = api.get(target)
+        response = api.get(target, headers=acme if status != "401" else {})
         assert str(response.status_code) == status, (target, response.text)
         assert status in document["paths"][path]["get"]["responses"], (path, status)
 

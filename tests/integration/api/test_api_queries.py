@@ -23,7 +23,7 @@ from tests.integration.api.catalog import (
     new_ingestion,
     select,
 )
-from tests.integration.api.conftest import Api, metric
+from tests.integration.api.conftest import Api, metric, provider_key
 
 
 def ordered_years(q: dict[str, Any]) -> bool:
@@ -124,11 +124,12 @@ def test_genres_are_counted(api: Api) -> None:
 
 
 def test_ingestions_of_a_provider(api: Api) -> None:
-    got = api.get("/v1/providers/acme/ingestions").json()
+    got = api.get("/v1/providers/acme/ingestions", headers=provider_key(api, "acme")).json()
     assert got["provider"] == "acme"
     # the catalog's first load, and a commit per movie other tests add
     assert {i["status"] for i in got["items"]} == {"loaded"}
-    assert api.get("/v1/providers/nobody/ingestions").json()["items"] == []
+    nobody = provider_key(api, "nobody")
+    assert api.get("/v1/providers/nobody/ingestions", headers=nobody).json()["items"] == []
 
 
 def add_movie(api: Api, title: str, publish: bool) -> tuple[int, int]:
