@@ -49,6 +49,12 @@ def query(name: str, schema: dict[str, Any], description: str, **extra: Any) -> 
     }
 
 
+def repeatable(name: str, description: str) -> dict[str, Any]:
+    """A parameter given once per value (``?genre=a&genre=b``)."""
+    schema = {"type": "array", "items": TEXT, "maxItems": MAX_REPEATS}
+    return query(name, schema, description, style="form", explode=True)
+
+
 def path(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -224,34 +230,10 @@ def document() -> dict[str, Any]:
         query("year", YEAR, "Exact year"),
         query("year_from", YEAR, "Earliest year (inclusive)"),
         query("year_to", YEAR, "Latest year (inclusive)"),
-        query(
-            "genre",
-            {"type": "array", "items": TEXT, "maxItems": MAX_REPEATS},
-            "Repeatable; a movie must have every genre given",
-            style="form",
-            explode=True,
-        ),
-        query(
-            "any_genre",
-            {"type": "array", "items": TEXT, "maxItems": MAX_REPEATS},
-            "Repeatable; a movie must have at least one of the genres given",
-            style="form",
-            explode=True,
-        ),
-        query(
-            "exclude_genre",
-            {"type": "array", "items": TEXT, "maxItems": MAX_REPEATS},
-            "Repeatable; a movie must have none of the genres given",
-            style="form",
-            explode=True,
-        ),
-        query(
-            "cast",
-            {"type": "array", "items": TEXT, "maxItems": MAX_REPEATS},
-            "Repeatable; a movie must have every cast member given",
-            style="form",
-            explode=True,
-        ),
+        repeatable("genre", "Repeatable; a movie must have every genre given"),
+        repeatable("any_genre", "Repeatable; a movie must have at least one of the genres given"),
+        repeatable("exclude_genre", "Repeatable; a movie must have none of the genres given"),
+        repeatable("cast", "Repeatable; a movie must have every cast member given"),
         query(
             "provider",
             {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 63},

@@ -235,10 +235,10 @@ impl Index {
         needs.sort_by_key(Need::count);
         // Any of and none of: checked on each candidate, in the genres' bits or lists. A name
         // no base movie has counts for nothing.
-        let named = |names: &[&str]| -> Vec<Need<'_>> {
+        let genre_needs = |names: &[&str]| -> Vec<Need<'_>> {
             names.iter().filter_map(|g| v.genres.id(g)).map(|i| Need { table: v.genres, value: i }).collect()
         };
-        let (any, none) = (named(f.any_genres), named(f.exclude_genres));
+        let (any, none) = (genre_needs(f.any_genres), genre_needs(f.exclude_genres));
         if !f.any_genres.is_empty() && any.is_empty() {
             return Vec::new();
         }
@@ -278,7 +278,8 @@ impl Index {
             .collect();
         let mut checks: Vec<Check<'_>> =
             needs.iter().zip(&lists).map(|(n, l)| Check { need: n, list: Member::new(l) }).collect();
-        let read = |n: &Need<'_>| if n.table.keeps_bits() { Vec::new() } else { n.table.list(n.value).collect() };
+        let read =
+            |n: &Need<'_>| if n.table.keeps_bits() { Vec::new() } else { n.table.list(n.value).collect() };
         let (any_lists, none_lists): (Vec<Vec<u32>>, Vec<Vec<u32>>) =
             (any.iter().map(read).collect(), none.iter().map(read).collect());
         let mut any_checks: Vec<Check<'_>> =
@@ -286,7 +287,8 @@ impl Index {
         let mut none_checks: Vec<Check<'_>> =
             none.iter().zip(&none_lists).map(|(n, l)| Check { need: n, list: Member::new(l) }).collect();
         let mut genres_hold = |r: u32| {
-            (any_checks.is_empty() || any_checks.iter_mut().any(|c| c.holds(r))) && !none_checks.iter_mut().any(|c| c.holds(r))
+            (any_checks.is_empty() || any_checks.iter_mut().any(|c| c.holds(r)))
+                && !none_checks.iter_mut().any(|c| c.holds(r))
         };
         if let (Some(plan), Some(t), true) = (plan.as_ref(), f.title, title_first) {
             let mut found = v.trigrams.find(plan, t.as_bytes(), v.n, holds);
@@ -303,7 +305,9 @@ impl Index {
         in_years
             .iter()
             .copied()
-            .filter(|&r| !removed.has(r) && checks.iter_mut().all(|c| c.holds(r)) && holds(r) && genres_hold(r))
+            .filter(|&r| {
+                !removed.has(r) && checks.iter_mut().all(|c| c.holds(r)) && holds(r) && genres_hold(r)
+            })
             .collect()
     }
 }
