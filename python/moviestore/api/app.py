@@ -166,17 +166,19 @@ class Api:
             rid = request_id(request)
             body = Problem(413, "body-not-allowed", "a read request takes no body")
             return self.finish(route, started, rid, self.problem(body, request, rid))
+        limits: dict[str, str] | None = None
         if route in KEYED:
-            refused = self.admit(request, route, path)
-            if refused is not None:
+            admitted = self.admit(request, route, path)
+            if isinstance(admitted, Problem):
                 rid = request_id(request)
-                return self.finish(route, started, rid, self.problem(refused, request, rid))
+                return self.finish(route, started, rid, self.problem(admitted, request, rid))
+            limits = admitted
         answer = self.answers.cached(memory_key(path, request))
         if answer is None:
             return request
         metrics.MEMORY_HITS.inc()
         rid = request_id(request)
-        return self.finish(route, started, rid, self.answer(request, answer, rid))
+        return self.finish(route, started, rid, self.answer(request, answer, rid, limits))
 
     # --- keys, limits, CORS ----------------------------------------------------------------
 
@@ -194,8 +196,9 @@ class Api:
             return Problem(503, "unavailable", "the API keys are not read yet")
         return Problem(401, "unauthorized", "this key is not valid (unknown or revoked)")
 
-    def admit(self, request: Request, route: str, path: str) -> Problem | None:
-        """The request's key checked (in memory), its provider's routes, one of its tokens."""
+    def admit(self, request: Request, route: str, path: str) -> dict[str, str] | Problem:
+        """The request's key checked (in memory), its provider's routes, one of its tokens:
+        the rate limit headers of its answer, or the problem that refuses it."""
         client = self.client(request)
         if isinstance(client, Problem):
             return client
@@ -212,22 +215,21 @@ class Api:
                 return Problem(403, "forbidden", "this key may read its own provider's "
                                "ingestions only")  # fmt: skip
         if not self.limiting:
-            return None
-        wait, _ = self.limiter.take(bucket_name(request, client), client.rate)
+            return {}
+        wait, left = self.limiter.take(bucket_name(request, client), client.rate)
         if wait > 0:
             problem = Problem(429, "rate-limited", f"at most {client.rate} requests a second")
             problem.retry_after = retry_after(wait)
             return problem
-        return None
+        return rate_headers(client.rate, left, 0.0)
 
-    def limit_headers(self, request: Request, headers: dict[str, str]) -> None:
-        """The key's policy and what is left of it (draft-ietf-httpapi-ratelimit-headers)."""
+    def limit_headers(self, request: Request) -> dict[str, str]:
+        """The key's policy and what is left of it now, without taking a token."""
         client = self.client(request)
         if isinstance(client, Problem) or not self.limiting:
-            return
+            return {}
         left, wait = self.limiter.state(bucket_name(request, client))
-        headers["ratelimit-policy"] = f'"key";q={client.rate};w=1'
-        headers["ratelimit"] = f'"key";r={int(left)};t={0 if wait <= 0 else retry_after(wait)}'
+        return rate_headers(client.rate, left, wait)
 
     def cors(self, request: Request, headers: dict[str, str]) -> None:
         if not self.origins:
@@ -256,8 +258,9 @@ class Api:
     # --- answers -------------------------------------------------------------------------
 
     def answer(
-        self, request: Request, answer: Answer, rid: str, content_type: str = JSON
-    ) -> Response:
+        self, request: Request, answer: Answer, rid: str, limits: dict[str, str] | None,
+        content_type: str = JSON,
+    ) -> Response:  # fmt: skip
         headers = {
             "cache-control": self.cache_control,
             "x-request-id": rid,
@@ -268,7 +271,8 @@ class Api:
         if answer.link:
             headers["link"] = answer.link
         self.cors(request, headers)
-        self.limit_headers(request, headers)
+        if limits:
+            headers.update(limits)
         body, etag = answer.body, answer.etag
         coding = self.negotiator.coding(request.headers.get("accept-encoding"))
         if coding is not None:
@@ -296,7 +300,7 @@ class Api:
         elif problem.status == 503:
             headers["retry-after"] = "1"
         if problem.status == 429:
-            self.limit_headers(request, headers)
+            headers.update(self.limit_headers(request))
         self.cors(request, headers)
         return Response(problem.status, headers, problem.body(request.url.path, rid))
 
@@ -332,7 +336,7 @@ class Api:
                     response = self.problem(internal, request, rid)
                 else:
                     metrics.MEMORY_MISSES.inc()
-                    response = self.answer(request, answer, rid)
+                    response = self.answer(request, answer, rid, self.limit_headers(request))
             return self.finish(route, started, rid, response)
         finally:
             self.inflight -= 1
@@ -428,7 +432,7 @@ class Api:
         """The OpenAPI document and the docs page's files: compressed once, with ETags."""
 
         def handler(request: Request) -> Response:
-            response = self.answer(request, answer, request_id(request), content_type)
+            response = self.answer(request, answer, request_id(request), None, content_type)
             if policy is not None:
                 response.headers.set("content-security-policy", policy)
             return response
@@ -452,6 +456,15 @@ def operation(request: Request, status: int, content_type: str, body: bytes) -> 
         "x-request-id": request_id(request),
     }
     return Response(status, headers, body)
+
+
+def rate_headers(rate: int, left: float, wait: float) -> dict[str, str]:
+    """The key's policy and what is left of it (draft-ietf-httpapi-ratelimit-headers)."""
+    reset = 0 if wait <= 0 else retry_after(wait)
+    return {
+        "ratelimit-policy": f'"key";q={rate};w=1',
+        "ratelimit": f'"key";r={int(left)};t={reset}',
+    }
 
 
 def bucket_name(request: Request, client: Client) -> str:
