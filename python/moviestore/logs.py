@@ -37,8 +37,9 @@ class JsonFormatter(logging.Formatter):
 
 
 class RepeatLimit(logging.Filter):
-    """At most one line a second of each message (its logger and text before formatting): a
-    flood of the same error (one per malformed request) costs neither the disk nor the process.
+    """At most one line a second of each warning or error (its logger and text before
+    formatting): a flood of the same error (one per malformed request) costs neither the disk
+    nor the process.
     The lines held back are counted (``suppressed``) and their number rides on the next line
     written."""
 
@@ -48,6 +49,8 @@ class RepeatLimit(logging.Filter):
         self.last: dict[tuple[str, str], tuple[float, int]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:  # requests' access lines are each wanted
+            return True
         key = (record.name, str(record.msg)[:200])
         now = time.monotonic()
         written, held = self.last.get(key, (-self.per_seconds, 0))
@@ -64,10 +67,12 @@ class RepeatLimit(logging.Filter):
 
 
 def configure(level: str = "INFO", suppressed: Callable[[str], None] | None = None) -> None:
-    """``suppressed``: told the logger of each repeated line held back (a metric counts them)."""
+    """``suppressed``: repeated warnings and errors are held back (``RepeatLimit``), and it is
+    told the logger of each (a metric counts them); None: every line is written."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
-    handler.addFilter(RepeatLimit(suppressed))
+    if suppressed is not None:
+        handler.addFilter(RepeatLimit(suppressed))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
