@@ -77,8 +77,9 @@ class Settings(BaseSettings):
     # Requests without a key: allowed or answered 401. Unset: allowed for env=local only
     # (`moviestore dev`); never in production.
     api_anonymous_reads: bool | None = None
-    # Requests a second of all anonymous clients of one address together.
-    api_anonymous_rate: int = Field(default=20, ge=1, le=1_000_000)
+    # Requests a second of all anonymous clients of one address together; unset, anonymous
+    # reads are not limited here (the WAF limits each address at the edge).
+    api_anonymous_rate: int | None = Field(default=None, ge=1, le=1_000_000)
     # How often each API process asks PostgreSQL whether keys were made or revoked: a
     # revocation takes effect everywhere within this long (plus one read).
     api_key_poll_seconds: float = Field(default=1.0, gt=0, le=4)

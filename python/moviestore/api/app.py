@@ -137,7 +137,7 @@ class Api:
         self.access_log = settings.api_access_log
         self.keys, self.limiter = components.keys, components.limiter
         self.anonymous = anonymous_reads(settings)
-        self.anonymous_rate = settings.api_anonymous_rate
+        self.anonymous_rate = settings.api_anonymous_rate or 0
         self.limiting = settings.api_rate_limits
         self.origins = frozenset(settings.api_cors_origins)
         self.negotiator = Negotiator()
@@ -214,7 +214,7 @@ class Api:
             if provider != client.provider:
                 return Problem(403, "forbidden", "this key may read its own provider's "
                                "ingestions only")  # fmt: skip
-        if not self.limiting:
+        if not self.limiting or not client.rate:
             return {}
         wait, left = self.limiter.take(bucket_name(request, client), client.rate)
         if wait > 0:
@@ -226,7 +226,7 @@ class Api:
     def limit_headers(self, request: Request) -> dict[str, str]:
         """The key's policy and what is left of it now, without taking a token."""
         client = self.client(request)
-        if isinstance(client, Problem) or not self.limiting:
+        if isinstance(client, Problem) or not self.limiting or not client.rate:
             return {}
         left, wait = self.limiter.state(bucket_name(request, client))
         return rate_headers(client.rate, left, wait)

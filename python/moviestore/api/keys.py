@@ -33,7 +33,7 @@ class Client:
 
     key_id: str | None
     provider: str | None
-    rate: int  # requests a second, and the burst
+    rate: int  # requests a second, and the burst; 0: not limited (anonymous, when so set)
 
 
 def new_key() -> tuple[str, str]:

@@ -101,7 +101,6 @@ def api_env(endpoints: Endpoints, database_url: str, redis_url: str) -> dict[str
         # The query tests ask without a key (as `moviestore dev` allows), as fast as they
         # can; test_api_keys.py and the schemathesis run have APIs that need keys.
         "MOVIESTORE_API_ANONYMOUS_READS": "true",
-        "MOVIESTORE_API_ANONYMOUS_RATE": "1000000",
     }
 
 
