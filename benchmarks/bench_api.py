@@ -1261,8 +1261,15 @@ def render(report: Report) -> str:
         f"`VACUUM ANALYZE`d. wrk {WRK_THREADS} threads, {report.seconds:g} s per run; every "
         f"figure is the median of {report.rounds} interleaved rounds (round → configuration → "
         "target), the min-max of the rounds in brackets. *vs ceiling* divides the cached "
-        "answer's req/s by the constant body's of the same size, measured in the same round. "
+        "answer's req/s by the constant body's of the same bytes, measured in the same round. "
         "Latencies are wrk's (`--latency`), at 8 connections; req/s at 64.",
+        "",
+        "Every request to the API carries a key (`Authorization: Bearer`, a limit of 1,000,000 "
+        "requests a second: far above the load, so the limiter runs and never refuses) and "
+        "`Accept-Encoding: gzip`; the cached list is answered gzip'd, and its ceiling is the "
+        "constant-body handler sending those same gzip'd bytes. *cached list, no key or limit* "
+        "asks a second API of the same configuration with anonymous reads and "
+        "`MOVIESTORE_API_RATE_LIMITS=false`: the difference is what keys and limits cost.",
         "",
         "Uncached: each uncached run gets a fresh `moviestore api` (same configuration, empty "
         "in-memory answers and `total` counts), Redis flushed, and a wrk Lua script walking a "
