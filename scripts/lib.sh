@@ -32,6 +32,8 @@ ensure_system_packages() {
     compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
     command -v redis-server >/dev/null || missing+=(redis-server)
     command -v runuser >/dev/null || missing+=(util-linux)
+    # The API's docs page is opened in headless Chromium by its test (no browser download).
+    command -v chromium >/dev/null || missing+=(chromium)
     if [ "${#missing[@]}" -gt 0 ]; then
         log "installing Debian packages: ${missing[*]}"
         apt_install "${missing[@]}"

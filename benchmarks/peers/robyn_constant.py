@@ -6,7 +6,9 @@ bound here, ``--processes`` forked server processes of ``--workers`` threads, th
     .venv/bin/python benchmarks/peers/robyn_constant.py --port 8099 --body 6210 --body 9216
 
 serves ``GET /constant/{size}`` for each ``--body`` size (bytes of JSON, content-type
-application/json) until SIGTERM.
+application/json), and ``GET /file/{i}`` for the i-th ``--gzip-file`` (bytes already gzip'd,
+sent as they are with ``Content-Encoding: gzip``: the ceiling of a compressed cached answer)
+until SIGTERM.
 """
 
 from __future__ import annotations
@@ -37,17 +39,22 @@ def body_of(size: int) -> bytes:
     return head + b"x" * (size - len(head) - len(tail)) + tail
 
 
-def handler(body: bytes) -> Callable[[Request], Response]:
+GZIP_JSON = {**JSON, "content-encoding": "gzip", "vary": "Accept-Encoding"}
+
+
+def handler(body: bytes, headers: dict[str, str]) -> Callable[[Request], Response]:
     def constant(request: Request) -> Response:
-        return Response(200, JSON, body)
+        return Response(200, headers, body)
 
     return constant
 
 
-def create_app(sizes: list[int]) -> Robyn:
+def create_app(sizes: list[int], gzip_files: list[Path]) -> Robyn:
     app = new_app(__file__)
     for size in sizes:
-        app.get(f"/constant/{size}")(handler(body_of(size)))
+        app.get(f"/constant/{size}")(handler(body_of(size), JSON))
+    for i, path in enumerate(gzip_files):
+        app.get(f"/file/{i}")(handler(path.read_bytes(), GZIP_JSON))
     return app
 
 
@@ -68,8 +75,9 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--body", type=int, action="append", required=True, help="bytes")
+    parser.add_argument("--gzip-file", type=Path, action="append", default=[], help="gzip'd body")
     args = parser.parse_args()
-    app = create_app(args.body)
+    app = create_app(args.body, args.gzip_file)
     socket, _ = listening_socket(args.host, args.port)
     children = []
     for _ in range(args.processes):

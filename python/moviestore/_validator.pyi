@@ -103,6 +103,8 @@ class SearchIndex:
         sort: str,
         after: tuple[str | int, int] | None,
         limit: int,
+        any_genres: Sequence[str] = ...,
+        exclude_genres: Sequence[str] = ...,
     ) -> tuple[int, list[int]] | None: ...
     def apply(self, changed_ids: Sequence[int], rows: bytes) -> SearchIndex:
         """A new index with a change set applied: every id of ``changed_ids`` in the index is

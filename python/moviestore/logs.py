@@ -7,7 +7,7 @@ import contextvars
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -30,12 +30,49 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             doc["exc"] = self.formatException(record.exc_info)
+        suppressed = getattr(record, "suppressed_before", 0)
+        if suppressed:
+            doc["suppressed_before"] = suppressed  # the same line, not written since the last
         return orjson.dumps(doc, default=str).decode()
 
 
-def configure(level: str = "INFO") -> None:
+class RepeatLimit(logging.Filter):
+    """At most one line a second of each warning or error (its logger and text before
+    formatting): a flood of the same error (one per malformed request) costs neither the disk
+    nor the process.
+    The lines held back are counted (``suppressed``) and their number rides on the next line
+    written."""
+
+    def __init__(self, suppressed: Callable[[str], None] | None = None, per_seconds: float = 1.0):
+        super().__init__()
+        self.suppressed, self.per_seconds = suppressed, per_seconds
+        self.last: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:  # requests' access lines are each wanted
+            return True
+        key = (record.name, str(record.msg)[:200])
+        now = time.monotonic()
+        written, held = self.last.get(key, (-self.per_seconds, 0))
+        if now - written < self.per_seconds:
+            self.last[key] = (written, held + 1)
+            if self.suppressed is not None:
+                self.suppressed(record.name)
+            return False
+        if len(self.last) >= 10_000:
+            self.last.clear()
+        self.last[key] = (now, 0)
+        record.suppressed_before = held
+        return True
+
+
+def configure(level: str = "INFO", suppressed: Callable[[str], None] | None = None) -> None:
+    """``suppressed``: repeated warnings and errors are held back (``RepeatLimit``), and it is
+    told the logger of each (a metric counts them); None: every line is written."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
+    if suppressed is not None:
+        handler.addFilter(RepeatLimit(suppressed))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -74,6 +74,27 @@ class Settings(BaseSettings):
     api_cursor_secret: SecretStr | None = None
     # One log line per request (JSON, with its request id); off by default at high rates.
     api_access_log: bool = False
+    # Requests without a key: allowed or answered 401. Unset: allowed for env=local only
+    # (`moviestore dev`); never in production.
+    api_anonymous_reads: bool | None = None
+    # Requests a second of all anonymous clients of one address together; unset, anonymous
+    # reads are not limited here (the WAF limits each address at the edge).
+    api_anonymous_rate: int | None = Field(default=None, ge=1, le=1_000_000)
+    # How often each API process asks PostgreSQL whether keys were made or revoked: a
+    # revocation takes effect everywhere within this long (plus one read).
+    api_key_poll_seconds: float = Field(default=1.0, gt=0, le=4)
+    # How many API processes share the deployment's load (pods x processes): with no word
+    # from Redis yet about a key, or with Redis down, each process limits a key to this share
+    # of its rate (api/limits.py).
+    api_rate_limit_processes: int = Field(default=2, ge=1, le=10_000)
+    # Off: no request is limited (only where another layer limits, e.g. to measure what the
+    # limits cost: benchmarks/bench_api.py).
+    api_rate_limits: bool = True
+    # How often each API process reconciles its rate limit buckets with Redis.
+    api_rate_limit_sync_ms: int = Field(default=200, ge=10, le=5000)
+    # Origins browsers may call the API from (CORS), e.g. ["https://app.example.com"]; "*"
+    # for any. Empty: no cross-origin access.
+    api_cors_origins: list[str] = Field(default_factory=list)
     metrics_port: int = Field(default=9090, ge=0, le=65535)
 
     worker_concurrency: int = Field(default=1, ge=1, le=16)
@@ -104,6 +125,8 @@ class Settings(BaseSettings):
             )
         if self.env != "local" and self.api_cursor_secret is None:
             raise ValueError("api_cursor_secret is required outside env=local")
+        if self.env == "production" and self.api_anonymous_reads:
+            raise ValueError("api_anonymous_reads cannot be on in production")
         if self.env != "local" and "127.0.0.1" in self.database_url.get_secret_value():
             raise ValueError("database_url points at this machine outside env=local")
         return self
@@ -113,6 +136,12 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process's settings; a missing or invalid one stops start-up with a clear message."""
     return Settings()  # type: ignore[call-arg]  # values come from the environment
+
+
+def anonymous_reads(settings: Settings) -> bool:
+    if settings.api_anonymous_reads is None:
+        return settings.env == "local"
+    return settings.api_anonymous_reads
 
 
 def cursor_secret(settings: Settings) -> bytes:

@@ -550,6 +550,13 @@ def test_ingress_is_https_only_with_a_readyz_health_check(
     assert "deletion_protection.enabled=true" in attributes
     assert "routing.http.drop_invalid_header_fields.enabled=true" in attributes
     assert "access_logs.s3.enabled=true" in attributes
+    assert "routing.http.desync_mitigation_mode=strictest" in attributes
+    assert "idle_timeout.timeout_seconds=30" in attributes
+    # Only the API and its docs are public; the probes and metrics stay inside the cluster.
+    routed = {
+        (p["path"], p["pathType"]) for r in ingress["spec"]["rules"] for p in r["http"]["paths"]
+    }
+    assert routed == {("/v1", "Prefix"), ("/docs", "Prefix"), ("/openapi.json", "Exact")}
     # The certificate is found from spec.tls, which must cover every host served.
     (tls,) = ingress["spec"]["tls"]
     hosts = [rule["host"] for rule in ingress["spec"]["rules"]]

@@ -557,3 +557,29 @@ def test_keys_rotate_and_logs_are_encrypted_and_kept(module: Path) -> None:
         match = re.fullmatch(r"\$\{var\.(\w+)\}", retention)
         days = default(module, match.group(1)) if match else int(retention)
         assert days >= 365, name
+
+
+def test_the_api_edge_refuses_bodies_and_limits_each_address() -> None:
+    """A WAF web ACL on the API's load balancer: any body blocked (the API only reads), a
+    rate per client address, logs encrypted with the keys redacted."""
+    acl = resource(MODULES / "edge", "aws_wafv2_web_acl", "api")
+    assert acl["scope"] == "REGIONAL"
+    rules = {rule["name"]: rule for rule in blocks(acl, "rule")}
+    assert set(rules) >= {"no-request-bodies", "rate-per-client-address"}
+    body = blocks(blocks(rules["no-request-bodies"], "statement")[0], "size_constraint_statement")[
+        0
+    ]
+    assert (body["comparison_operator"], body["size"]) == ("GT", 0)
+    assert blocks(blocks(body, "field_to_match")[0], "body")[0]["oversize_handling"] == "MATCH"
+    assert blocks(rules["no-request-bodies"], "action")[0].keys() == {"block"}
+    rate = blocks(blocks(rules["rate-per-client-address"], "statement")[0], "rate_based_statement")[
+        0
+    ]
+    assert rate["aggregate_key_type"] == "IP"
+    assert blocks(rules["rate-per-client-address"], "action")[0].keys() == {"block"}
+    logging = resource(MODULES / "edge", "aws_wafv2_web_acl_logging_configuration", "api")
+    redacted = {b["single_header"][0]["name"] for b in blocks(logging, "redacted_fields")}
+    assert redacted == {"authorization", "x-api-key"}
+    assert "kms_key_id" in resource(MODULES / "edge", "aws_cloudwatch_log_group", "waf")
+    association = resource(MODULES / "edge", "aws_wafv2_web_acl_association", "api")
+    assert "load_balancer_arn" in str(association["resource_arn"])

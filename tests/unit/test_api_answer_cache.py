@@ -120,8 +120,11 @@ query = st.builds(
     year_from=st.none() | st.integers(1990, 1994),
     year_to=st.none() | st.integers(1990, 1994),
     genres=st.lists(st.sampled_from(["Drama", "Horror"]), max_size=1).map(tuple),
+    any_genres=st.lists(st.sampled_from(["Drama", "Horror", "Noir"]), max_size=2).map(tuple),
+    exclude_genres=st.lists(st.sampled_from(["Drama", "Horror"]), max_size=1).map(tuple),
     cast=st.lists(st.sampled_from(["Ann", "Bo"]), max_size=1).map(tuple),
     provider=st.none() | st.sampled_from(["acme", "globex"]),
+    fields=st.sampled_from([(), ("id",), ("title", "year")]),
 )
 catalogs = st.dictionaries(st.integers(1, 8), movies, max_size=8)
 
@@ -135,6 +138,8 @@ def answer(catalog: dict[int, Indexed], q: MovieQuery) -> list[tuple[int, Indexe
         and (q.year_from is None or m.year >= q.year_from)
         and (q.year_to is None or m.year <= q.year_to)
         and set(q.genres) <= set(m.genres)
+        and (not q.any_genres or bool(set(q.any_genres) & set(m.genres)))
+        and not set(q.exclude_genres) & set(m.genres)
         and set(q.cast) <= set(m.cast)
         and (q.provider is None or m.provider == q.provider)
     ]

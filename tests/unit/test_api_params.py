@@ -20,6 +20,7 @@ from moviestore.api.params import (
     MAX_REPEATS,
     MAX_VALUE_CHARS,
     MOVIE_PARAMETERS,
+    REPEATABLE,
     YEAR_MAX,
     YEAR_MIN,
     movie_query,
@@ -55,12 +56,18 @@ def query_problem(query: list[tuple[str, str]]) -> Problem:
         ("100%25", "100%"),
         ("a%2Bb", "a+b"),
         ("%F0%9F%8E%AC", "🎬"),
-        ("%", "%"),  # not an escape: kept as it is
-        ("%zz", "%zz"),
+        ("%25zz", "%zz"),
     ],
 )
 def test_values_are_percent_decoded_with_plus_as_space(raw: str, decoded: str) -> None:
     assert movie_query([("genre", raw)]).genres == (decoded,)
+
+
+@pytest.mark.parametrize("raw", ["%", "%zz", "love%", "%4", "a%4g", "%%41", "%G1"])
+def test_a_percent_that_begins_no_escape_is_refused(raw: str) -> None:
+    problem = query_problem([("title", raw)])
+    assert (problem.status, problem.kind, problem.parameter) == (400, "invalid-parameter", "title")
+    assert "percent escape" in problem.detail
 
 
 @pytest.mark.parametrize("raw", ["%FF", "%C3", "%C3%28", "%ED%A0%80", "ok%80"])
@@ -97,7 +104,7 @@ def test_a_percent_encoded_name_is_the_name() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", sorted(MOVIE_PARAMETERS - {"genre", "cast"} - {"year_from", "year_to"})
+    "name", sorted(MOVIE_PARAMETERS - REPEATABLE - {"year_from", "year_to", "fields"})
 )
 def test_single_parameters_given_twice_are_refused(name: str) -> None:
     value = {"title": "a", "year": "2000", "provider": "acme", "sort": "year", "limit": "5",
@@ -120,6 +127,16 @@ def test_repeated_values_collapse_and_order_does_not_matter() -> None:
     b = movie_query([("genre", "Drama"), ("genre", "Noir")])
     assert a.genres == b.genres == ("Drama", "Noir")
     assert a.filters == b.filters and a.digest == b.digest
+
+
+def test_fields_select_known_fields_in_the_documents_order() -> None:
+    assert movie_query([("fields", "year,id")]).fields == ("id", "year")
+    assert movie_query([("fields", "title,title")]).fields == ("title",)
+    for bad in ["", "id,", "ID", "id,rating", "id title"]:
+        problem = query_problem([("fields", bad)])
+        assert (problem.status, problem.parameter) == (400, "fields"), bad
+    plain, some = movie_query([]), movie_query([("fields", "id")])
+    assert plain.filters == some.filters and plain.digest != some.digest
 
 
 def test_too_many_parameters() -> None:
@@ -489,5 +506,6 @@ def test_route_of(path: str, route: str | None) -> None:
 
 def test_every_route_is_in_the_query_model() -> None:
     # MovieQuery's fields are what the parameters fill in: a new parameter needs both.
-    fields = set(MovieQuery.__dataclass_fields__) - {"genres"} | {"genre"}
+    plural = {"genres": "genre", "any_genres": "any_genre", "exclude_genres": "exclude_genre"}
+    fields = {plural.get(f, f) for f in MovieQuery.__dataclass_fields__}
     assert fields == MOVIE_PARAMETERS

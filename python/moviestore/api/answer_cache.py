@@ -22,7 +22,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
 
 from moviestore.api import metrics
 from moviestore.api.changes import Dependency, untouched
@@ -34,16 +33,29 @@ from moviestore.logs import event
 log = logging.getLogger("moviestore.api.answers")
 
 
-@dataclass(frozen=True, slots=True)
 class Answer:
-    """A serialised 200 answer and its validator."""
+    """A serialised 200 answer and its validator; the HTTP layer keeps on it what it derives
+    once per answer: its compressed bytes by coding (``api/encoding.py``) and its ``Link``."""
 
-    body: bytes
-    etag: str
+    __slots__ = ("body", "encoded", "etag", "link")
+
+    def __init__(self, body: bytes, etag: str):
+        self.body, self.etag = body, etag
+        self.encoded: dict[str, bytes] = {}
+        self.link: str | None = None
 
     @classmethod
     def of(cls, body: bytes) -> Answer:
         return cls(body, '"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"')
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Answer) and (self.body, self.etag) == (other.body, other.etag)
+
+    def __hash__(self) -> int:
+        return hash((self.body, self.etag))
+
+    def __repr__(self) -> str:
+        return f"Answer({self.body!r}, {self.etag!r})"
 
 
 class Entry:

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import orjson
 
@@ -27,12 +28,16 @@ from moviestore.api.bootstrap import Components
 from moviestore.api.catalog import NotFound
 from moviestore.api.changes import GENRES, Dependency, OfList, OfMovie
 from moviestore.api.database import Unavailable
+from moviestore.api.encoding import Negotiator, encoded
 from moviestore.api.framework import Request, Response, Robyn, new_app
+from moviestore.api.keys import Client
+from moviestore.api.limits import retry_after
 from moviestore.api.problems import CONTENT_TYPE, Problem
 from moviestore.api.search_index import Built
 from moviestore.catalog.keys import answer_key, movie_key
 from moviestore.catalog.query import LIMIT_DEFAULT
 from moviestore.logs import correlated, event
+from moviestore.settings import anonymous_reads
 
 log = logging.getLogger("moviestore.api")
 
@@ -45,6 +50,11 @@ SERVED_METHODS = frozenset({"GET", "HEAD"})
 ALLOW = "GET, HEAD"
 OPERATIONS = {"/healthz": "healthz", "/readyz": "readyz", "/metrics": "metrics",
               "/openapi.json": "openapi", "/docs": "docs"}  # fmt: skip
+# The routes a key reads (the rest are the operations' and the docs').
+KEYED = frozenset({"movies", "movie", "genres", "ingestions"})
+CORS_EXPOSED = "ETag, Link, Retry-After, RateLimit, RateLimit-Policy, X-Request-ID"
+CORS_ALLOWED_HEADERS = "Authorization, X-API-Key, If-None-Match, X-Request-ID"
+CORS_MAX_AGE = "600"
 
 
 def route_of(path: str) -> str | None:
@@ -58,6 +68,8 @@ def route_of(path: str) -> str | None:
         if parts[2] == "providers" and len(parts) == 5 and parts[4] == "ingestions":
             return "ingestions"
         return None
+    if path.startswith("/docs/"):
+        return "docs"
     return OPERATIONS.get(path)
 
 
@@ -87,12 +99,31 @@ def request_id(request: Request) -> str:
 
 
 def matches(if_none_match: str | None, etag: str) -> bool:
-    """RFC 9110 weak comparison, as If-None-Match requires."""
+    """RFC 9110 weak comparison, as If-None-Match requires; the ETag of any coding of the
+    answer (``"<tag>-gzip"``, ``"<tag>-br"``) matches it too: they decode to the same bytes."""
     if if_none_match is None:
         return False
     if if_none_match.strip() == "*":
         return True
-    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
+    base = etag[:-1]
+    for given in if_none_match.split(","):
+        tag = given.strip().removeprefix("W/")
+        if tag == etag or (tag.startswith(base) and tag[len(base) :] in CODED_SUFFIXES):
+            return True
+    return False
+
+
+CODED_SUFFIXES = frozenset({'-gzip"', '-br"'})
+
+
+def presented_key(request: Request) -> str | None:
+    """The key of ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``."""
+    headers = request.headers
+    authorization = headers.get("authorization")
+    if authorization is not None:
+        scheme, _, key = authorization.strip().partition(" ")
+        return key.strip() if scheme.lower() == "bearer" else ""
+    return headers.get("x-api-key")
 
 
 class Api:
@@ -104,6 +135,12 @@ class Api:
         self.bucket = settings.s3_bucket
         self.cache_control = f"public, max-age={settings.api_client_max_age_seconds}"
         self.access_log = settings.api_access_log
+        self.keys, self.limiter = components.keys, components.limiter
+        self.anonymous = anonymous_reads(settings)
+        self.anonymous_rate = settings.api_anonymous_rate or 0
+        self.limiting = settings.api_rate_limits
+        self.origins = frozenset(settings.api_cors_origins)
+        self.negotiator = Negotiator()
         self.inflight = 0
         self.draining = False
 
@@ -113,40 +150,159 @@ class Api:
         started = time.perf_counter()
         path = request.url.path
         route = route_of(path)
-        if route is None or request.method not in SERVED_METHODS:
+        method = request.method
+        if route is None or method not in SERVED_METHODS:
             rid = request_id(request)
+            if route is not None and method == "OPTIONS":
+                return self.finish(route, started, rid, self.preflight(request, rid))
             if route is None:
                 problem = Problem(404, "not-found", f"no such path: {path}")
             else:
-                problem = Problem(405, "method-not-allowed", f"{request.method} is not served")
-            return self.finish(route or "unknown", started, rid, self.problem(problem, path, rid))
+                problem = Problem(405, "method-not-allowed", f"{method} is not served")
+            return self.finish(route or "unknown", started, rid,
+                               self.problem(problem, request, rid))  # fmt: skip
+        headers = request.headers
+        if headers.get("content-length") not in (None, "0") or headers.get("transfer-encoding"):
+            rid = request_id(request)
+            body = Problem(413, "body-not-allowed", "a read request takes no body")
+            return self.finish(route, started, rid, self.problem(body, request, rid))
+        limits: dict[str, str] | None = None
+        if route in KEYED:
+            admitted = self.admit(request, route, path)
+            if isinstance(admitted, Problem):
+                rid = request_id(request)
+                return self.finish(route, started, rid, self.problem(admitted, request, rid))
+            limits = admitted
         answer = self.answers.cached(memory_key(path, request))
         if answer is None:
             return request
         metrics.MEMORY_HITS.inc()
         rid = request_id(request)
-        return self.finish(route, started, rid, self.answer(request, answer, rid))
+        return self.finish(route, started, rid, self.answer(request, answer, rid, limits))
 
-    def answer(self, request: Request, answer: Answer, rid: str) -> Response:
+    # --- keys, limits, CORS ----------------------------------------------------------------
+
+    def client(self, request: Request) -> Client | Problem:
+        key = presented_key(request)
+        if key is None:
+            if self.anonymous:
+                return Client(None, None, self.anonymous_rate)
+            return Problem(401, "unauthorized", "send a key: Authorization: Bearer <key> or "
+                           "X-API-Key: <key>")  # fmt: skip
+        found = self.keys.find(key)
+        if found is not None:
+            return found
+        if not self.keys.loaded:
+            return Problem(503, "unavailable", "the API keys are not read yet")
+        return Problem(401, "unauthorized", "this key is not valid (unknown or revoked)")
+
+    def admit(self, request: Request, route: str, path: str) -> dict[str, str] | Problem:
+        """The request's key checked (in memory), its provider's routes, one of its tokens:
+        the rate limit headers of its answer, or the problem that refuses it."""
+        client = self.client(request)
+        if isinstance(client, Problem):
+            return client
+        if route == "ingestions":
+            if client.key_id is None:
+                return Problem(401, "unauthorized", "a provider's ingestions need its key")
+            try:
+                provider = params.provider_name(
+                    params.unquote(path.split("/")[3], "provider"), "provider"
+                )
+            except Problem as bad:
+                return bad
+            if provider != client.provider:
+                return Problem(403, "forbidden", "this key may read its own provider's "
+                               "ingestions only")  # fmt: skip
+        if not self.limiting or not client.rate:
+            return {}
+        wait, left = self.limiter.take(bucket_name(request, client), client.rate)
+        if wait > 0:
+            problem = Problem(429, "rate-limited", f"at most {client.rate} requests a second")
+            problem.retry_after = retry_after(wait)
+            return problem
+        return rate_headers(client.rate, left, 0.0)
+
+    def limit_headers(self, request: Request) -> dict[str, str]:
+        """The key's policy and what is left of it now, without taking a token."""
+        client = self.client(request)
+        if isinstance(client, Problem) or not self.limiting or not client.rate:
+            return {}
+        left, wait = self.limiter.state(bucket_name(request, client))
+        return rate_headers(client.rate, left, wait)
+
+    def cors(self, request: Request, headers: dict[str, str]) -> None:
+        if not self.origins:
+            return
+        origin = request.headers.get("origin")
+        if origin is None:
+            return
+        if "*" in self.origins:
+            headers["access-control-allow-origin"] = "*"
+        elif origin in self.origins:
+            headers["access-control-allow-origin"] = origin
+            headers["vary"] = f"{headers['vary']}, Origin" if "vary" in headers else "Origin"
+        else:
+            return
+        headers["access-control-expose-headers"] = CORS_EXPOSED
+
+    def preflight(self, request: Request, rid: str) -> Response:
+        headers = {"allow": ALLOW, "x-request-id": rid, "cache-control": "no-store"}
+        self.cors(request, headers)
+        if "access-control-allow-origin" in headers:
+            headers["access-control-allow-methods"] = ALLOW
+            headers["access-control-allow-headers"] = CORS_ALLOWED_HEADERS
+            headers["access-control-max-age"] = CORS_MAX_AGE
+        return Response(204, headers, b"")
+
+    # --- answers -------------------------------------------------------------------------
+
+    def answer(
+        self, request: Request, answer: Answer, rid: str, limits: dict[str, str] | None,
+        content_type: str = JSON,
+    ) -> Response:  # fmt: skip
         headers = {
-            "etag": answer.etag,
             "cache-control": self.cache_control,
             "x-request-id": rid,
+            "vary": "Accept-Encoding",
         }
         if self.draining:
             headers["connection"] = "close"
+        if answer.link:
+            headers["link"] = answer.link
+        self.cors(request, headers)
+        if limits:
+            headers.update(limits)
+        body, etag = answer.body, answer.etag
+        coding = self.negotiator.coding(request.headers.get("accept-encoding"))
+        if coding is not None:
+            coded = encoded(answer, coding)
+            if coded is not None:
+                body, etag = coded, f'{etag[:-1]}-{coding}"'
+                headers["content-encoding"] = coding
+        headers["etag"] = etag
         if matches(request.headers.get("if-none-match"), answer.etag):
+            headers.pop("content-encoding", None)
             return Response(304, headers, b"")
-        headers["content-type"] = JSON
-        return Response(200, headers, answer.body)
+        headers["content-type"] = content_type
+        return Response(200, headers, body)
 
-    def problem(self, problem: Problem, path: str, rid: str) -> Response:
+    def problem(self, problem: Problem, request: Request, rid: str) -> Response:
         headers = {"content-type": CONTENT_TYPE, "x-request-id": rid, "cache-control": "no-store"}
         if problem.status == 405:
             headers["allow"] = ALLOW
-        if problem.status == 503:
+        if problem.status == 413:
+            headers["connection"] = "close"  # the body is not read: the connection is spent
+        if problem.status == 401:
+            headers["www-authenticate"] = 'Bearer realm="moviestore"'
+        if problem.retry_after is not None:
+            headers["retry-after"] = str(problem.retry_after)
+        elif problem.status == 503:
             headers["retry-after"] = "1"
-        return Response(problem.status, headers, problem.body(path, rid))
+        if problem.status == 429:
+            headers.update(self.limit_headers(request))
+        self.cors(request, headers)
+        return Response(problem.status, headers, problem.body(request.url.path, rid))
 
     def finish(self, route: str, started: float, rid: str, response: Response) -> Response:
         seconds = time.perf_counter() - started
@@ -169,20 +325,18 @@ class Api:
                 try:
                     answer = await compute()
                 except Problem as p:
-                    response = self.problem(p, request.url.path, rid)
+                    response = self.problem(p, request, rid)
                 except NotFound as e:
-                    response = self.problem(Problem(404, "not-found", str(e)), request.url.path,
-                                            rid)  # fmt: skip
+                    response = self.problem(Problem(404, "not-found", str(e)), request, rid)
                 except Unavailable as e:
-                    response = self.problem(Problem(503, "unavailable", str(e)),
-                                            request.url.path, rid)  # fmt: skip
+                    response = self.problem(Problem(503, "unavailable", str(e)), request, rid)
                 except Exception:
                     log.exception("request failed")
                     internal = Problem(500, "internal", "an internal error; it is logged")
-                    response = self.problem(internal, request.url.path, rid)
+                    response = self.problem(internal, request, rid)
                 else:
                     metrics.MEMORY_MISSES.inc()
-                    response = self.answer(request, answer, rid)
+                    response = self.answer(request, answer, rid, self.limit_headers(request))
             return self.finish(route, started, rid, response)
         finally:
             self.inflight -= 1
@@ -197,16 +351,20 @@ class Api:
 
     async def movies(self, request: Request) -> Response:
         async def compute() -> Answer:
-            q = params.movie_query(request.query_params.multi_items())
+            given = params.decode(request.query_params.multi_items(), params.MOVIE_PARAMETERS)
+            q = params.query_of(given)
             after = self.cursors.decode(q.cursor, q.sort, q.filters) if q.cursor else None
             index = self.version.view.index
             title = index.lowered(q.title) if index is not None and q.title is not None else None
-            return await self.answers.answer(
+            answer = await self.answers.answer(
                 memory_key(request.url.path, request),
                 answer_key("movies", q.digest),
                 OfList(q, title),
                 lambda view: self.catalog.movies(q, after, view),
             )
+            if answer.link is None:
+                answer.link = next_link(request.url.path, given, answer.body)
+            return answer
 
         return await self.handle("movies", request, compute)
 
@@ -268,6 +426,19 @@ class Api:
         body, content_type = metrics.exposition()
         return operation(request, 200, content_type, body)
 
+    def static(
+        self, answer: Answer, content_type: str, policy: str | None = None
+    ) -> Callable[[Request], Response]:
+        """The OpenAPI document and the docs page's files: compressed once, with ETags."""
+
+        def handler(request: Request) -> Response:
+            response = self.answer(request, answer, request_id(request), None, content_type)
+            if policy is not None:
+                response.headers.set("content-security-policy", policy)
+            return response
+
+        return handler
+
 
 def index_state(enabled: bool, built: Built | None) -> dict[str, object]:
     if not enabled:
@@ -287,6 +458,36 @@ def operation(request: Request, status: int, content_type: str, body: bytes) -> 
     return Response(status, headers, body)
 
 
+def rate_headers(rate: int, left: float, wait: float) -> dict[str, str]:
+    """The key's policy and what is left of it (draft-ietf-httpapi-ratelimit-headers)."""
+    reset = 0 if wait <= 0 else retry_after(wait)
+    return {
+        "ratelimit-policy": f'"key";q={rate};w=1',
+        "ratelimit": f'"key";r={int(left)};t={reset}',
+    }
+
+
+def bucket_name(request: Request, client: Client) -> str:
+    """Whose tokens a request takes: its key's, or (anonymous) its address's."""
+    return client.key_id if client.key_id is not None else f"address:{request.ip_addr}"
+
+
+NEXT_CURSOR = b',"next_cursor":"'
+
+
+def next_link(path: str, given: dict[str, list[str]], body: bytes) -> str:
+    """``Link: <next page>; rel="next"`` beside ``next_cursor`` (RFC 8288), as a reference
+    relative to the request's URL; "" on the last page. The cursor is found in the bytes, where
+    ``Catalog.page`` wrote it last but one (a title's quote would be escaped)."""
+    at = body.rfind(NEXT_CURSOR)
+    if at < 0:
+        return ""
+    start = at + len(NEXT_CURSOR)
+    cursor = body[start : body.index(b'"', start)].decode()
+    pairs = [(k, v) for k, values in sorted(given.items()) if k != "cursor" for v in values]
+    return f'<{path}?{urlencode([*pairs, ("cursor", cursor)], quote_via=quote)}>; rel="next"'
+
+
 def memory_key(path: str, request: Request) -> Hashable:
     # The raw (still percent-encoded) parameters, in a canonical order: `?a=1&b=2` and
     # `?b=2&a=1` share an answer, and no decoding is paid on a hit.
@@ -297,7 +498,7 @@ def create_app(components: Components) -> tuple[Robyn, Api]:
     app = new_app(__file__)
     api = Api(components)
     app.before_request()(api.front)
-    document = orjson.dumps(openapi.document())
+    document = Answer.of(orjson.dumps(openapi.document()))
     routes: dict[str, Callable[[Request], Any]] = {
         "/v1/movies": api.movies,
         "/v1/movies/:id": api.movie,
@@ -306,17 +507,11 @@ def create_app(components: Components) -> tuple[Robyn, Api]:
         "/healthz": api.healthz,
         "/readyz": api.readyz,
         "/metrics": api.metrics,
-        "/openapi.json": constant(document, JSON),
-        "/docs": constant(openapi.docs_page().encode(), "text/html; charset=utf-8"),
+        "/openapi.json": api.static(document, JSON),
     }
+    for path, (content_type, body) in openapi.docs_files().items():
+        routes[path] = api.static(Answer.of(body), content_type, openapi.DOCS_POLICY)
     for path, handler in routes.items():
         app.get(path)(handler)
         app.head(path)(handler)
     return app, api
-
-
-def constant(body: bytes, content_type: str) -> Callable[[Request], Response]:
-    def handler(request: Request) -> Response:
-        return Response(200, {"content-type": content_type}, body)
-
-    return handler

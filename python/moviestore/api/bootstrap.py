@@ -16,6 +16,9 @@ from moviestore.api.catalog import Catalog
 from moviestore.api.cursor import Cursors
 from moviestore.api.database import Database
 from moviestore.api.follower import Follower
+from moviestore.api.keys import KeyRegistry
+from moviestore.api.limits import RateLimiter
+from moviestore.api.redis_pipe import PipelinedRedis
 from moviestore.api.search_index import Segments
 from moviestore.api.version import CatalogVersion
 from moviestore.settings import Settings, cursor_secret
@@ -30,15 +33,21 @@ class Components:
     catalog: Catalog
     cursors: Cursors
     follower: Follower
+    keys: KeyRegistry
+    limiter: RateLimiter
 
     async def open(self) -> None:
         """In a server process, on the event loop that serves it."""
         self.version.bind(asyncio.get_running_loop())
         await self.database.open()
         self.follower.start()
+        self.keys.start()
+        self.limiter.start()
 
     async def close(self) -> None:
         self.follower.stop()
+        await self.keys.stop()
+        await self.limiter.stop()
         await self.database.close()
         await self.answers.shared.close()
 
@@ -74,4 +83,13 @@ def compose(settings: Settings, segments: Path | None) -> Components:
         poll_seconds=settings.api_version_poll_seconds,
         merge_at=settings.api_search_index_merge_movies,
     )
-    return Components(settings, version, database, answers, catalog, cursors, follower)
+    keys = KeyRegistry(database, settings.api_key_poll_seconds)
+    # Its own connection: a sync waits behind no answer's Redis call, nor they behind it.
+    limiter = RateLimiter(
+        PipelinedRedis(redis_url, max(settings.redis_timeout_seconds, 0.1)),
+        settings.api_rate_limit_processes,
+        settings.api_rate_limit_sync_ms / 1000,
+    )
+    return Components(
+        settings, version, database, answers, catalog, cursors, follower, keys, limiter
+    )

@@ -120,6 +120,8 @@ class Catalog:
         if more:
             last = items[-1]
             cursor = self.cursors.encode(q.sort, q.filters, last[SORTS[q.sort][0]], last["id"])
+        if q.fields:
+            items = [{name: row[name] for name in q.fields} for row in items]
         return Answer.of(orjson.dumps({"items": items, "next_cursor": cursor, "total": total}))
 
     def remember(self, key: tuple[int, str], total: int) -> None:

@@ -83,6 +83,22 @@ SEARCH_INDEX_FAILURES = Counter(
     "Search index builds and searches that failed (PostgreSQL answered)",
 )
 
+RATE_LIMITS = Counter(
+    "moviestore_api_rate_limit_syncs_total",
+    "Reconciliations of the rate limits with Redis, by outcome (failed: each process on its share)",
+    ["result"],
+)
+COMPRESSIONS = Counter(
+    "moviestore_api_compressions_total",
+    "Answers compressed (once per cached answer and coding), by coding",
+    ["coding"],
+)
+LOGS_SUPPRESSED = Counter(
+    "moviestore_api_log_lines_suppressed_total",
+    "Repeated log lines not written (at most one a second per message), by logger",
+    ["logger"],
+)
+
 # Bound once: label lookups take a lock and cost more than the rest of a cached answer.
 MEMORY_HITS = CACHE.labels("memory", "hit")
 MEMORY_MISSES = CACHE.labels("memory", "miss")
@@ -96,6 +112,7 @@ REDIS = {
 FLIGHT_JOINED = CACHE.labels("flight", "joined")
 LIST_SOURCES = {source: LIST_ANSWERS.labels(source) for source in ("index", "database")}
 POOL_STATES = {state: POOL.labels("api", state) for state in ("open", "idle", "waiting")}
+RATE_LIMIT_SYNCS = {result: RATE_LIMITS.labels(result) for result in ("ok", "failed")}
 _bound: dict[tuple[str, int], tuple[Any, Any]] = {}
 
 

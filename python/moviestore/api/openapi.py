@@ -1,14 +1,19 @@
-"""The OpenAPI 3.1 document of the API, and a self-contained docs page rendered from it.
+"""The OpenAPI 3.1 document of the API, and the docs page that renders it: Swagger UI, from the
+assets of the ``swagger-ui-bundle-v2`` package, served by the API itself (nothing from a CDN),
+with an "Authorize" button that sends a key with the requests tried from the page.
 
 Written out rather than generated: Robyn 0.88 leaves typed query parameters out of its own
 document, and its docs page loads Swagger UI from a CDN. Tests check every route against it
-(schemathesis) and that it lists every route the app serves.
+(schemathesis), that it lists every route the app serves, and that the page shows every one in
+headless Chromium.
 """
 
 from __future__ import annotations
 
-import html
+from pathlib import Path
 from typing import Any
+
+import swagger_ui_bundle
 
 from moviestore import __version__
 from moviestore.api.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
@@ -20,6 +25,7 @@ from moviestore.api.params import (
     YEAR_MIN,
 )
 from moviestore.api.problems import CONTENT_TYPE, TITLES, TYPE_BASE
+from moviestore.catalog.documents import COLUMNS as MOVIE_FIELDS
 from moviestore.catalog.query import LIMIT_DEFAULT, SORTS
 
 NULLABLE_STRING = {"type": ["string", "null"]}
@@ -43,6 +49,12 @@ def query(name: str, schema: dict[str, Any], description: str, **extra: Any) -> 
     }
 
 
+def repeatable(name: str, description: str) -> dict[str, Any]:
+    """A parameter given once per value (``?genre=a&genre=b``)."""
+    schema = {"type": "array", "items": TEXT, "maxItems": MAX_REPEATS}
+    return query(name, schema, description, style="form", explode=True)
+
+
 def path(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -53,28 +65,70 @@ def path(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     }
 
 
-def problems(*statuses: int) -> dict[str, Any]:
-    """The problem answers of a route: those given, and 500 (a fault of ours) for every one."""
+KEYED_MEANING = {
+    401: "No key, or a key that is not valid (unknown or revoked)",
+    413: "A read request with a body",
+    429: "Over the key's rate limit: retry after Retry-After seconds",
+}
+
+
+def problems(*statuses: int, keyed: bool = True) -> dict[str, Any]:
+    """The problem answers of a route: those given, and 500 (a fault of ours) for every one; a
+    keyed route's 401, 413 and 429 too."""
     meaning = {
         400: "Invalid parameter",
+        403: "This key may not read this resource (another provider's)",
         404: "Not found",
         405: "Method not allowed",
         500: "An internal error (logged with the request id); not the client's fault",
-        503: "PostgreSQL unavailable or too slow; retry",
+        503: "PostgreSQL unavailable or too slow; retry after Retry-After seconds",
+        **KEYED_MEANING,
     }
-    return {
-        str(s): {"description": meaning[s], "content": {CONTENT_TYPE: {"schema": ref("Problem")}}}
-        for s in (*statuses, 500)
-    }
+    answers: dict[str, Any] = {}
+    for status in sorted({*statuses, 500, *(KEYED_MEANING if keyed else ())}):
+        answer: dict[str, Any] = {
+            "description": meaning[status],
+            "content": {CONTENT_TYPE: {"schema": ref("Problem")}},
+        }
+        if status in (429, 503):
+            answer["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
+        if status == 429:
+            answer["headers"].update(RATE_LIMIT_HEADERS)
+        answers[str(status)] = answer
+    return answers
 
 
-def ok(schema: str, description: str, cached: bool = True) -> dict[str, Any]:
-    headers = {
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Policy": {
+        "schema": {"type": "string"},
+        "description": "The key's quota (draft-ietf-httpapi-ratelimit-headers): "
+        '"key";q=<rate>;w=1',
+    },
+    "RateLimit": {
+        "schema": {"type": "string"},
+        "description": 'What is left of it: "key";r=<requests left>;t=<seconds until the next>',
+    },
+}
+
+
+def ok(schema: str, description: str, cached: bool = True, link: bool = False) -> dict[str, Any]:
+    headers: dict[str, Any] = {
         "X-Request-ID": {"schema": {"type": "string"}, "description": "Echoed or generated"},
+        "Vary": {"schema": {"type": "string"}, "description": "Accept-Encoding (and Origin)"},
+        **RATE_LIMIT_HEADERS,
     }
     if cached:
-        headers["ETag"] = {"schema": {"type": "string"}}
+        headers["ETag"] = {
+            "schema": {"type": "string"},
+            "description": "Of the plain bytes; a gzip or br answer's ends in -gzip or -br. "
+            "If-None-Match with any of them answers 304",
+        }
         headers["Cache-Control"] = {"schema": {"type": "string"}}
+    if link:
+        headers["Link"] = {
+            "schema": {"type": "string"},
+            "description": 'The next page, beside next_cursor: <...>; rel="next" (RFC 8288)',
+        }
     answer: dict[str, Any] = {
         "200": {
             "description": description,
@@ -176,20 +230,10 @@ def document() -> dict[str, Any]:
         query("year", YEAR, "Exact year"),
         query("year_from", YEAR, "Earliest year (inclusive)"),
         query("year_to", YEAR, "Latest year (inclusive)"),
-        query(
-            "genre",
-            {"type": "array", "items": TEXT, "maxItems": MAX_REPEATS},
-            "Repeatable; a movie must have every genre given",
-            style="form",
-            explode=True,
-        ),
-        query(
-            "cast",
-            {"type": "array", "items": TEXT, "maxItems": MAX_REPEATS},
-            "Repeatable; a movie must have every cast member given",
-            style="form",
-            explode=True,
-        ),
+        repeatable("genre", "Repeatable; a movie must have every genre given"),
+        repeatable("any_genre", "Repeatable; a movie must have at least one of the genres given"),
+        repeatable("exclude_genre", "Repeatable; a movie must have none of the genres given"),
+        repeatable("cast", "Repeatable; a movie must have every cast member given"),
         query(
             "provider",
             {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 63},
@@ -210,6 +254,19 @@ def document() -> dict[str, Any]:
             {"type": "string", "maxLength": CURSOR_MAX_LENGTH},
             "next_cursor of the previous page (valid only with the same filters and sort)",
         ),
+        query(
+            "fields",
+            {
+                "type": "array",
+                "items": {"enum": list(MOVIE_FIELDS)},
+                "minItems": 1,
+                "uniqueItems": True,
+            },
+            "Only these fields of each movie, comma-separated (e.g. id,title,year); all when "
+            "not given. The matches, the total and the cursors are the same",
+            style="form",
+            explode=False,
+        ),
         IF_NONE_MATCH,
         REQUEST_ID,
     ]
@@ -219,7 +276,9 @@ def document() -> dict[str, Any]:
             "title": "moviestore catalog API",
             "version": __version__,
             "description": "Movies from every provider's catalog, by title, year, genre and "
-            "cast. Answers are cached per catalog version: a new ingestion is visible at once.",
+            "cast. Answers are cached per catalog version: a new ingestion is visible at once. "
+            "Every /v1 request needs a key (Authorize, above): `Authorization: Bearer <key>` or "
+            "`X-API-Key: <key>`. Answers are gzip or br when Accept-Encoding allows.",
         },
         "paths": {
             "/v1/movies": {
@@ -227,7 +286,10 @@ def document() -> dict[str, Any]:
                     "operationId": "listMovies",
                     "summary": "Search and list movies",
                     "parameters": movie_list,
-                    "responses": {**ok("MoviePage", "A page of movies"), **problems(400, 503)},
+                    "responses": {
+                        **ok("MoviePage", "A page of movies", link=True),
+                        **problems(400, 503),
+                    },
                 }
             },
             "/v1/movies/{id}": {
@@ -281,13 +343,14 @@ def document() -> dict[str, Any]:
                     ],
                     "responses": {
                         **ok("Ingestions", "Newest first", cached=False),
-                        **problems(400, 503),
+                        **problems(400, 403, 503),
                     },
                 }
             },
             "/healthz": {
                 "get": {
                     "operationId": "health",
+                    "security": [],
                     "summary": "The process answers",
                     "responses": {
                         "200": {
@@ -300,6 +363,7 @@ def document() -> dict[str, Any]:
             "/readyz": {
                 "get": {
                     "operationId": "ready",
+                    "security": [],
                     "summary": "PostgreSQL and Redis status (Redis down: degraded but ready)",
                     "responses": {
                         "200": {
@@ -316,6 +380,7 @@ def document() -> dict[str, Any]:
             "/metrics": {
                 "get": {
                     "operationId": "metrics",
+                    "security": [],
                     "summary": "Prometheus metrics",
                     "responses": {
                         "200": {
@@ -326,14 +391,28 @@ def document() -> dict[str, Any]:
                 }
             },
         },
+        "security": [{"bearer": []}, {"apiKey": []}],
         "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Authorization: Bearer ms_... (moviestore keys create)",
+                },
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            },
             "schemas": {
                 "Movie": MOVIE,
+                "MovieSelection": {
+                    **MOVIE,
+                    "required": [],
+                    "description": "A movie: every field, or those the fields parameter names",
+                },
                 "MoviePage": {
                     "type": "object",
                     "required": ["items", "next_cursor", "total"],
                     "properties": {
-                        "items": {"type": "array", "items": ref("Movie")},
+                        "items": {"type": "array", "items": ref("MovieSelection")},
                         "next_cursor": NULLABLE_STRING,
                         "total": {"type": "integer", "description": "Every match, all pages"},
                     },
@@ -386,44 +465,47 @@ def document() -> dict[str, Any]:
                     },
                 },
                 "Problem": PROBLEM,
-            }
+            },
         },
     }
 
 
-def docs_page() -> str:
-    """The document as one HTML page with no external assets (nothing to fetch from a CDN)."""
-    doc = document()
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{html.escape(doc['info']['title'])}</title>",
-        "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60em;margin:2em auto;"
-        "padding:0 1em}code,td{font-family:ui-monospace,monospace;font-size:13px}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;"
-        "text-align:left;vertical-align:top}h2{margin-top:2em}</style></head><body>",
-        f"<h1>{html.escape(doc['info']['title'])} {html.escape(doc['info']['version'])}</h1>",
-        f"<p>{html.escape(doc['info']['description'])}</p>",
-        "<p>Machine-readable: <a href='/openapi.json'>/openapi.json</a>. Errors are "
-        "<code>application/problem+json</code> (RFC 9457) naming the parameter at fault.</p>",
-    ]
-    for route, methods in doc["paths"].items():
-        for method, op in methods.items():
-            parts.append(f"<h2><code>{method.upper()} {html.escape(route)}</code></h2>")
-            parts.append(f"<p>{html.escape(op['summary'])}</p>")
-            if op.get("parameters"):
-                parts.append(
-                    "<table><tr><th>parameter</th><th>in</th><th>schema</th><th>meaning</th></tr>"
-                )
-                for p in op["parameters"]:
-                    parts.append(
-                        f"<tr><td>{html.escape(p['name'])}</td><td>{p['in']}</td>"
-                        f"<td>{html.escape(str(p['schema']))}</td>"
-                        f"<td>{html.escape(p.get('description', ''))}</td></tr>"
-                    )
-                parts.append("</table>")
-            statuses = ", ".join(
-                f"{code} {html.escape(r['description'])}" for code, r in op["responses"].items()
-            )
-            parts.append(f"<p>Responses: {statuses}</p>")
-    parts.append("</body></html>")
-    return "".join(parts)
+ASSETS = Path(swagger_ui_bundle.swagger_ui_path)
+# What /docs serves beside its page: Swagger UI's own files, and the script that starts it.
+DOCS_FILES = {
+    "swagger-ui.css": ("text/css; charset=utf-8", "swagger-ui.css"),
+    "swagger-ui-bundle.js": ("text/javascript; charset=utf-8", "swagger-ui-bundle.js"),
+}
+DOCS_START = b"""window.onload = function () {
+  window.ui = SwaggerUIBundle({
+    url: "/openapi.json",
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    tryItOutEnabled: true,
+    displayRequestDuration: true,
+  });
+};
+"""
+DOCS_PAGE = b"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>moviestore catalog API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script><script src="/docs/start.js"></script>
+</body></html>
+"""
+# Everything from the API's own origin; Swagger UI styles some elements inline.
+DOCS_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def docs_files() -> dict[str, tuple[str, bytes]]:
+    """Path → (content type, bytes) of the docs page and its assets."""
+    files = {
+        "/docs": ("text/html; charset=utf-8", DOCS_PAGE),
+        "/docs/start.js": ("text/javascript; charset=utf-8", DOCS_START),
+    }
+    for name, (content_type, asset) in DOCS_FILES.items():
+        files[f"/docs/{name}"] = (content_type, (ASSETS / asset).read_bytes())
+    return files

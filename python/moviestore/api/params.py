@@ -9,6 +9,7 @@ from urllib.parse import unquote_plus
 
 from moviestore.api import cursor
 from moviestore.api.problems import Problem, invalid
+from moviestore.catalog.documents import COLUMNS as MOVIE_FIELDS
 from moviestore.catalog.query import LIMIT_DEFAULT, SORTS, MovieQuery
 
 LIMIT_MAX = 100
@@ -22,10 +23,10 @@ ID_PATTERN = re.compile(r"[1-9][0-9]{0,18}")
 PROVIDER_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 MOVIE_PARAMETERS = frozenset(
-    {"title", "year", "year_from", "year_to", "genre", "cast", "provider", "sort", "limit",
-     "cursor"}
+    {"title", "year", "year_from", "year_to", "genre", "any_genre", "exclude_genre", "cast",
+     "provider", "sort", "limit", "cursor", "fields"}
 )  # fmt: skip
-REPEATABLE = frozenset({"genre", "cast"})
+REPEATABLE = frozenset({"genre", "any_genre", "exclude_genre", "cast"})
 
 
 def decode(raw: Iterable[tuple[str, str]], allowed: frozenset[str]) -> dict[str, list[str]]:
@@ -51,7 +52,13 @@ def decode(raw: Iterable[tuple[str, str]], allowed: frozenset[str]) -> dict[str,
     return params
 
 
+# A "%" not followed by two hex digits: a broken escape, not a literal (RFC 3986 2.1).
+BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
 def unquote(text: str, parameter: str) -> str:
+    if "%" in text and BAD_ESCAPE.search(text):
+        raise invalid(parameter, "has a % that does not begin a percent escape (%XX)")
     try:
         value = unquote_plus(text, errors="strict")
     except UnicodeDecodeError:
@@ -62,7 +69,11 @@ def unquote(text: str, parameter: str) -> str:
 
 
 def movie_query(raw: Iterable[tuple[str, str]]) -> MovieQuery:
-    p = decode(raw, MOVIE_PARAMETERS)
+    return query_of(decode(raw, MOVIE_PARAMETERS))
+
+
+def query_of(p: dict[str, list[str]]) -> MovieQuery:
+    """The query of parameters ``decode`` gave."""
     one = {k: v[0] for k, v in p.items() if k not in REPEATABLE}
     query = MovieQuery(
         title=text(one, "title"),
@@ -70,15 +81,30 @@ def movie_query(raw: Iterable[tuple[str, str]]) -> MovieQuery:
         year_from=year(one, "year_from"),
         year_to=year(one, "year_to"),
         genres=words(p, "genre"),
+        any_genres=words(p, "any_genre"),
+        exclude_genres=words(p, "exclude_genre"),
         cast=words(p, "cast"),
         provider=provider(one.get("provider")),
         sort=sort(one.get("sort")),
         limit=limit(one.get("limit"), LIMIT_DEFAULT),
         cursor=one.get("cursor") or None,
+        fields=fields(one.get("fields")),
     )
     if query.year_from and query.year_to and query.year_from > query.year_to:
         raise invalid("year_from", "year_from is after year_to")
     return query
+
+
+def fields(value: str | None) -> tuple[str, ...]:
+    """``fields=id,title``: the movie fields a page's items carry, in the document's order;
+    () for all of them."""
+    if value is None:
+        return ()
+    names = value.split(",")
+    unknown = sorted(set(names) - set(MOVIE_FIELDS))
+    if unknown:
+        raise invalid("fields", f"unknown field {unknown[0]!r} (known: {', '.join(MOVIE_FIELDS)})")
+    return tuple(name for name in MOVIE_FIELDS if name in names)
 
 
 def text(params: dict[str, str], name: str) -> str | None:

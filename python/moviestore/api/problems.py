@@ -17,8 +17,12 @@ TITLES = {
     "invalid-parameter": "A query or path parameter is invalid",
     "unknown-parameter": "A query parameter is not known",
     "too-many-parameters": "The request has too many query parameters",
+    "unauthorized": "A valid API key is required",
+    "forbidden": "This key may not read this resource",
     "not-found": "No such resource",
     "method-not-allowed": "Only GET is served here",
+    "body-not-allowed": "Read requests take no body",
+    "rate-limited": "Too many requests for this key; retry after the time given",
     "unavailable": "The catalog database is unavailable; retry shortly",
     "internal": "An internal error; it is logged",
 }
@@ -30,6 +34,7 @@ class Problem(Exception):  # noqa: N818 - RFC 9457 calls it a problem
     def __init__(self, status: int, kind: str, detail: str, parameter: str | None = None):
         super().__init__(detail)
         self.status, self.kind, self.detail, self.parameter = status, kind, detail, parameter
+        self.retry_after: int | None = None  # seconds, for 429 and 503
 
     def document(self, instance: str, request_id: str) -> dict[str, Any]:
         doc: dict[str, Any] = {

@@ -79,6 +79,8 @@ class Built:
                 year_from=year_from,
                 year_to=year_to,
                 genres=q.genres,
+                any_genres=q.any_genres,
+                exclude_genres=q.exclude_genres,
                 cast=q.cast,
                 provider=q.provider,
                 sort=q.sort,

@@ -22,24 +22,27 @@ class MovieQuery:
     year: int | None = None
     year_from: int | None = None
     year_to: int | None = None
-    genres: tuple[str, ...] = ()
+    genres: tuple[str, ...] = ()  # every one of them
+    any_genres: tuple[str, ...] = ()  # at least one of them
+    exclude_genres: tuple[str, ...] = ()  # none of them
     cast: tuple[str, ...] = ()
     provider: str | None = None
     sort: str = "title"
     limit: int = LIMIT_DEFAULT
     cursor: str | None = None
+    fields: tuple[str, ...] = ()  # the items' fields (all when empty): the bytes, not the matches
 
     @cached_property  # read several times per answer (cache keys, cursors, totals)
     def filters(self) -> str:
         """A digest of what selects the movies (not the order or the page): binds cursors and
         keys the cached ``total``."""
         text = repr((self.title, self.year, self.year_from, self.year_to, self.genres,
-                     self.cast, self.provider))  # fmt: skip
+                     self.any_genres, self.exclude_genres, self.cast, self.provider))  # fmt: skip
         return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
     @cached_property
     def digest(self) -> str:
-        text = repr((self.filters, self.sort, self.limit, self.cursor))
+        text = repr((self.filters, self.sort, self.limit, self.cursor, self.fields))
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
     @cached_property
@@ -73,5 +76,7 @@ def matches(q: MovieQuery, movie: Indexed, title: str | None) -> bool:
         and (high is None or movie.year <= high)
         and (q.provider is None or movie.provider == q.provider)
         and all(g in movie.genres for g in q.genres)
+        and (not q.any_genres or any(g in movie.genres for g in q.any_genres))
+        and not any(g in movie.genres for g in q.exclude_genres)
         and all(c in movie.cast for c in q.cast)
     )

@@ -28,9 +28,12 @@ def run(args: argparse.Namespace) -> int:
     metrics_dir = tempfile.mkdtemp(prefix="moviestore-api-metrics-")
     enable_multiprocess_metrics(metrics_dir)
     try:
-        from moviestore.api.server import serve  # noqa: PLC0415 - after the metrics mode
+        from moviestore.api import metrics  # noqa: PLC0415 - after the metrics mode
+        from moviestore.api.server import serve  # noqa: PLC0415
 
-        logs.configure(settings.log_level)
+        logs.configure(
+            settings.log_level, lambda logger: metrics.LOGS_SUPPRESSED.labels(logger).inc()
+        )
         return serve(settings)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -27,7 +27,7 @@ from moviestore.catalog.query import SORTS, MovieQuery
 
 Statement = tuple[bytes, dict[str, Any]]
 After = tuple[str | int, int] | None  # the sort key and id of the row a page starts after
-# Filters present, sort, a cursor given: at most 2^7 x 4 x 2 shapes, so their texts are kept.
+# Filters present, sort, a cursor given: at most 2^9 x 4 x 2 shapes, so their texts are kept.
 Shape = tuple[tuple[str, ...], str, bool]
 
 CONDITIONS = {
@@ -36,6 +36,8 @@ CONDITIONS = {
     "year_from": "m.year >= %(year_from)s",
     "year_to": "m.year <= %(year_to)s",
     "genres": "m.genres @> %(genres)s::text[]",  # GIN on the array
+    "any_genres": "m.genres && %(any_genres)s::text[]",  # the same GIN
+    "exclude_genres": "NOT (m.genres && %(exclude_genres)s::text[])",  # checked on each row
     "cast": 'm."cast" @> %(cast)s::text[]',
     "provider": "m.provider = %(provider)s",
 }
@@ -55,6 +57,8 @@ def filters(q: MovieQuery) -> dict[str, Any]:
         "year_from": q.year_from,
         "year_to": q.year_to,
         "genres": list(q.genres) or None,
+        "any_genres": list(q.any_genres) or None,
+        "exclude_genres": list(q.exclude_genres) or None,
         "cast": list(q.cast) or None,
         "provider": q.provider,
     }

@@ -1,5 +1,6 @@
 //! The catalog API's list queries answered in memory, with the same answers as its SQL: a
-//! case-insensitive title substring, a year range, genres and cast (all of them), a provider;
+//! case-insensitive title substring, a year range, genres (all of them, any of them, none of
+//! them), cast (all of them), a provider;
 //! sorted by title or year either way with the id as tie-break, one keyset page at a time,
 //! with the exact number of matches. The index answers with ids; the page's rows come from
 //! `PostgreSQL`.
@@ -91,7 +92,12 @@ pub struct Query<'a> {
     /// Inclusive bounds.
     pub year_from: Option<i32>,
     pub year_to: Option<i32>,
+    /// Every one of them.
     pub genres: Vec<&'a str>,
+    /// At least one of them (none given: no condition).
+    pub any_genres: Vec<&'a str>,
+    /// None of them.
+    pub exclude_genres: Vec<&'a str>,
     pub cast: Vec<&'a str>,
     pub provider: Option<&'a str>,
     pub sort: Sort,

@@ -40,6 +40,8 @@ struct Filter<'q> {
     title: Option<&'q str>,
     years: (i32, i32),
     genres: &'q [&'q str],
+    any_genres: &'q [&'q str],
+    exclude_genres: &'q [&'q str],
     cast: &'q [&'q str],
     provider: Option<&'q str>,
 }
@@ -49,6 +51,8 @@ impl Filter<'_> {
         self.title.is_none()
             && self.years == (i32::MIN, i32::MAX)
             && self.genres.is_empty()
+            && self.any_genres.is_empty()
+            && self.exclude_genres.is_empty()
             && self.cast.is_empty()
             && self.provider.is_none()
     }
@@ -59,6 +63,8 @@ impl Filter<'_> {
             && e.year <= self.years.1
             && self.provider.is_none_or(|p| *e.provider == *p)
             && self.genres.iter().all(|g| has(&e.genres, g))
+            && (self.any_genres.is_empty() || self.any_genres.iter().any(|g| has(&e.genres, g)))
+            && !self.exclude_genres.iter().any(|g| has(&e.genres, g))
             && self.cast.iter().all(|c| has(&e.cast, c))
             && title.is_none_or(|f| f.find(e.title.as_bytes()).is_some())
     }
@@ -106,6 +112,8 @@ impl Index {
             title: q.title.filter(|t| !t.is_empty()),
             years: (q.year_from.unwrap_or(i32::MIN), q.year_to.unwrap_or(i32::MAX)),
             genres: &q.genres,
+            any_genres: &q.any_genres,
+            exclude_genres: &q.exclude_genres,
             cast: &q.cast,
             provider: q.provider,
         };
@@ -225,6 +233,15 @@ impl Index {
             }
         }
         needs.sort_by_key(Need::count);
+        // Any of and none of: checked on each candidate, in the genres' bits or lists. A name
+        // no base movie has counts for nothing.
+        let genre_needs = |names: &[&str]| -> Vec<Need<'_>> {
+            names.iter().filter_map(|g| v.genres.id(g)).map(|i| Need { table: v.genres, value: i }).collect()
+        };
+        let (any, none) = (genre_needs(f.any_genres), genre_needs(f.exclude_genres));
+        if !f.any_genres.is_empty() && any.is_empty() {
+            return Vec::new();
+        }
         let (lo, hi) = f.years;
         let years = (lo, hi) != (i32::MIN, i32::MAX);
         let in_years = if years {
@@ -261,20 +278,36 @@ impl Index {
             .collect();
         let mut checks: Vec<Check<'_>> =
             needs.iter().zip(&lists).map(|(n, l)| Check { need: n, list: Member::new(l) }).collect();
+        let read =
+            |n: &Need<'_>| if n.table.keeps_bits() { Vec::new() } else { n.table.list(n.value).collect() };
+        let (any_lists, none_lists): (Vec<Vec<u32>>, Vec<Vec<u32>>) =
+            (any.iter().map(read).collect(), none.iter().map(read).collect());
+        let mut any_checks: Vec<Check<'_>> =
+            any.iter().zip(&any_lists).map(|(n, l)| Check { need: n, list: Member::new(l) }).collect();
+        let mut none_checks: Vec<Check<'_>> =
+            none.iter().zip(&none_lists).map(|(n, l)| Check { need: n, list: Member::new(l) }).collect();
+        let mut genres_hold = |r: u32| {
+            (any_checks.is_empty() || any_checks.iter_mut().any(|c| c.holds(r)))
+                && !none_checks.iter_mut().any(|c| c.holds(r))
+        };
         if let (Some(plan), Some(t), true) = (plan.as_ref(), f.title, title_first) {
             let mut found = v.trigrams.find(plan, t.as_bytes(), v.n, holds);
-            found.retain(|&r| ok(r) && checks.iter_mut().all(|c| c.holds(r)));
+            found.retain(|&r| ok(r) && checks.iter_mut().all(|c| c.holds(r)) && genres_hold(r));
             return found;
         }
         if list_first {
             let (first, rest) = checks.split_at_mut(1);
             let driver = first[0].need.table.list(first[0].need.value);
-            return driver.filter(|&r| ok(r) && rest.iter_mut().all(|c| c.holds(r)) && holds(r)).collect();
+            return driver
+                .filter(|&r| ok(r) && rest.iter_mut().all(|c| c.holds(r)) && holds(r) && genres_hold(r))
+                .collect();
         }
         in_years
             .iter()
             .copied()
-            .filter(|&r| !removed.has(r) && checks.iter_mut().all(|c| c.holds(r)) && holds(r))
+            .filter(|&r| {
+                !removed.has(r) && checks.iter_mut().all(|c| c.holds(r)) && holds(r) && genres_hold(r)
+            })
             .collect()
     }
 }

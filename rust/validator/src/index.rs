@@ -88,7 +88,8 @@ pub struct SearchIndex {
 impl SearchIndex {
     /// `(total, ids)` of one page, or `None` when the cursor's row is not in the index as the
     /// cursor names it. `title` must already be lower-cased as `PostgreSQL`'s `lower()` does.
-    #[pyo3(signature = (*, title, year_from, year_to, genres, cast, provider, sort, after, limit))]
+    #[pyo3(signature = (*, title, year_from, year_to, genres, cast, provider, sort, after, limit,
+                        any_genres=Vec::new(), exclude_genres=Vec::new()))]
     #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)] // keywords, extracted by value
     fn search(
         &self,
@@ -102,6 +103,8 @@ impl SearchIndex {
         sort: &str,
         after: Option<(Bound<'_, PyAny>, i64)>,
         limit: usize,
+        any_genres: Vec<String>,
+        exclude_genres: Vec<String>,
     ) -> PyResult<Option<(usize, Vec<i64>)>> {
         let sort = match sort {
             "title" => Sort::Title,
@@ -126,6 +129,8 @@ impl SearchIndex {
             year_from,
             year_to,
             genres: genres.iter().map(String::as_str).collect(),
+            any_genres: any_genres.iter().map(String::as_str).collect(),
+            exclude_genres: exclude_genres.iter().map(String::as_str).collect(),
             cast: cast.iter().map(String::as_str).collect(),
             provider,
             sort,

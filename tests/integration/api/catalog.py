@@ -120,6 +120,8 @@ def matches(m: Movie, p: dict[str, Any]) -> bool:
         and ("year_from" not in p or m.year >= p["year_from"])
         and ("year_to" not in p or m.year <= p["year_to"])
         and set(p.get("genre", [])) <= set(m.genres)
+        and ("any_genre" not in p or bool(set(p["any_genre"]) & set(m.genres)))
+        and not set(p.get("exclude_genre", [])) & set(m.genres)
         and set(p.get("cast", [])) <= set(m.cast)
         and ("provider" not in p or m.provider == p["provider"])
     )

@@ -10,12 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from moviestore.api.keys import digest, new_key
 from moviestore.localstack.processes import Server, free_port
 from moviestore.localstack.stack import Endpoints, LocalStack
+from moviestore.store import keys as stored
 from tests.integration.api.catalog import Movie, create_database, generate, load
 
 CATALOG_SIZE = 600
@@ -58,14 +61,17 @@ def start_api(state: Path, name: str, env: dict[str, str]) -> tuple[Server, str]
     raise AssertionError(f"the API did not become ready:\n{server.tail()}")
 
 
-def await_search_indexes(url: str, processes: int) -> None:
+def await_search_indexes(url: str, processes: int, server: Server | None = None) -> None:
     """Until every server process holds its in-memory index (each builds its own)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if metric(url, "moviestore_api_search_index_processes") == processes:
             return
         time.sleep(0.1)
-    raise AssertionError(f"{processes} processes did not build their search indexes in 30 s")
+    tail = server.tail(40) if server is not None else ""
+    raise AssertionError(
+        f"{processes} processes did not build their search indexes in 30 s\n{tail}"
+    )
 
 
 def samples(url: str, name: str) -> list[tuple[dict[str, str], float]]:
@@ -92,7 +98,43 @@ def api_env(endpoints: Endpoints, database_url: str, redis_url: str) -> dict[str
         "MOVIESTORE_API_PROCESSES": "2",
         "MOVIESTORE_API_VERSION_POLL_SECONDS": "0.2",
         "MOVIESTORE_API_SHUTDOWN_GRACE_SECONDS": "10",
+        # The query tests ask without a key (as `moviestore dev` allows), as fast as they
+        # can; test_api_keys.py and the schemathesis run have APIs that need keys.
+        "MOVIESTORE_API_ANONYMOUS_READS": "true",
     }
+
+
+def make_key(database_url: str, name: str, provider: str | None = None, rate: int = 1_000_000
+             ) -> str:  # fmt: skip
+    """A new key, as ``moviestore keys create`` makes it (test_api_keys.py runs the command)."""
+    key_id, key = new_key()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        stored.create(conn, key_id=key_id, secret_sha256=digest(key), name=name,
+                      provider=provider, rate=rate)  # fmt: skip
+    return key
+
+
+PROVIDER_KEYS: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def provider_key(api: Api, provider: str) -> dict[str, str]:
+    """The headers of a key of ``provider``'s (made once per API), read by every process."""
+    found = PROVIDER_KEYS.get((api.url, provider))
+    if found is not None:
+        return found
+    headers = {"Authorization": f"Bearer {make_key(api.database_url, provider, provider)}"}
+    path = f"/v1/providers/{provider}/ingestions"
+    deadline = time.monotonic() + 5
+    while not all(api.get(path, headers=headers).ok for _ in range(10)):
+        assert time.monotonic() < deadline, "the API processes did not read the new key in 5 s"
+        time.sleep(0.1)
+    PROVIDER_KEYS[api.url, provider] = headers
+    return headers
+
+
+def keyed_env(env: dict[str, str]) -> dict[str, str]:
+    """An API that answers no request without a key."""
+    return {**env, "MOVIESTORE_API_ANONYMOUS_READS": "false"}
 
 
 @pytest.fixture(scope="session")
@@ -130,7 +172,7 @@ def api(
     processes = int(env["MOVIESTORE_API_PROCESSES"])
     try:
         if request.param == "search-index":
-            await_search_indexes(url, processes)
+            await_search_indexes(url, processes, server)
         yield Api(url, server, database_url, redis_url, movies, request.param, processes)
     finally:
         server.stop()

@@ -24,6 +24,7 @@ class Extra:
     server: Server
     url: str
     movies: list[Movie]
+    database: str
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return requests.get(self.url + path, timeout=10, **kwargs)
@@ -53,11 +54,14 @@ def current_movies(database_url: str) -> list[Movie]:
 
 
 def extra_api(
-    stack: LocalStack, endpoints: Endpoints, database: tuple[str, list[Movie]], redis_url: str
-) -> Extra:
+    stack: LocalStack, endpoints: Endpoints, database: tuple[str, list[Movie]], redis_url: str,
+    env: dict[str, str] | None = None,
+) -> Extra:  # fmt: skip
+    """``env``: settings beside (or instead of) the test APIs' own."""
     name = f"api-{uuid.uuid4().hex[:8]}"
-    server, url = start_api(stack.state, name, api_env(endpoints, database[0], redis_url))
-    return Extra(server, url, current_movies(database[0]))
+    settings = {**api_env(endpoints, database[0], redis_url), **(env or {})}
+    server, url = start_api(stack.state, name, settings)
+    return Extra(server, url, current_movies(database[0]), database[0])
 
 
 def spare_redis_db(endpoints: Endpoints, db: int) -> str:

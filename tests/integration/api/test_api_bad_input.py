@@ -21,7 +21,7 @@ from moviestore.api.params import MAX_VALUE_CHARS
 from moviestore.api.problems import CONTENT_TYPE, TITLES, TYPE_BASE
 from moviestore.localstack.stack import Endpoints, LocalStack
 from tests.integration.api.catalog import create_database, load
-from tests.integration.api.conftest import Api, api_env, start_api
+from tests.integration.api.conftest import Api, api_env, provider_key, start_api
 
 PROBLEM_SCHEMA = openapi.document()["components"]["schemas"]["Problem"]
 GENERATED_ID = re.compile(r"[0-9a-f]{12}-[0-9a-f]+")
@@ -194,7 +194,10 @@ OTHERS = [
 
 @pytest.mark.parametrize(("target", "parameter"), OTHERS)
 def test_bad_parameters_of_the_other_routes(api: Api, target: str, parameter: str) -> None:
-    assert_problem(send(api, "GET", target), 400, parameter, target.split("?", maxsplit=1)[0])
+    # A provider's ingestions need its key (anonymous: 401 before anything else is read).
+    key = provider_key(api, "acme") if target.startswith("/v1/providers/") else {}
+    path = target.split("?", maxsplit=1)[0]
+    assert_problem(send(api, "GET", target, key), 400, parameter, path)
 
 
 @pytest.mark.parametrize(
@@ -233,12 +236,22 @@ def test_unknown_paths_are_404(api: Api, path: str) -> None:
     assert doc["type"] == TYPE_BASE + "not-found"
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 @pytest.mark.parametrize("path", ROUTES)
 def test_other_methods_are_405(api: Api, method: str, path: str) -> None:
     response = send(api, method, path, {"Content-Length": "0"})
     assert_problem(response, 405, None, path)
     assert response.getheader("allow") == "GET, HEAD"
+
+
+@pytest.mark.parametrize("path", ROUTES)
+def test_options_says_what_is_allowed(api: Api, path: str) -> None:
+    """OPTIONS (a CORS preflight from a browser): 204 with Allow; no CORS header here, where
+    no origin is configured (test_api_keys checks one that is)."""
+    response = send(api, "OPTIONS", path, {"Origin": "https://elsewhere.example"})
+    assert (response.status, response.body) == (204, b"")
+    assert response.getheader("allow") == "GET, HEAD"
+    assert response.getheader("access-control-allow-origin") is None
 
 
 def head(api: Api, target: str) -> Reply:

@@ -113,6 +113,9 @@ QUERIES: list[dict[str, Any]] = [
     {"cast": "Eve Li", "provider": "acme", "limit": 4},
     {"provider": "globex", "sort": "year", "limit": 11},
     {"title": "o", "genre": "Noir", "limit": 3},
+    {"any_genre": ["Noir", "Musical"], "sort": "-year", "limit": 8},
+    {"exclude_genre": ["Drama", "Comedy"], "year_from": 1994, "limit": 6},
+    {"any_genre": "Crime", "exclude_genre": "Noir", "fields": "id,title", "limit": 5},
 ]
 
 
@@ -126,6 +129,8 @@ def query_of(params: dict[str, Any]) -> MovieQuery:
         year_from=params.get("year_from"),
         year_to=params.get("year_to"),
         genres=listed(params.get("genre", [])),
+        any_genres=listed(params.get("any_genre", [])),
+        exclude_genres=listed(params.get("exclude_genre", [])),
         cast=listed(params.get("cast", [])),
         provider=params.get("provider"),
         sort=params.get("sort", "title"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +16,24 @@ from pydantic import SecretStr
 from moviestore.api.app import create_app
 from moviestore.api.bootstrap import compose
 from moviestore.api.problems import CONTENT_TYPE
+from moviestore.localstack.stack import Endpoints, LocalStack
 from moviestore.settings import Settings
-from tests.integration.api.conftest import Api
+from tests.integration.api.conftest import PLANS, Api, keyed_env, make_key, provider_key
+from tests.integration.api.extra import extra_api, spare_redis_db
 
-# Served, and describing the API rather than part of it: the document does not list itself.
-SELF_DESCRIBING = {("get", "/openapi.json"), ("get", "/docs")}
+# Served, and describing the API rather than part of it: the document does not list itself
+# (nor the docs page's files).
+DOCS = ["/docs", "/docs/start.js", "/docs/swagger-ui.css", "/docs/swagger-ui-bundle.js"]
+SELF_DESCRIBING = {("get", "/openapi.json")} | {("get", path) for path in DOCS}
 # What each operation can answer besides 200 (and 304 for cached answers), from app.py.
 PROBLEM_STATUSES = {
     "listMovies": {"400", "503"},
     "getMovie": {"400", "404", "503"},
     "listGenres": {"400", "503"},
-    "listIngestions": {"400", "503"},
+    "listIngestions": {"400", "403", "503"},
 }
+# Every route of a key's: no key, a body, over its limit.
+KEYED_STATUSES = {"401", "413", "429"}
 # Deterministic generation: the same requests on every run, so a red CI run is reproducible.
 SCHEMATHESIS_EXAMPLES = 40
 SCHEMATHESIS_BOUND_SECONDS = 120
@@ -72,12 +79,18 @@ def test_the_document_lists_exactly_the_routes_the_app_serves(api: Api) -> None:
 def test_every_documented_operation_answers(api: Api) -> None:
     document = api.get("/openapi.json").json()
     examples = {"{id}": str(api.movies[0].id), "{provider}": "acme"}
+    key = {"Authorization": f"Bearer {make_key(api.database_url, 'acme', provider='acme')}"}
+    deadline = time.monotonic() + 5  # until every process has read the new key
+    while time.monotonic() < deadline and not all(
+        api.get("/v1/providers/acme/ingestions", headers=key).ok for _ in range(10)
+    ):
+        time.sleep(0.1)
     for path, item in document["paths"].items():
         for method, operation in item.items():
             url = path
             for placeholder, value in examples.items():
                 url = url.replace(placeholder, value)
-            response = api.get(url)
+            response = api.get(url, headers=key)
             assert method == "get"
             assert response.status_code == 200, (path, response.text)
             declared = operation["responses"]["200"]["content"]
@@ -92,11 +105,12 @@ def test_the_self_describing_routes(api: Api) -> None:
     page = api.get("/docs")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    for path in response.json()["paths"]:
-        assert path.replace("{", "").replace("}", "") in page.text.replace("{", "").replace(
-            "}", ""
-        ), path
-    assert "<script" not in page.text.lower()  # self-contained: nothing loaded from a CDN
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    # Everything the page loads comes from the API itself (no CDN), and is served.
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/docs/") for a in assets), assets
+    for asset in assets:
+        assert api.get(asset).status_code == 200, asset
 
 
 def test_every_operation_documents_its_problems(api: Api) -> None:
@@ -112,13 +126,17 @@ def test_every_operation_documents_its_problems(api: Api) -> None:
             assert set(content) == {CONTENT_TYPE}, (operation_id, status)
             assert content[CONTENT_TYPE]["schema"] == {"$ref": "#/components/schemas/Problem"}
         assert {"200", "304"} <= set(responses) or operation_id == "listIngestions"
+        assert set(responses) >= KEYED_STATUSES, operation_id
+        assert operations[operation_id].get("security") is None  # the document's: a key
     # Operations without parameters cannot be given a bad one; the rest must say 400.
     for operation_id, op in operations.items():
         if any(p["in"] in {"query", "path"} for p in op.get("parameters", [])):
             assert "400" in op["responses"], operation_id
     # And every problem type the app raises is one the document lists.
     problem_types = document["components"]["schemas"]["Problem"]["properties"]["type"]["enum"]
-    for kind in ["invalid-parameter", "unknown-parameter", "not-found", "method-not-allowed"]:
+    for kind in ["invalid-parameter", "unknown-parameter", "not-found", "method-not-allowed",
+                 "unauthorized", "forbidden", "rate-limited", "body-not-allowed", "internal",
+                 "unavailable"]:  # fmt: skip
         assert any(t.endswith("/" + kind) for t in problem_types), kind
 
 
@@ -132,20 +150,39 @@ def test_documented_problem_statuses_are_the_ones_answered(api: Api) -> None:
         ("/v1/movies/{id}", "/v1/movies/999999", "404"),
         ("/v1/genres", "/v1/genres?x=1", "400"),
         ("/v1/providers/{provider}/ingestions", "/v1/providers/A/ingestions", "400"),
+        ("/v1/providers/{provider}/ingestions", "/v1/providers/acme/ingestions", "401"),
     ]
+    acme = provider_key(api, "acme")
     for path, target, status in probes:
-        response = api.get(target)
+        response = api.get(target, headers=acme if status != "401" else {})
         assert str(response.status_code) == status, (target, response.text)
         assert status in document["paths"][path]["get"]["responses"], (path, status)
 
 
-def test_schemathesis_finds_nothing(api: Api, tmp_path: Path) -> None:
+def test_schemathesis_finds_nothing(
+    api: Api, local_stack: tuple[LocalStack, Endpoints], tmp_path: Path
+) -> None:
+    """Against an API of the same plan that needs keys (as production does), with a key."""
+    stack, endpoints = local_stack
+    key = make_key(api.database_url, "schemathesis")
+    database = (api.database_url, api.movies)
+    redis = spare_redis_db(endpoints, 13)
+    plan = {k: v for k, v in PLANS[api.plan].items()}
+    keyed = extra_api(stack, endpoints, database, redis, keyed_env(plan))
+    try:
+        run_schemathesis(keyed.url, key, tmp_path)
+    finally:
+        keyed.server.stop()
+
+
+def run_schemathesis(url: str, key: str, tmp_path: Path) -> None:
     config = tmp_path / "schemathesis.toml"
     config.write_text(SCHEMATHESIS_CONFIG)
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
         "--config-file", str(config),
-        "run", f"{api.url}/openapi.json",
+        "run", f"{url}/openapi.json",
+        "--header", f"Authorization: Bearer {key}",
         "--checks", "all",
         "--phases", "examples,coverage,fuzzing,stateful",
         "--generation-deterministic",

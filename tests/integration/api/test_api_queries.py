@@ -23,7 +23,7 @@ from tests.integration.api.catalog import (
     new_ingestion,
     select,
 )
-from tests.integration.api.conftest import Api, metric
+from tests.integration.api.conftest import Api, metric, provider_key
 
 
 def ordered_years(q: dict[str, Any]) -> bool:
@@ -38,6 +38,9 @@ queries: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
         "year_from": st.integers(1988, 2000),
         "year_to": st.integers(1995, 2007),
         "genre": st.lists(st.sampled_from(GENRES), min_size=1, max_size=2, unique=True),
+        "any_genre": st.lists(st.sampled_from([*GENRES, "Western"]), min_size=1, max_size=3),
+        "exclude_genre": st.lists(st.sampled_from(GENRES), min_size=1, max_size=3),
+        "fields": st.sampled_from(["id", "id,title", "year,id,genres"]),
         "cast": st.lists(st.sampled_from(CAST), min_size=1, max_size=2, unique=True),
         "provider": st.sampled_from(PROVIDERS),
         "sort": st.sampled_from(["title", "-title", "year", "-year"]),
@@ -78,8 +81,13 @@ def test_every_filter_combination_matches_the_model(
     assert [m["id"] for m in items] == [m.id for m in expected]
     assert totals == {len(expected)}
     by_id = {m.id: m for m in expected}
+    fields = set(params["fields"].split(",")) if "fields" in params else None
     for item in items:
         movie = by_id[item["id"]]
+        if fields is not None:
+            assert set(item) == fields
+            assert all(item[f] == getattr(movie, f) for f in fields)
+            continue
         assert (item["title"], item["year"], item["provider"]) == (
             movie.title,
             movie.year,
@@ -116,11 +124,12 @@ def test_genres_are_counted(api: Api) -> None:
 
 
 def test_ingestions_of_a_provider(api: Api) -> None:
-    got = api.get("/v1/providers/acme/ingestions").json()
+    got = api.get("/v1/providers/acme/ingestions", headers=provider_key(api, "acme")).json()
     assert got["provider"] == "acme"
     # the catalog's first load, and a commit per movie other tests add
     assert {i["status"] for i in got["items"]} == {"loaded"}
-    assert api.get("/v1/providers/nobody/ingestions").json()["items"] == []
+    nobody = provider_key(api, "nobody")
+    assert api.get("/v1/providers/nobody/ingestions", headers=nobody).json()["items"] == []
 
 
 def add_movie(api: Api, title: str, publish: bool) -> tuple[int, int]:

@@ -84,6 +84,8 @@ queries = st.builds(
     year_from=st.none() | st.integers(1988, 2003),
     year_to=st.none() | st.integers(1993, 2007),
     genres=st.lists(st.sampled_from([*GENRES, "Western"]), max_size=2).map(tuple),
+    any_genres=st.lists(st.sampled_from([*GENRES, "Western"]), max_size=3).map(tuple),
+    exclude_genres=st.lists(st.sampled_from([*GENRES, "Western"]), max_size=2).map(tuple),
     cast=st.lists(st.sampled_from([*CAST, "Nobody"]), max_size=2).map(tuple),
     provider=st.none() | st.sampled_from([*PROVIDERS, "other"]),
     sort=st.sampled_from(list(SORTS)),

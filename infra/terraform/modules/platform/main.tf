@@ -236,6 +236,15 @@ resource "aws_acm_certificate_validation" "api" {
   validation_record_fqdns = [for record in aws_route53_record.api_validation : record.fqdn]
 }
 
+module "edge" {
+  source = "../edge"
+
+  name              = local.name
+  load_balancer_arn = var.api_load_balancer_created ? data.aws_lb.api[0].arn : null
+  requests_per_ip   = var.api_waf_requests_per_ip
+  tags              = local.tags
+}
+
 data "aws_lb" "api" {
   count = var.api_load_balancer_created ? 1 : 0
 

@@ -100,3 +100,8 @@ output "gate_upload_external_id" {
   value       = var.gate_upload_provider == null ? null : random_password.gate_upload_external_id[0].result
   sensitive   = true
 }
+
+output "api_web_acl_arn" {
+  description = "The API's WAF web ACL (on its load balancer once that exists)."
+  value       = module.edge.web_acl_arn
+}

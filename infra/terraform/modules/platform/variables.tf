@@ -200,3 +200,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "api_waf_requests_per_ip" {
+  description = "Requests one client address may send to the API in a minute before its WAF blocks it (a backstop to the per-key limits)."
+  type        = number
+  default     = 3000
+}

@@ -101,6 +101,8 @@ fn model(movies: &[Owned], q: &Query<'_>) -> Page {
         .filter(|m| q.title.is_none_or(|t| m.title.to_lowercase().contains(t)))
         .filter(|m| q.year_from.is_none_or(|y| m.year >= y) && q.year_to.is_none_or(|y| m.year <= y))
         .filter(|m| q.genres.iter().all(|g| m.genres.iter().any(|x| x == g)))
+        .filter(|m| q.any_genres.is_empty() || q.any_genres.iter().any(|g| m.genres.iter().any(|x| x == g)))
+        .filter(|m| !q.exclude_genres.iter().any(|g| m.genres.iter().any(|x| x == g)))
         .filter(|m| q.cast.iter().all(|c| m.cast.iter().any(|x| x == c)))
         .filter(|m| q.provider.is_none_or(|p| m.provider == p))
         .collect();
@@ -154,6 +156,14 @@ fn random_query<'a>(rng: &mut Rng, movies: &'a [Owned], needles: &[&'a str]) -> 
     }
     for _ in 0..rng.below(2) {
         q.cast.push(rng.pick(&PEOPLE));
+    }
+    // Any of (a name no movie has among them at times) and none of.
+    let genre_or_none = |rng: &mut Rng| if rng.below(6) == 0 { "Nowhere" } else { rng.pick(&GENRES) };
+    for _ in 0..rng.below(4) {
+        q.any_genres.push(genre_or_none(rng));
+    }
+    for _ in 0..rng.below(3) {
+        q.exclude_genres.push(genre_or_none(rng));
     }
     if rng.below(4) == 0 {
         q.provider = Some(rng.pick(&PROVIDERS));
