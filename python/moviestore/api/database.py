@@ -1,8 +1,10 @@
 """The API's PostgreSQL: one async pool per server process, the statements of ``store.reads``,
 and every failure as ``Unavailable`` (the HTTP layer makes it a 503).
 
-While PostgreSQL is known to be down (the last attempt failed a moment ago), requests fail at
-once instead of each waiting for the pool."""
+A circuit breaker: once PostgreSQL is found unreachable, requests fail at once (503 with
+``Retry-After``) instead of each waiting out the pool's timeout; one request a second goes
+through as a probe, with a short wait, and the first that succeeds (or a readiness check that
+does) closes the breaker."""
 
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from moviestore.api import metrics
 
 Rows = list[dict[str, Any]]
-# After a failure to reach PostgreSQL, requests fail at once for this long.
-DOWN_SECONDS = 1.0
+# Known down: requests fail at once, but one a second goes through, waiting this long at most.
+RETRY_SECONDS = 1.0
+PROBE_SECONDS = 1.0
 
 
 class Unavailable(Exception):  # noqa: N818 - what the client is told
@@ -42,7 +45,7 @@ class Database:
             name="api",
             open=False,
         )
-        self.down_until = 0.0
+        self.down, self.retry_at, self.probing = False, 0.0, False
 
     async def open(self) -> None:
         # Not waiting: the API starts (and says "not ready") while PostgreSQL is unreachable.
@@ -60,18 +63,29 @@ class Database:
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         """A pooled connection; every failure on it is ``Unavailable``."""
-        if time.monotonic() < self.down_until:
-            raise Unavailable("the catalog database is unreachable (it failed a moment ago)")
+        probe = False
+        if self.down:
+            if self.probing or time.monotonic() < self.retry_at:
+                metrics.DATABASE_FAST_FAILURES.inc()
+                raise Unavailable("the catalog database is unreachable (tried again each second)")
+            probe = self.probing = True
         try:
-            async with self.pool.connection() as conn:
+            async with self.pool.connection(timeout=PROBE_SECONDS if probe else None) as conn:
                 yield conn
-        except psycopg.errors.QueryCanceled:
+        except psycopg.errors.QueryCanceled:  # the database is there, the query too slow
             raise Unavailable(f"the query ran longer than {self.timeout_ms} ms") from None
         except (PoolTimeout, psycopg.OperationalError) as e:
-            self.down_until = time.monotonic() + DOWN_SECONDS
+            self.failed()
             raise Unavailable(f"the catalog database is unreachable ({type(e).__name__})") from e
+        else:
+            self.down = False
         finally:
+            if probe:
+                self.probing = False
             self.record_pool()
+
+    def failed(self) -> None:
+        self.down, self.retry_at = True, time.monotonic() + RETRY_SECONDS
 
     @contextlib.asynccontextmanager
     async def snapshot(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -92,9 +106,9 @@ class Database:
             async with self.pool.connection(timeout=1) as conn:
                 await conn.execute("SELECT 1")
         except (PoolTimeout, psycopg.Error):
-            self.down_until = time.monotonic() + DOWN_SECONDS
+            self.failed()
             return False
-        self.down_until = 0.0
+        self.down = False
         return True
 
 

@@ -59,6 +59,10 @@ SEARCH_INDEX = {
         ("merge_seconds", "Time the last merge of the delta into a new base took"),
     )
 }
+DATABASE_FAST_FAILURES = Counter(
+    "moviestore_api_database_fast_failures_total",
+    "Requests answered 503 at once while PostgreSQL was known to be unreachable",
+)
 SEARCH_INDEX_RESTARTS = Counter(
     "moviestore_api_search_index_restarts_total",
     "Times a process started over from the whole catalog instead of applying changes",

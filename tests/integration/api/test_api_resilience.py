@@ -3,6 +3,7 @@ with a request in flight (Kubernetes sends one on every rollout)."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import signal
 import socket
@@ -21,6 +22,7 @@ from moviestore.localstack.processes import free_port
 from moviestore.localstack.redis import Redis
 from moviestore.localstack.stack import Endpoints, LocalStack
 from tests.integration.api.catalog import Movie, select
+from tests.integration.api.conftest import metric
 from tests.integration.api.extra import Extra, extra_api, spare_redis_db
 
 EXIT_BOUND_SECONDS = 15  # the extra APIs' grace period is 10 s
@@ -283,3 +285,106 @@ def test_sigterm_with_nothing_in_flight_exits_0_promptly(
         assert stopped and stopped[-1].get("clean") is True, api.server.tail(40)
     finally:
         api.server.stop(signal.SIGKILL)
+
+
+# --- PostgreSQL out of reach -----------------------------------------------------------------
+
+
+class Partition:
+    """A TCP proxy in front of PostgreSQL that can be cut like a network: ``cut`` closes the
+    connections through it and holds every new one without an answer (connecting hangs, as
+    across a partition), ``mend`` lets them through again."""
+
+    def __init__(self, upstream: tuple[str, int]):
+        self.upstream = upstream
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.is_cut = threading.Event()
+        self.open: list[socket.socket] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.open.append(client)
+            if self.is_cut.is_set():
+                continue  # held: never answered
+            server = socket.create_connection(self.upstream)
+            with self.lock:
+                self.open.append(server)
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def close_all(self) -> None:
+        with self.lock:
+            for s in self.open:
+                with contextlib.suppress(OSError):
+                    s.close()
+            self.open.clear()
+
+    def cut(self) -> None:
+        self.is_cut.set()
+        self.close_all()
+
+    def mend(self) -> None:
+        self.is_cut.clear()
+        self.close_all()  # the held ones: their clients connect again
+
+    def stop(self) -> None:
+        self.listener.close()
+        self.close_all()
+
+
+def test_postgresql_cut_off_uncached_requests_fail_at_once_and_recover(
+    local_stack: tuple[LocalStack, Endpoints], api_database: tuple[str, list[Movie]]
+) -> None:
+    """Known unreachable, PostgreSQL is not waited for by every request: they get their 503
+    (with Retry-After) at once, one a second probes, and answers come back once it is reachable."""
+    stack, endpoints = local_stack
+    url, movies = api_database
+    parts = urlsplit(url)
+    partition = Partition((parts.hostname or "127.0.0.1", parts.port or 5432))
+    through = url.replace(f":{parts.port}/", f":{partition.port}/")
+    api = extra_api(stack, endpoints, (through, movies), spare_redis_db(endpoints, 11))
+    try:
+        assert api.get("/v1/movies", params={"title": "love"}).status_code == 200
+        partition.cut()
+
+        def fast() -> float:
+            return metric(api.url, "moviestore_api_database_fast_failures_total")
+
+        before, answers = fast(), []
+        for round_ in range(12):  # never asked before: not in any cache
+            answers.append(api.get("/v1/movies", params={"title": f"cut {round_}"}))
+        assert {a.status_code for a in answers} == {503}
+        assert all(a.headers["retry-after"] == "1" for a in answers)
+        assert {a.json()["type"].rsplit("/", 1)[1] for a in answers} == {"unavailable"}
+        assert fast() > before  # some at once, not each after the pool's wait
+        cached = api.get("/v1/movies", params={"title": "love"})
+        assert cached.status_code == 200  # what is cached is still answered
+        status, report = api.readiness()
+        assert (status, report["postgres"]) == (503, "down")
+
+        partition.mend()
+        deadline = time.monotonic() + 20
+        while api.get("/v1/movies", params={"title": "mended"}).status_code != 200:
+            assert time.monotonic() < deadline, "no answer came back within 20 s of mending"
+            time.sleep(0.2)
+        log = api.log_lines()
+        assert not [line for line in log if line.get("level") == "error"], api.server.tail(50)
+    finally:
+        api.server.stop()
+        partition.stop()
