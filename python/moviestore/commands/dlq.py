@@ -24,10 +24,8 @@ if TYPE_CHECKING:
 PEEK_VISIBILITY = 2
 
 
-def register(commands: Any) -> None:
-    p = commands.add_parser(
-        "dlq", help="inspect and replay the dead-letter queue", description=__doc__
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    p.description = __doc__
     sub = p.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
     ls = sub.add_parser("list", help="one line per dead-lettered message")
     ls.add_argument("--max", type=int, default=100, help="at most this many (default 100)")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from boto3.s3.transfer import TransferConfig
 
@@ -24,10 +23,8 @@ MULTIPART = TransferConfig(
 )
 
 
-def register(commands: Any) -> None:
-    p = commands.add_parser(
-        "upload", help="upload a catalog file for a provider", description=__doc__
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    p.description = __doc__
     p.add_argument("--provider", required=True, help="lower-case letters, digits and dashes")
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("--name", help="object name under the provider's folder (default: the file's)")

@@ -22,13 +22,9 @@ EXIT_VALID, EXIT_INVALID_RECORDS, EXIT_UNUSABLE = 0, 1, 2
 PROGRESS_MIN_BYTES = 32 << 20
 
 
-def register(commands: Any) -> None:
-    p = commands.add_parser(
-        "validate",
-        help="validate provider catalog files",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    p.description = __doc__
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--format", choices=["text", "json"], default="text", help="output format")
     p.add_argument("--max-errors", type=non_negative, default=1000, help="errors to list per file")
