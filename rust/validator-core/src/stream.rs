@@ -7,11 +7,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
 
-use crate::copy;
+use crate::copy::{self, Identity};
 use crate::error::{push_pointer_token, ErrorCode, FileError, FileErrorCode, RecordError};
 use crate::json::{starts_value, Cursor, Stop};
-use crate::record::{Place, RecordParser};
+use crate::record::{Issue, Place, RecordParser};
 use crate::report::Report;
 
 /// Settings of one validation run (docs/provider-format.md, "Limits").
@@ -27,6 +28,9 @@ pub struct Config {
     pub copy: bool,
     /// Hand out every error through [`Stream::take_errors`], for a complete report.
     pub stream_errors: bool,
+    /// NDJSON lines are examined on this many threads (1 or 2) and committed in order, so the
+    /// outcome is the same whatever the number.
+    pub threads: usize,
 }
 
 impl Default for Config {
@@ -40,12 +44,16 @@ impl Default for Config {
             current_year: 2026,
             copy: true,
             stream_errors: false,
+            threads: 1,
         }
     }
 }
 
 /// A carried unit is retried once at least this many new bytes have arrived.
 const MIN_PIECE: usize = 64 << 10;
+/// NDJSON lines of at least this many bytes at hand go to two threads at once (with `threads`
+/// above 1); fewer are split the same way but examined one half after the other.
+const PARALLEL_MIN: usize = 64 << 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -96,6 +104,9 @@ pub struct Stream {
     top_names: HashSet<Vec<u8>>,
     nonblank_lines: u64,
     parser: RecordParser,
+    /// NDJSON lines are judged by these (the second only with `threads` above 1).
+    examiner: Examiner,
+    helper: Option<Examiner>,
     skip_stack: Vec<bool>,
     skip_scratch: Vec<u8>,
     seen_keys: HashMap<u128, u64, BuildHasherDefault<KeyHasher>>,
@@ -110,6 +121,8 @@ impl Stream {
     pub fn new(cfg: Config) -> Self {
         Stream {
             parser: RecordParser::new(cfg.max_depth, cfg.current_year),
+            examiner: Examiner::new(&cfg),
+            helper: (cfg.threads > 1).then(|| Examiner::new(&cfg)),
             cfg,
             stage: Stage::Bom,
             carry: Vec::new(),
@@ -449,7 +462,7 @@ impl Stream {
         Ok(())
     }
 
-    /// One NDJSON line (or blank line).
+    /// The NDJSON lines at the cursor: every whole line at hand, or the last one at the end.
     fn line_step(&mut self, cur: &mut Cursor) -> Result<bool, Stop> {
         let buf = cur.buf;
         let start = cur.pos;
@@ -462,8 +475,8 @@ impl Stream {
         // Look for the newline only as far as the size limit (plus the newline itself).
         let max = self.cfg.max_record_bytes;
         let window = start.saturating_add(max).saturating_add(1).min(buf.len());
-        let (end, next) = if let Some(k) = memchr::memchr(b'\n', &buf[start..window]) {
-            (start + k, start + k + 1)
+        let first_end = if let Some(k) = memchr::memchr(b'\n', &buf[start..window]) {
+            start + k
         } else {
             let too_long = buf.len() - start > max;
             if !cur.eof || too_long {
@@ -471,39 +484,84 @@ impl Stream {
                 self.partial_line(&buf[..buf.len().min(start.saturating_add(max))], start)?;
                 return Err(if too_long { Stop::TooLarge { at: start } } else { Stop::Incomplete });
             }
-            (buf.len(), buf.len())
+            buf.len()
         };
-        let line = &buf[start..end];
-        let newline = u64::from(next > end);
-        if line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
-            cur.pos = next;
-            cur.newlines += newline;
-            return Ok(true);
-        }
-        self.nonblank_lines += 1;
-        let mut sub = Cursor::new(&buf[..end], start, true);
-        sub.skip_ws();
-        let parsed = self.parser.parse(&mut sub, 1).and_then(|()| {
-            sub.skip_ws();
-            if sub.pos == end {
-                Ok(())
-            } else {
-                Err(sub.unexpected("unexpected data after the value on this line"))
+        // The first line is whole and within the limit; so may be many after it.
+        let end = match memchr::memrchr(b'\n', &buf[first_end..]) {
+            Some(k) => first_end + k + 1,
+            None => buf.len().min(first_end + 1),
+        };
+        self.lines(cur, start..end)?;
+        Ok(true)
+    }
+
+    /// Examine the lines of `cur.buf[lines]` (on two threads when configured), then commit them
+    /// in order; a line over the size limit, and those after it, are left to [`Self::line_step`].
+    fn lines(&mut self, cur: &mut Cursor, lines: Range<usize>) -> Result<(), Stop> {
+        let buf = cur.buf;
+        let max = self.cfg.max_record_bytes;
+        let mut first = std::mem::take(&mut self.examiner);
+        let mut second = self.helper.take();
+        let split = second.as_ref().and_then(|_| split_lines(buf, &lines));
+        match (&mut second, split) {
+            (Some(helper), Some(at)) if lines.len() >= PARALLEL_MIN => {
+                std::thread::scope(|scope| {
+                    let other = scope.spawn(|| helper.examine(buf, at..lines.end, max));
+                    first.examine(buf, lines.start..at, max);
+                    if let Err(panic) = other.join() {
+                        std::panic::resume_unwind(panic);
+                    }
+                });
             }
-        });
-        match parsed {
-            Ok(()) => self.finish_record(buf, start, self.line),
-            Err(Stop::Syntax { at, msg }) => {
-                // A bad line is a record error, but invalid UTF-8 anywhere is the file's.
-                if let Err(e) = std::str::from_utf8(line) {
-                    return Err(Stop::Encoding { at: start + e.valid_up_to() });
+            (Some(helper), Some(at)) => {
+                first.examine(buf, lines.start..at, max);
+                helper.examine(buf, at..lines.end, max);
+            }
+            _ => first.examine(buf, lines, max),
+        }
+        let base = cur.newlines;
+        let mut result = self.commit(&mut first, cur, base);
+        if let (Ok(true), Some(helper), Some(_)) = (&result, &mut second, split) {
+            result = self.commit(helper, cur, base);
+        }
+        self.examiner = first;
+        self.helper = second;
+        result.map(|_| ())
+    }
+
+    /// Count the examined lines in order, as if each were read now; `Ok(false)` where one was
+    /// left for [`Self::line_step`] (too long), `Err` at a whole-file error.
+    fn commit(&mut self, examined: &mut Examiner, cur: &mut Cursor, base: u64) -> Result<bool, Stop> {
+        let buf = cur.buf;
+        for line in examined.lines.drain(..) {
+            let number = self.line + (cur.newlines - base);
+            match line.judged {
+                Judged::TooLong => return Ok(false),
+                Judged::Fatal(stop) => return Err(stop),
+                Judged::Blank => {}
+                Judged::Record { id, tuple } => {
+                    self.nonblank_lines += 1;
+                    let index = self.next_record();
+                    let mark = self.out.len();
+                    if self.cfg.copy {
+                        self.out.extend_from_slice(&examined.out[tuple]);
+                        copy::set_position(&mut self.out[mark..], index, number);
+                    }
+                    self.keep_once(id, mark, index, number);
                 }
-                self.parse_error_record(at - start, msg);
+                Judged::Invalid(issues) => {
+                    self.nonblank_lines += 1;
+                    let index = self.next_record();
+                    self.invalid_record(index, number, buf, line.start, &issues);
+                }
+                Judged::NotJson { column, msg } => {
+                    self.nonblank_lines += 1;
+                    self.parse_error_record(column, msg, number);
+                }
             }
-            Err(other) => return Err(other),
+            cur.pos = line.next;
+            cur.newlines += u64::from(line.next > line.end);
         }
-        cur.pos = next;
-        cur.newlines += newline;
         Ok(true)
     }
 
@@ -521,10 +579,9 @@ impl Stream {
         }
     }
 
-    fn parse_error_record(&mut self, column: usize, msg: &'static str) {
+    fn parse_error_record(&mut self, column: usize, msg: &'static str, line: u64) {
         let index = self.next_record();
         self.report.records_invalid += 1;
-        let line = self.line;
         self.error(ErrorCode::Parse, || RecordError {
             record: index,
             line,
@@ -581,23 +638,33 @@ impl Stream {
     fn finish_record(&mut self, buf: &[u8], start: usize, line: u64) {
         let index = self.next_record();
         if !self.parser.issues.is_empty() {
-            self.report.records_invalid += 1;
-            let prefix = if self.in_wrapper { "/movies" } else { "" };
             let issues = std::mem::take(&mut self.parser.issues);
-            for issue in &issues {
-                self.error(issue.code, || RecordError {
-                    record: index,
-                    line: line + newlines(&buf[start..issue.at.max(start)]),
-                    pointer: pointer(prefix, index, &issue.place),
-                    code: issue.code,
-                    message: issue.message(),
-                });
-            }
+            self.invalid_record(index, line, buf, start, &issues);
             self.parser.issues = issues;
             return;
         }
         let mark = self.out.len();
         let id = copy::encode(&mut self.out, &self.parser.movie, buf, &self.parser.scratch, index, line);
+        self.keep_once(id, mark, index, line);
+    }
+
+    fn invalid_record(&mut self, index: u64, line: u64, buf: &[u8], start: usize, issues: &[Issue]) {
+        self.report.records_invalid += 1;
+        let prefix = if self.in_wrapper { "/movies" } else { "" };
+        for issue in issues {
+            self.error(issue.code, || RecordError {
+                record: index,
+                line: line + newlines(&buf[start..issue.at.max(start)]),
+                pointer: pointer(prefix, index, &issue.place),
+                code: issue.code,
+                message: issue.message(),
+            });
+        }
+    }
+
+    /// A valid record whose COPY tuple is `out[mark..]`: kept if its key is new, else dropped
+    /// as a duplicate (identical content) or an error (different content).
+    fn keep_once(&mut self, id: Identity, mark: usize, index: u64, line: u64) {
         match self.seen_keys.get(&id.key) {
             None => {
                 self.seen_keys.insert(id.key, id.content);
@@ -624,6 +691,109 @@ impl Stream {
                     });
                 }
             }
+        }
+    }
+}
+
+/// Where to cut the whole lines `buf[lines]` in two for two examiners: just after the first
+/// newline past the middle, if a line follows it.
+fn split_lines(buf: &[u8], lines: &Range<usize>) -> Option<usize> {
+    let middle = lines.start + lines.len() / 2;
+    let at = middle + memchr::memchr(b'\n', &buf[middle..lines.end])? + 1;
+    (at < lines.end).then_some(at)
+}
+
+/// One NDJSON line, judged without the stream's state: lines can be judged on two threads and
+/// then committed in order (record numbers, lines, duplicates and errors as in one pass).
+enum Judged {
+    Blank,
+    /// Valid: its COPY tuple, record and line still unset, in the examiner's output.
+    Record {
+        id: Identity,
+        tuple: Range<usize>,
+    },
+    Invalid(Vec<Issue>),
+    NotJson {
+        column: usize,
+        msg: &'static str,
+    },
+    /// Over the size limit: left for the stream's own checks.
+    TooLong,
+    /// A whole-file error: nothing after it counts.
+    Fatal(Stop),
+}
+
+struct Line {
+    start: usize,
+    end: usize,
+    /// Where the next line starts (past the newline, if any).
+    next: usize,
+    judged: Judged,
+}
+
+/// Judges NDJSON lines with a record parser and COPY output of its own.
+#[derive(Default)]
+struct Examiner {
+    parser: RecordParser,
+    out: Vec<u8>,
+    lines: Vec<Line>,
+}
+
+impl Examiner {
+    fn new(cfg: &Config) -> Self {
+        Examiner { parser: RecordParser::new(cfg.max_depth, cfg.current_year), ..Examiner::default() }
+    }
+
+    /// Judge the lines of `buf[lines]` (each but the last ends with a newline) up to the first
+    /// one that ends the run (too long, or a whole-file error).
+    fn examine(&mut self, buf: &[u8], lines: Range<usize>, max_record_bytes: usize) {
+        self.out.clear();
+        self.lines.clear();
+        let mut start = lines.start;
+        while start < lines.end {
+            let end = memchr::memchr(b'\n', &buf[start..lines.end]).map_or(lines.end, |k| start + k);
+            let next = (end + 1).min(lines.end);
+            let judged =
+                if end - start > max_record_bytes { Judged::TooLong } else { self.judge(buf, start, end) };
+            let last = matches!(judged, Judged::TooLong | Judged::Fatal(_));
+            self.lines.push(Line { start, end, next, judged });
+            if last {
+                return;
+            }
+            start = next;
+        }
+    }
+
+    fn judge(&mut self, buf: &[u8], start: usize, end: usize) -> Judged {
+        let line = &buf[start..end];
+        if line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
+            return Judged::Blank;
+        }
+        let mut sub = Cursor::new(&buf[..end], start, true);
+        sub.skip_ws();
+        let parsed = self.parser.parse(&mut sub, 1).and_then(|()| {
+            sub.skip_ws();
+            if sub.pos == end {
+                Ok(())
+            } else {
+                Err(sub.unexpected("unexpected data after the value on this line"))
+            }
+        });
+        match parsed {
+            Ok(()) if self.parser.issues.is_empty() => {
+                let from = self.out.len();
+                let id = copy::encode(&mut self.out, &self.parser.movie, buf, &self.parser.scratch, 0, 0);
+                Judged::Record { id, tuple: from..self.out.len() }
+            }
+            Ok(()) => Judged::Invalid(std::mem::take(&mut self.parser.issues)),
+            Err(Stop::Syntax { at, msg }) => {
+                // A bad line is a record error, but invalid UTF-8 anywhere is the file's.
+                match std::str::from_utf8(line) {
+                    Err(e) => Judged::Fatal(Stop::Encoding { at: start + e.valid_up_to() }),
+                    Ok(_) => Judged::NotJson { column: at - start, msg },
+                }
+            }
+            Err(other) => Judged::Fatal(other),
         }
     }
 }
