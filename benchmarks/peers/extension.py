@@ -9,9 +9,9 @@ from moviestore._validator import Validator
 from peers import CHUNK, Counts, Runner
 
 
-def _prepare(copy: bool) -> Runner:
+def _prepare(copy: bool, threads: int = 1) -> Runner:
     def run(path: Path) -> Counts:
-        validator = Validator(filename=path.name, copy=copy)
+        validator = Validator(filename=path.name, copy=copy, threads=threads)
         out = 0
         with open(path, "rb", buffering=0) as f:
             while chunk := f.read(CHUNK):
@@ -27,6 +27,10 @@ def _prepare(copy: bool) -> Runner:
 
 def prepare_validate() -> Runner:
     return _prepare(copy=False)
+
+
+def prepare_validate_2t() -> Runner:
+    return _prepare(copy=False, threads=2)
 
 
 def prepare_copy() -> Runner:

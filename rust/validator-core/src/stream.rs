@@ -8,6 +8,8 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use crate::copy::{self, Identity};
 use crate::error::{push_pointer_token, ErrorCode, FileError, FileErrorCode, RecordError};
@@ -51,8 +53,12 @@ impl Default for Config {
 
 /// A carried unit is retried once at least this many new bytes have arrived.
 const MIN_PIECE: usize = 64 << 10;
-/// NDJSON lines of at least this many bytes at hand go to two threads at once (with `threads`
-/// above 1); fewer are split the same way but examined one half after the other.
+/// NDJSON lines at hand are judged in blocks of about this many bytes. With two threads each
+/// takes the next block not yet taken, so one that the scheduler keeps waiting (the machine is
+/// busy) holds the other up by one block at most.
+const BLOCK: usize = 64 << 10;
+/// Fewer bytes of lines than this are not worth a second thread; they are cut into blocks all
+/// the same, so that small inputs take the path of large ones.
 const PARALLEL_MIN: usize = 64 << 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,9 +110,9 @@ pub struct Stream {
     top_names: HashSet<Vec<u8>>,
     nonblank_lines: u64,
     parser: RecordParser,
-    /// NDJSON lines are judged by these (the second only with `threads` above 1).
-    examiner: Examiner,
-    helper: Option<Examiner>,
+    /// One parser per thread judging NDJSON lines, and the blocks of lines they judge.
+    line_parsers: Vec<RecordParser>,
+    blocks: Vec<Mutex<Block>>,
     skip_stack: Vec<bool>,
     skip_scratch: Vec<u8>,
     seen_keys: HashMap<u128, u64, BuildHasherDefault<KeyHasher>>,
@@ -121,8 +127,10 @@ impl Stream {
     pub fn new(cfg: Config) -> Self {
         Stream {
             parser: RecordParser::new(cfg.max_depth, cfg.current_year),
-            examiner: Examiner::new(&cfg),
-            helper: (cfg.threads > 1).then(|| Examiner::new(&cfg)),
+            line_parsers: (0..cfg.threads.clamp(1, 2))
+                .map(|_| RecordParser::new(cfg.max_depth, cfg.current_year))
+                .collect(),
+            blocks: Vec::new(),
             cfg,
             stage: Stage::Bom,
             carry: Vec::new(),
@@ -495,45 +503,67 @@ impl Stream {
         Ok(true)
     }
 
-    /// Examine the lines of `cur.buf[lines]` (on two threads when configured), then commit them
-    /// in order; a line over the size limit, and those after it, are left to [`Self::line_step`].
+    /// Judge the lines of `cur.buf[lines]` in blocks (on two threads when configured), then
+    /// commit them in order; a line over the size limit, and those after it, are left to
+    /// [`Self::line_step`].
     fn lines(&mut self, cur: &mut Cursor, lines: Range<usize>) -> Result<(), Stop> {
         let buf = cur.buf;
+        let count = self.cut_blocks(buf, &lines);
+        let blocks = &self.blocks[..count];
         let max = self.cfg.max_record_bytes;
-        let mut first = std::mem::take(&mut self.examiner);
-        let mut second = self.helper.take();
-        let split = second.as_ref().and_then(|_| split_lines(buf, &lines));
-        match (&mut second, split) {
-            (Some(helper), Some(at)) if lines.len() >= PARALLEL_MIN => {
-                std::thread::scope(|scope| {
-                    let other = scope.spawn(|| helper.examine(buf, at..lines.end, max));
-                    first.examine(buf, lines.start..at, max);
-                    if let Err(panic) = other.join() {
-                        std::panic::resume_unwind(panic);
-                    }
-                });
+        let next = AtomicUsize::new(0);
+        let work = |parser: &mut RecordParser| {
+            while let Some(block) = blocks.get(next.fetch_add(1, Ordering::Relaxed)) {
+                block.lock().unwrap_or_else(PoisonError::into_inner).judge(parser, buf, max);
             }
-            (Some(helper), Some(at)) => {
-                first.examine(buf, lines.start..at, max);
-                helper.examine(buf, at..lines.end, max);
-            }
-            _ => first.examine(buf, lines, max),
+        };
+        match self.line_parsers.as_mut_slice() {
+            [first, second] if count > 1 && lines.len() >= PARALLEL_MIN => std::thread::scope(|scope| {
+                let other = scope.spawn(|| work(second));
+                work(first);
+                if let Err(panic) = other.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }),
+            [first, ..] => work(first),
+            [] => {}
         }
         let base = cur.newlines;
-        let mut result = self.commit(&mut first, cur, base);
-        if let (Ok(true), Some(helper), Some(_)) = (&result, &mut second, split) {
-            result = self.commit(helper, cur, base);
+        for i in 0..count {
+            let mut block = std::mem::take(self.blocks[i].get_mut().unwrap_or_else(PoisonError::into_inner));
+            let committed = self.commit(&mut block, cur, base);
+            *self.blocks[i].get_mut().unwrap_or_else(PoisonError::into_inner) = block;
+            if !committed? {
+                break;
+            }
         }
-        self.examiner = first;
-        self.helper = second;
-        result.map(|_| ())
+        Ok(())
+    }
+
+    /// Cut `buf[lines]` into blocks of whole lines, at least one per thread; returns how many.
+    fn cut_blocks(&mut self, buf: &[u8], lines: &Range<usize>) -> usize {
+        let size = BLOCK.min(lines.len().div_ceil(self.line_parsers.len())).max(1);
+        let mut count = 0;
+        let mut start = lines.start;
+        while start < lines.end {
+            let cut = (start + size).min(lines.end);
+            let end = memchr::memchr(b'\n', &buf[cut - 1..lines.end]).map_or(lines.end, |k| cut + k);
+            if count == self.blocks.len() {
+                self.blocks.push(Mutex::default());
+            }
+            let block = self.blocks[count].get_mut().unwrap_or_else(PoisonError::into_inner);
+            block.range = start..end;
+            count += 1;
+            start = end;
+        }
+        count
     }
 
     /// Count the examined lines in order, as if each were read now; `Ok(false)` where one was
     /// left for [`Self::line_step`] (too long), `Err` at a whole-file error.
-    fn commit(&mut self, examined: &mut Examiner, cur: &mut Cursor, base: u64) -> Result<bool, Stop> {
+    fn commit(&mut self, block: &mut Block, cur: &mut Cursor, base: u64) -> Result<bool, Stop> {
         let buf = cur.buf;
-        for line in examined.lines.drain(..) {
+        for line in block.lines.drain(..) {
             let number = self.line + (cur.newlines - base);
             match line.judged {
                 Judged::TooLong => return Ok(false),
@@ -544,7 +574,7 @@ impl Stream {
                     let index = self.next_record();
                     let mark = self.out.len();
                     if self.cfg.copy {
-                        self.out.extend_from_slice(&examined.out[tuple]);
+                        self.out.extend_from_slice(&block.out[tuple]);
                         copy::set_position(&mut self.out[mark..], index, number);
                     }
                     self.keep_once(id, mark, index, number);
@@ -695,19 +725,11 @@ impl Stream {
     }
 }
 
-/// Where to cut the whole lines `buf[lines]` in two for two examiners: just after the first
-/// newline past the middle, if a line follows it.
-fn split_lines(buf: &[u8], lines: &Range<usize>) -> Option<usize> {
-    let middle = lines.start + lines.len() / 2;
-    let at = middle + memchr::memchr(b'\n', &buf[middle..lines.end])? + 1;
-    (at < lines.end).then_some(at)
-}
-
 /// One NDJSON line, judged without the stream's state: lines can be judged on two threads and
 /// then committed in order (record numbers, lines, duplicates and errors as in one pass).
 enum Judged {
     Blank,
-    /// Valid: its COPY tuple, record and line still unset, in the examiner's output.
+    /// Valid: its COPY tuple, record and line still unset, in the block's output.
     Record {
         id: Identity,
         tuple: Range<usize>,
@@ -731,30 +753,30 @@ struct Line {
     judged: Judged,
 }
 
-/// Judges NDJSON lines with a record parser and COPY output of its own.
+/// Whole NDJSON lines, judged by whichever thread takes them, with the COPY tuples of the
+/// valid ones.
 #[derive(Default)]
-struct Examiner {
-    parser: RecordParser,
-    out: Vec<u8>,
+struct Block {
+    range: Range<usize>,
     lines: Vec<Line>,
+    out: Vec<u8>,
 }
 
-impl Examiner {
-    fn new(cfg: &Config) -> Self {
-        Examiner { parser: RecordParser::new(cfg.max_depth, cfg.current_year), ..Examiner::default() }
-    }
-
-    /// Judge the lines of `buf[lines]` (each but the last ends with a newline) up to the first
-    /// one that ends the run (too long, or a whole-file error).
-    fn examine(&mut self, buf: &[u8], lines: Range<usize>, max_record_bytes: usize) {
+impl Block {
+    /// Judge the lines of `buf[self.range]` (each but the last ends with a newline) up to the
+    /// first one that ends the run (too long, or a whole-file error).
+    fn judge(&mut self, parser: &mut RecordParser, buf: &[u8], max_record_bytes: usize) {
         self.out.clear();
         self.lines.clear();
-        let mut start = lines.start;
-        while start < lines.end {
-            let end = memchr::memchr(b'\n', &buf[start..lines.end]).map_or(lines.end, |k| start + k);
-            let next = (end + 1).min(lines.end);
-            let judged =
-                if end - start > max_record_bytes { Judged::TooLong } else { self.judge(buf, start, end) };
+        let Range { mut start, end: stop } = self.range;
+        while start < stop {
+            let end = memchr::memchr(b'\n', &buf[start..stop]).map_or(stop, |k| start + k);
+            let next = (end + 1).min(stop);
+            let judged = if end - start > max_record_bytes {
+                Judged::TooLong
+            } else {
+                judge(parser, &mut self.out, buf, start, end)
+            };
             let last = matches!(judged, Judged::TooLong | Judged::Fatal(_));
             self.lines.push(Line { start, end, next, judged });
             if last {
@@ -763,38 +785,39 @@ impl Examiner {
             start = next;
         }
     }
+}
 
-    fn judge(&mut self, buf: &[u8], start: usize, end: usize) -> Judged {
-        let line = &buf[start..end];
-        if line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
-            return Judged::Blank;
-        }
-        let mut sub = Cursor::new(&buf[..end], start, true);
+/// One line, `buf[start..end]`; a valid record's tuple goes to `out`.
+fn judge(parser: &mut RecordParser, out: &mut Vec<u8>, buf: &[u8], start: usize, end: usize) -> Judged {
+    let line = &buf[start..end];
+    if line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
+        return Judged::Blank;
+    }
+    let mut sub = Cursor::new(&buf[..end], start, true);
+    sub.skip_ws();
+    let parsed = parser.parse(&mut sub, 1).and_then(|()| {
         sub.skip_ws();
-        let parsed = self.parser.parse(&mut sub, 1).and_then(|()| {
-            sub.skip_ws();
-            if sub.pos == end {
-                Ok(())
-            } else {
-                Err(sub.unexpected("unexpected data after the value on this line"))
-            }
-        });
-        match parsed {
-            Ok(()) if self.parser.issues.is_empty() => {
-                let from = self.out.len();
-                let id = copy::encode(&mut self.out, &self.parser.movie, buf, &self.parser.scratch, 0, 0);
-                Judged::Record { id, tuple: from..self.out.len() }
-            }
-            Ok(()) => Judged::Invalid(std::mem::take(&mut self.parser.issues)),
-            Err(Stop::Syntax { at, msg }) => {
-                // A bad line is a record error, but invalid UTF-8 anywhere is the file's.
-                match std::str::from_utf8(line) {
-                    Err(e) => Judged::Fatal(Stop::Encoding { at: start + e.valid_up_to() }),
-                    Ok(_) => Judged::NotJson { column: at - start, msg },
-                }
-            }
-            Err(other) => Judged::Fatal(other),
+        if sub.pos == end {
+            Ok(())
+        } else {
+            Err(sub.unexpected("unexpected data after the value on this line"))
         }
+    });
+    match parsed {
+        Ok(()) if parser.issues.is_empty() => {
+            let from = out.len();
+            let id = copy::encode(out, &parser.movie, buf, &parser.scratch, 0, 0);
+            Judged::Record { id, tuple: from..out.len() }
+        }
+        Ok(()) => Judged::Invalid(std::mem::take(&mut parser.issues)),
+        Err(Stop::Syntax { at, msg }) => {
+            // A bad line is a record error, but invalid UTF-8 anywhere is the file's.
+            match std::str::from_utf8(line) {
+                Err(e) => Judged::Fatal(Stop::Encoding { at: start + e.valid_up_to() }),
+                Ok(_) => Judged::NotJson { column: at - start, msg },
+            }
+        }
+        Err(other) => Judged::Fatal(other),
     }
 }
 
