@@ -10,6 +10,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 
 use crate::copy::{self, Identity};
 use crate::error::{push_pointer_token, ErrorCode, FileError, FileErrorCode, RecordError};
@@ -60,6 +61,9 @@ const BLOCK: usize = 64 << 10;
 /// Fewer bytes of lines than this are not worth a second thread; they are cut into blocks all
 /// the same, so that small inputs take the path of large ones.
 const PARALLEL_MIN: usize = 64 << 10;
+/// When the first thread waited for the second longer than a quarter of its own work (other
+/// processes have the second core), the next this many runs of lines take one thread.
+const SOLO_RUNS: u32 = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -113,6 +117,7 @@ pub struct Stream {
     /// One parser per thread judging NDJSON lines, and the blocks of lines they judge.
     line_parsers: Vec<RecordParser>,
     blocks: Vec<Mutex<Block>>,
+    solo_runs: u32,
     skip_stack: Vec<bool>,
     skip_scratch: Vec<u8>,
     seen_keys: HashMap<u128, u64, BuildHasherDefault<KeyHasher>>,
@@ -131,6 +136,7 @@ impl Stream {
                 .map(|_| RecordParser::new(cfg.max_depth, cfg.current_year))
                 .collect(),
             blocks: Vec::new(),
+            solo_runs: 0,
             cfg,
             stage: Stage::Bom,
             carry: Vec::new(),
@@ -517,14 +523,24 @@ impl Stream {
                 block.lock().unwrap_or_else(PoisonError::into_inner).judge(parser, buf, max);
             }
         };
+        let solo = self.solo_runs > 0;
+        self.solo_runs = self.solo_runs.saturating_sub(1);
         match self.line_parsers.as_mut_slice() {
-            [first, second] if count > 1 && lines.len() >= PARALLEL_MIN => std::thread::scope(|scope| {
-                let other = scope.spawn(|| work(second));
-                work(first);
-                if let Err(panic) = other.join() {
-                    std::panic::resume_unwind(panic);
+            [first, second] if !solo && count > 1 && lines.len() >= PARALLEL_MIN => {
+                let started = Instant::now();
+                let (worked, waited) = std::thread::scope(|scope| {
+                    let other = scope.spawn(|| work(second));
+                    work(first);
+                    let worked = started.elapsed();
+                    if let Err(panic) = other.join() {
+                        std::panic::resume_unwind(panic);
+                    }
+                    (worked, started.elapsed().saturating_sub(worked))
+                });
+                if waited > worked / 4 {
+                    self.solo_runs = SOLO_RUNS;
                 }
-            }),
+            }
             [first, ..] => work(first),
             [] => {}
         }
