@@ -10,7 +10,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::copy::{self, Identity};
 use crate::error::{push_pointer_token, ErrorCode, FileError, FileErrorCode, RecordError};
@@ -61,9 +61,13 @@ const BLOCK: usize = 64 << 10;
 /// Fewer bytes of lines than this are not worth a second thread; they are cut into blocks all
 /// the same, so that small inputs take the path of large ones.
 const PARALLEL_MIN: usize = 64 << 10;
-/// When the first thread waited for the second longer than a quarter of its own work (other
-/// processes have the second core), the next this many runs of lines take one thread.
-const SOLO_RUNS: u32 = 16;
+/// When the first thread waited for the second longer than a quarter of its own work and than
+/// `STALL` (other processes have the second core), the next runs of lines take one thread: this many at first,
+/// twice as many after each such wait in a row, up to `MAX_SOLO_RUNS`.
+const SOLO_RUNS: u32 = 8;
+const MAX_SOLO_RUNS: u32 = 512;
+/// A wait shorter than this is the cost of starting the second thread, not another process.
+const STALL: Duration = Duration::from_micros(500);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -118,6 +122,7 @@ pub struct Stream {
     line_parsers: Vec<RecordParser>,
     blocks: Vec<Mutex<Block>>,
     solo_runs: u32,
+    solo_period: u32,
     skip_stack: Vec<bool>,
     skip_scratch: Vec<u8>,
     seen_keys: HashMap<u128, u64, BuildHasherDefault<KeyHasher>>,
@@ -137,6 +142,7 @@ impl Stream {
                 .collect(),
             blocks: Vec::new(),
             solo_runs: 0,
+            solo_period: SOLO_RUNS,
             cfg,
             stage: Stage::Bom,
             carry: Vec::new(),
@@ -537,8 +543,11 @@ impl Stream {
                     }
                     (worked, started.elapsed().saturating_sub(worked))
                 });
-                if waited > worked / 4 {
-                    self.solo_runs = SOLO_RUNS;
+                if waited > (worked / 4).max(STALL) {
+                    self.solo_runs = self.solo_period;
+                    self.solo_period = (self.solo_period * 2).min(MAX_SOLO_RUNS);
+                } else {
+                    self.solo_period = SOLO_RUNS;
                 }
             }
             [first, ..] => work(first),
