@@ -42,7 +42,8 @@ def configure(p: argparse.ArgumentParser) -> None:
         type=int,
         choices=[1, 2],
         default=min(2, len(os.sched_getaffinity(0))),
-        help="threads for the lines of an NDJSON file (default: 2 where 2 cores are free to us)",
+        help="threads judging the lines of an NDJSON file (default: 2 where the process may use 2 "
+        "cores; the result is the same)",
     )
     p.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
     p.set_defaults(run=run)
