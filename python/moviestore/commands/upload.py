@@ -2,7 +2,8 @@
 
 The object goes to ``providers/{provider}/{file name}`` in the configured bucket; files above
 64 MiB go up in parts, several at once, with a progress bar on a terminal. The bucket's event
-notification then queues it for the ingestion worker.
+notification then queues it for the ingestion worker. Ctrl-C cancels: the parts in flight end,
+the multipart upload is aborted (nothing is left in the bucket) and the exit status is 130.
 """
 
 from __future__ import annotations
