@@ -61,11 +61,13 @@ const BLOCK: usize = 64 << 10;
 /// Fewer bytes of lines than this are not worth a second thread; they are cut into blocks all
 /// the same, so that small inputs take the path of large ones.
 const PARALLEL_MIN: usize = 64 << 10;
-/// When the first thread waited for the second longer than a quarter of its own work and than
-/// `STALL` (other processes have the second core), the next runs of lines take one thread: this many at first,
-/// twice as many after each such wait in a row, up to `MAX_SOLO_RUNS`.
-const SOLO_RUNS: u32 = 8;
-const MAX_SOLO_RUNS: u32 = 512;
+/// When the first thread waited for the second longer than it worked itself and than `STALL`
+/// (other processes have the second core), the next runs of lines take one thread: this many at
+/// first, twice as many after each such wait in a row, up to `MAX_SOLO_RUNS`. (A second thread
+/// that is merely slower, warming up its buffers, still helps: waiting less than that is not a
+/// reason to stop.)
+const SOLO_RUNS: u32 = 4;
+const MAX_SOLO_RUNS: u32 = 64;
 /// A wait shorter than this is the cost of starting the second thread, not another process.
 const STALL: Duration = Duration::from_micros(500);
 
@@ -543,7 +545,7 @@ impl Stream {
                     }
                     (worked, started.elapsed().saturating_sub(worked))
                 });
-                if waited > (worked / 4).max(STALL) {
+                if waited > worked.max(STALL) {
                     self.solo_runs = self.solo_period;
                     self.solo_period = (self.solo_period * 2).min(MAX_SOLO_RUNS);
                 } else {
