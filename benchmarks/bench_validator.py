@@ -4,8 +4,10 @@ One run generates (or reuses) a catalog as a JSON array and the same records as 
 measures MB/s and records/s for the extension (validate only, and validate + binary COPY
 output, fed in 1 MiB chunks) and for json + jsonschema, pydantic v2, msgspec and orjson
 (parse only), next to the speed of merely reading the file. Each measurement runs in a fresh
-child process, with Python's garbage collector on, so that its peak RSS is its own. Finally it
-streams a 1 GB NDJSON file through the extension and reports the peak RSS.
+child process, with Python's garbage collector on, so that its peak RSS is its own. It streams
+a 1 GB NDJSON file through the extension and reports the peak RSS. Then whole processes, as a
+user runs them: `moviestore validate` against a plain msgspec script on both files, in
+alternating pairs, and the command line's start-up.
 
     .venv/bin/python benchmarks/bench_validator.py            # full run, writes RESULTS.md
     .venv/bin/python benchmarks/bench_validator.py --quick    # small smoke run, prints only
@@ -24,6 +26,7 @@ import os
 import platform
 import resource
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -46,6 +49,9 @@ MB = generate.MB
 RSS_TARGET_MB = 150
 FULL_SIZE_MB = 200  # the issue's minimum for the array; smaller runs are smoke runs
 ARRAY_TARGET, NDJSON_TARGET = 4.0, 1.5
+STARTUP_TARGET_MS = 100
+MOVIESTORE = Path(sys.executable).with_name("moviestore")
+SAMPLE = ROOT / "samples" / "catalog.json"
 CONTENDED = 1.15  # wall time over CPU time beyond which a run was slowed by another process
 
 Shape = Literal["array", "ndjson"]
@@ -69,7 +75,11 @@ class Case:
 CEILING = "no validation"
 ALL_RULES = "all rules"
 PEER_CHECKS = "types, lengths, ranges, URL"
-EXT_LABELS = {"ext": "**extension**, validate only", "ext-copy": "**extension**, validate + COPY"}
+EXT_LABELS = {
+    "ext": "**extension**, validate only",
+    "ext-2t": "**extension**, validate only, lines on 2 threads (4 MiB chunks)",
+    "ext-copy": "**extension**, validate + COPY",
+}
 RULES_LABEL = "msgspec + trimming, repeats, keys in Python"
 RULES_CHECKS = "all but repeated field names"
 READ = "read the file, 1 MiB chunks"
@@ -81,7 +91,9 @@ def _ceiling(key: str, label: str, function: str, shape: Shape) -> Case:
 
 
 def _extension(key: str, shape: Shape, role: Role = "main") -> Case:
-    function = "prepare_copy" if key == "ext-copy" else "prepare_validate"
+    function = {"ext-copy": "prepare_copy", "ext-2t": "prepare_validate_2t"}.get(
+        key, "prepare_validate"
+    )
     runner = f"peers.extension:{function}"
     return Case(key, EXT_LABELS[key], ALL_RULES, runner, shape, role, "extension")
 
@@ -137,6 +149,7 @@ CASES = (
     _ceiling("memchr", MEMCHR, "prepare_memchr", "ndjson"),
     _ceiling("lines", "`for line in file` (no parsing)", "prepare_lines", "ndjson"),
     _extension("ext", "ndjson"),
+    _extension("ext-2t", "ndjson"),
     _extension("ext-copy", "ndjson"),
     _peer(
         "msgspec",
@@ -321,6 +334,108 @@ def measure(case: Case, path: Path, records: int, repeat: int, budget_s: float) 
     return m
 
 
+# --- whole processes ----------------------------------------------------------------------------
+
+
+@dataclass
+class Timed:
+    """One command timed as a whole process, several times: wall and CPU seconds per run."""
+
+    argv: list[str]
+    walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+    error: str | None = None
+
+    def run(self, cwd: Path = HERE) -> None:
+        start = time.perf_counter()
+        proc = subprocess.Popen(self.argv, cwd=cwd, stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        self.walls.append(time.perf_counter() - start)
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, for its rusage
+        self.cpus.append(usage.ru_utime + usage.ru_stime)
+        if proc.returncode != 0 and self.error is None:
+            self.error = f"exited {proc.returncode}"
+
+    def warm_up(self) -> None:
+        """One run that does not count: the file and the interpreter in the page cache."""
+        self.run()
+        self.walls.clear()
+        self.cpus.clear()
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(self.walls)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpus)
+
+    @property
+    def command(self) -> str:
+        return shlex.join(display_path(Path(a)) if "/" in a else a for a in self.argv)
+
+
+@dataclass
+class Pair:
+    """`moviestore validate` and the msgspec script on the same file, run in turn."""
+
+    shape: Shape
+    dataset: Dataset
+    ours: Timed
+    peer: Timed
+
+    @property
+    def ratios(self) -> list[float]:
+        return [p / o for o, p in zip(self.ours.walls, self.peer.walls, strict=True)]
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+
+def validate_argv(path: Path) -> list[str]:
+    return [str(MOVIESTORE), "validate", "--format", "json", str(path)]
+
+
+def whole_processes(data: dict[tuple[Shape, Role], Dataset], rounds: int) -> list[Pair]:
+    """Each file: a warm-up of both, then `rounds` pairs, the order swapped every round so that
+    neither side always runs on a cache or a CPU the other has just warmed."""
+    pairs = []
+    for shape in ("array", "ndjson"):
+        dataset = data[shape, "main"]
+        ours = Timed(validate_argv(dataset.path))
+        peer = Timed([sys.executable, "-m", "peers.msgspec_structs", str(dataset.path)])
+        ours.warm_up()
+        peer.warm_up()
+        for i in range(rounds):
+            for timed in (ours, peer) if i % 2 == 0 else (peer, ours):
+                timed.run()
+        pair = Pair(shape, dataset, ours, peer)
+        log(f"{shape:6} whole process: {ours.wall:.3f} s vs {peer.wall:.3f} s, {pair.ratio:.2f}x")
+        pairs.append(pair)
+    return pairs
+
+
+def startup(runs: int) -> list[Timed]:
+    """The command line's own start-up: the interpreter alone, then moviestore commands that
+    do (almost) nothing else."""
+    commands = [
+        Timed([sys.executable, "-c", "pass"]),
+        Timed([str(MOVIESTORE), "--version"]),
+        Timed([str(MOVIESTORE), "--help"]),
+        Timed([str(MOVIESTORE), "validate", "--help"]),
+        Timed([str(MOVIESTORE), "validate", "--format", "json", str(SAMPLE)]),
+    ]
+    for timed in commands:
+        timed.warm_up()
+    for _ in range(runs):
+        for timed in commands:
+            timed.run()
+    for timed in commands:
+        log(f"start-up {timed.command}: {timed.wall * 1000:.0f} ms")
+    return commands
+
+
 # --- data --------------------------------------------------------------------------------------
 
 
@@ -472,6 +587,9 @@ def render(
     data: dict[tuple[Shape, Role], Dataset],
     command: str,
     load: tuple[tuple[float, ...], tuple[float, ...]],
+    *,
+    pairs: Sequence[Pair] = (),
+    starts: Sequence[Timed] = (),
 ) -> str:
     out = heading(SECTION, command)
     for name, value in machine().items():
@@ -528,8 +646,8 @@ def render(
             )
     big_copy = next((m for m in big_rows if m.case.key == "ext-copy" and not m.error), None)
     rss = None if big_copy is None else (big_copy.peak_kb / 1024, False)
+    out += ["", *render_whole_processes(pairs), *render_startup(starts)]
     out += [
-        "",
         "### Targets",
         "",
         *(
@@ -541,14 +659,16 @@ def render(
             if data["array", "main"].path.stat().st_size < FULL_SIZE_MB * MB
             else []
         ),
-        f"- JSON array, extension validate + COPY vs msgspec: "
+        f"- JSON array, in one process, extension validate + COPY (the worker's path) vs msgspec: "
         f"{verdict(ratio(results, 'array', 'ext-copy'), ARRAY_TARGET, 'x')}, target ≥ "
         f"{ARRAY_TARGET:g}x",
-        f"- NDJSON, extension validate + COPY vs msgspec: "
+        f"- NDJSON, in one process, extension validate + COPY (the worker's path, one thread) "
+        "vs msgspec: "
         f"{verdict(ratio(results, 'ndjson', 'ext-copy'), NDJSON_TARGET, 'x')}, target ≥ "
         f"{NDJSON_TARGET:g}x",
         f"- peak RSS streaming the {big.path.stat().st_size / MB:,.0f} MB NDJSON file: "
         f"{verdict(rss, RSS_TARGET_MB, ' MB', higher=False)}, target < {RSS_TARGET_MB} MB",
+        *whole_process_targets(pairs, starts),
         "",
         "### What the peers check",
         "",
@@ -566,6 +686,81 @@ def render(
         "",
     ]
     return "\n".join(out)
+
+
+TITLES: dict[Shape, str] = {"array": "JSON array", "ndjson": "NDJSON"}
+
+
+def render_whole_processes(pairs: Sequence[Pair]) -> list[str]:
+    if not pairs:
+        return []
+    out = [
+        "### Whole process: `moviestore validate` against a msgspec script",
+        "",
+        "Both timed from outside as whole processes, as a user runs them (interpreter, imports, "
+        "reading the file, the report), in the same run: a warm-up of each, then "
+        f"{len(pairs[0].ratios)} pairs in alternating order. Wall and CPU seconds are medians; "
+        "*x msgspec* is the script's wall time over `moviestore validate`'s, the median of the "
+        "pairs (their range in brackets). `moviestore validate` examines NDJSON lines on two "
+        "threads (`--threads`, default 2 where two cores are available), so its CPU time can "
+        "exceed its wall time.",
+        "",
+        "| file | `moviestore validate` wall | CPU | msgspec script wall | CPU | x msgspec |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    for p in pairs:
+        size = p.dataset.path.stat().st_size / MB
+        error = p.ours.error or p.peer.error
+        ratio = f"{p.ratio:.2f}x ({min(p.ratios):.2f}-{max(p.ratios):.2f})"
+        out.append(
+            f"| {TITLES[p.shape]}, {size:.0f} MB | {p.ours.wall:.3f} s | {p.ours.cpu:.3f} s | "
+            f"{p.peer.wall:.3f} s | {p.peer.cpu:.3f} s | {error or ratio} |"
+        )
+    out += ["", "```sh", *(f"{t.command}" for p in pairs for t in (p.ours, p.peer)), "```", ""]
+    out.append("(the msgspec script runs from `benchmarks/`.)")
+    return [*out, ""]
+
+
+def render_startup(starts: Sequence[Timed]) -> list[str]:
+    if not starts:
+        return []
+    out = [
+        "### Start-up of the command line",
+        "",
+        f"Whole processes, median of {len(starts[0].walls)} runs each after a warm-up; the first "
+        "row is the interpreter alone. `validate` of `samples/catalog.json` (300 records) is "
+        "start-up plus about a millisecond of validation.",
+        "",
+        "| command | wall | min-max | CPU |",
+        "|---|--:|--:|--:|",
+    ]
+    for t in starts:
+        spread = f"{min(t.walls) * 1000:.0f}-{max(t.walls) * 1000:.0f} ms"
+        wall = t.error or f"{t.wall * 1000:.0f} ms"
+        out.append(f"| `{t.command}` | {wall} | {spread} | {t.cpu * 1000:.0f} ms |")
+    return [*out, ""]
+
+
+def whole_process_targets(pairs: Sequence[Pair], starts: Sequence[Timed]) -> list[str]:
+    out = []
+    for p in pairs:
+        target = ARRAY_TARGET if p.shape == "array" else NDJSON_TARGET
+        measured = None if p.ours.error or p.peer.error else (p.ratio, False)
+        out.append(
+            f"- {TITLES[p.shape]}, whole process, `moviestore validate` vs the msgspec script: "
+            f"{verdict(measured, target, 'x')}, target ≥ {target:g}x"
+        )
+    commands = [t for t in starts if t.argv[0] == str(MOVIESTORE)]
+    if commands:
+        slowest = max(commands, key=lambda t: t.wall)
+        measured = None if slowest.error else (slowest.wall * 1000, False)
+        out.append(
+            f"- start-up of `moviestore --version`, `--help` and `validate` (the slowest median, "
+            f"`{' '.join(slowest.argv[1:3])}`): "
+            f"{verdict(measured, STARTUP_TARGET_MS, ' ms', higher=False)}, "
+            f"target < {STARTUP_TARGET_MS} ms"
+        )
+    return out
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -587,7 +782,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--repeat", type=int, help="runs per measurement; the best counts (default 5)"
     )
     parser.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
-    parser.add_argument("--only", help="comma-separated case keys, e.g. ext,ext-copy,msgspec")
+    parser.add_argument(
+        "--only",
+        help="comma-separated case keys, e.g. ext,ext-copy,msgspec; cli (whole processes) and "
+        "startup",
+    )
     parser.add_argument(
         "--results",
         type=Path,
@@ -626,6 +825,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             log(f"    {m.mb_s:,.1f} MB/s, {m.records_s:,.0f} records/s, peak {fmt_rss(m.peak_kb)}")
         results.append(m)
+    pairs = whole_processes(data, 3 if quick else 7) if only is None or "cli" in only else []
+    starts = startup(5 if quick else 20) if only is None or "startup" in only else []
 
     command = shlex.join(
         [
@@ -634,7 +835,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             *(argv if argv is not None else sys.argv[1:]),
         ]
     )
-    section = render(results, data, command, (load_before, os.getloadavg()))
+    load = (load_before, os.getloadavg())
+    section = render(results, data, command, load, pairs=pairs, starts=starts)
     print(section)
     if results_path is not None:
         write_section(results_path, SECTION, section)

@@ -77,6 +77,8 @@ log "render the kustomize targets"
 if "$PY" tests/infra/render.py --engine-available >/dev/null; then
     log "compare tests/infra/render.py with $("$PY" tests/infra/render.py --engine-available)"
     "$PY" tests/infra/render.py --check-fidelity
+else
+    log "neither kustomize nor kubectl is installed (not in Debian's archive): no fidelity check"
 fi
 
 # Against the Kubernetes version of every environment's EKS cluster.
@@ -105,7 +107,7 @@ if command -v terraform >/dev/null; then
     log "terraform fmt -check -recursive infra/terraform"
     terraform fmt -check -recursive -diff infra/terraform
 else
-    log "terraform is not on PATH: skipping terraform fmt -check"
+    log "terraform is not installed (not in Debian's archive): no terraform fmt -check"
 fi
 
 # One checkov run (it takes seconds to start) over one directory that mirrors the repository:

@@ -13,34 +13,51 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Debian packages the project needs, installed only when a command is missing.
-APT_UPDATED=0
-apt_install() {
-    if [ "$APT_UPDATED" -eq 0 ]; then
-        as_root apt-get update -qq
-        APT_UPDATED=1
-    fi
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+# Every program that the scripts, the tests and the benchmarks run, and the Debian packages that
+# bring it: "command:packages" (a path pattern where the program is not on PATH). The missing ones
+# are installed; nothing may count on a program that merely happens to be on the machine, and
+# tests/e2e/test_tools.py fails on a program the code runs that is not declared here. No
+# package: not in Debian's archive, so optional; the step that would use it says when it does not
+# run. Debian's essential tools (coreutils, grep, sed, ...) are always there.
+TOOLS=(
+    "cc:gcc libc6-dev"            # C code of Rust crates
+    "c++:g++"                     # libFuzzer (scripts/fuzz.sh)
+    "cargo:cargo rustc"           # only when no Rust toolchain is installed (rustup's comes first)
+    "rustc:rustc"
+    "git:git"
+    "bash:bash"                   # also run by tests/infra
+    "curl:curl"                   # the README's examples
+    "/usr/lib/postgresql/*/bin/postgres:postgresql"  # the local stack, pg_trgm included
+    "redis-server:redis-server"   # the local stack; TLS for tests/integration/test_redis_pipe.py
+    "runuser:util-linux"          # PostgreSQL runs as its own user when we are root
+    "useradd:passwd"
+    "wrk:wrk"                     # benchmarks/bench_api.py
+    "chromium:chromium"           # the API's docs page, opened headless by its test
+    "kubectl:"                    # scripts/infra-check.sh: kustomize engines compared with
+    "kustomize:"                  #   tests/infra/render.py, which renders without them
+    "terraform:"                  # scripts/infra-check.sh: terraform fmt -check
+)
+
+have() {
+    case "$1" in
+        /*) compgen -G "$1" >/dev/null ;;
+        *) command -v "$1" >/dev/null ;;
+    esac
 }
 
 ensure_system_packages() {
-    local missing=()
-    command -v cc >/dev/null || missing+=(gcc libc6-dev)
-    command -v git >/dev/null || missing+=(git)
+    local missing=() entry
+    for entry in "${TOOLS[@]}"; do
+        local packages="${entry#*:}"
+        # shellcheck disable=SC2206 # a list of package names
+        [ -z "$packages" ] || have "${entry%%:*}" || missing+=($packages)
+    done
     python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
-    # The local stack: PostgreSQL (with pg_trgm) and Redis from Debian, run as local processes.
-    compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
-    command -v redis-server >/dev/null || missing+=(redis-server)
-    command -v runuser >/dev/null || missing+=(util-linux)
-    # The API's docs page is opened in headless Chromium by its test (no browser download).
-    command -v chromium >/dev/null || missing+=(chromium)
     if [ "${#missing[@]}" -gt 0 ]; then
         log "installing Debian packages: ${missing[*]}"
-        apt_install "${missing[@]}"
-    fi
-    if ! command -v cargo >/dev/null; then
-        log "no Rust toolchain found; installing Debian's cargo"
-        apt_install cargo rustc
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null
     fi
     python3 - <<'PY'
 import sys

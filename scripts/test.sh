@@ -10,6 +10,7 @@ log "cargo test";         cargo test --workspace -q
 log "ruff";               ruff check . && ruff format --check .
 log "mypy";               mypy
 log "stubtest";           python -m mypy.stubtest moviestore._validator
+log "dependency audit";   python scripts/audit.py
 log "pytest";             pytest -q -p no:cacheprovider
 log "infrastructure";     "$ROOT/scripts/infra-check.sh"
 log "fuzz";               "$ROOT/scripts/fuzz.sh" "${FUZZ_SECONDS:-60}"

@@ -1,8 +1,12 @@
-"""msgspec: typed Structs with Meta constraints, and the rules msgspec cannot say in Python."""
+"""msgspec: typed Structs with Meta constraints, and the rules msgspec cannot say in Python.
+
+Also a script (`python -m peers.msgspec_structs FILE` from benchmarks/): the peer of
+`moviestore validate` timed as a whole process."""
 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
@@ -118,3 +122,17 @@ def prepare_rules_ndjson() -> Runner:
         return Counts(total, rules.valid)
 
     return run
+
+
+def main(argv: list[str]) -> int:
+    """A plain msgspec script, for the whole-process comparison: validate one file (NDJSON by
+    its name, else an array) and print the counts."""
+    path = Path(argv[0])
+    run = prepare_ndjson() if path.suffix in {".ndjson", ".jsonl"} else prepare_array()
+    counts = run(path)
+    print(f'{{"records": {counts.total}, "valid": {counts.valid}}}')
+    return 0 if counts.valid == counts.total else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,5 +1,5 @@
 //! Any bytes, any options, any chunking: no panic, no hang, and the answer does not depend on
-//! how the input was cut into chunks.
+//! how the input was cut into chunks, nor on the number of threads.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -12,7 +12,7 @@ struct Outcome {
     streamed: usize,
 }
 
-fn run(options: u8, body: &[u8], chunk: usize) -> Outcome {
+fn run(options: u8, body: &[u8], chunk: usize, threads: usize) -> Outcome {
     let cfg = Config {
         ndjson: options & 1 != 0,
         max_errors: 8,
@@ -22,6 +22,7 @@ fn run(options: u8, body: &[u8], chunk: usize) -> Outcome {
         current_year: 2026,
         copy: true,
         stream_errors: options & 16 != 0,
+        threads,
     };
     let mut v = Validator::new(cfg, options & 8 != 0);
     let mut copy = Vec::new();
@@ -46,8 +47,12 @@ fn run(options: u8, body: &[u8], chunk: usize) -> Outcome {
 fuzz_target!(|data: &[u8]| {
     let Some((&options, rest)) = data.split_first() else { return };
     let Some((&cut, body)) = rest.split_first() else { return };
-    let whole = run(options, body, body.len());
-    let chunked = run(options, body, usize::from(cut % 17) + 1);
+    let whole = run(options, body, body.len(), 1);
+    let chunked = run(options, body, usize::from(cut % 17) + 1, 1);
+    let two = run(options, body, usize::from(cut % 17) + 1, 2);
+    assert_eq!(format!("{:?}", two.report), format!("{:?}", chunked.report), "threads change the report");
+    assert_eq!(two.copy, chunked.copy, "threads change the COPY output");
+    assert_eq!(two.streamed, chunked.streamed, "threads change the streamed errors");
 
     let r = &whole.report;
     if r.file_error.is_none() {

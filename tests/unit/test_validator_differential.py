@@ -42,6 +42,9 @@ def compare(file: CatalogFile, cuts: list[int]) -> None:
     note(f"model: {model.report}")
     note(f"extension: {ext.report}")
     assert_agree(ext, model)
+    # Lines examined on two threads (split in two halves, whatever the size) commit the same.
+    two = run_extension(file.data, cuts, filename=file.filename, **file.settings, threads=2)
+    assert two == ext
 
 
 def example_file(data: bytes, filename: str | None = "x.json", **settings: Any) -> CatalogFile:

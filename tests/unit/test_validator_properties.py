@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import random
 import re
 from typing import Any
 
+import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
@@ -175,3 +178,50 @@ def test_hashes_depend_only_on_the_normalised_record(
     for i, movie in zip(order, again.movies, strict=True):
         assert movie["record_key"] == keys[i]
         assert movie["content_hash"] == hashes[i]
+
+
+def large_ndjson(lines: int, seed: int) -> bytes:
+    """Several MB of NDJSON with every kind of line: valid, invalid, blank, not JSON, repeats of
+    earlier records (identical, and with other content)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(lines):
+        kind = rng.random()
+        movie: dict[str, Any] = {"title": f"Film {i}", "year": 1900 + i % 120, "id": f"m-{i}"}
+        movie["extract"] = "words " * rng.randrange(0, 300)
+        if kind < 0.05:
+            movie["year"] = "soon"  # invalid
+        elif kind < 0.08:
+            j = rng.randrange(0, i + 1)  # the same key as an earlier record
+            movie = {"title": f"Film {j}", "year": 1900 + j % 120, "id": f"m-{j}"}
+        elif kind < 0.1:
+            out.append(b"  \t")
+            continue
+        elif kind < 0.12:
+            out.append(b'{"title": "broken", ')
+            continue
+        out.append(json.dumps(movie).encode())
+    return b"\n".join(out) + b"\n"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("chunk", [1 << 20, 100_000, 0])
+@pytest.mark.parametrize(
+    "tail", [b"", b'{"title": "\xff"}\n', b'{"title": "' + b"x" * 5000 + b'"}\n']
+)
+def test_two_threads_on_large_ndjson_give_the_same_result(
+    seed: int, chunk: int, tail: bytes
+) -> None:
+    """Large enough that both halves of each chunk are examined at once; a whole-file error
+    (invalid UTF-8, a line over the size limit) at the end stops both the same way."""
+    data = large_ndjson(6_000, seed)
+    data = data[: len(data) // 2] + tail + data[len(data) // 2 :]
+    cuts = list(range(chunk, len(data), chunk)) if chunk else []
+    settings: dict[str, Any] = {"filename": "big.ndjson", "max_record_bytes": 4096}
+    settings |= {"max_errors": 50, "current_year": 2026}
+    one = run_extension(data, cuts, **settings)
+    two = run_extension(data, cuts, **settings, threads=2)
+    assert one.report["records_total"] > 1000 or one.file_error is not None
+    assert two == one
+    streamed = run_extension(data, cuts, **settings, threads=2, stream_errors=True)
+    assert streamed.report == one.report

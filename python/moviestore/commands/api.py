@@ -12,14 +12,13 @@ import argparse
 import os
 import shutil
 import tempfile
-from typing import Any
 
 from moviestore import logs
 from moviestore.settings import get_settings
 
 
-def register(commands: Any) -> None:
-    p = commands.add_parser("api", help="serve the catalog API", description=__doc__)
+def configure(p: argparse.ArgumentParser) -> None:
+    p.description = __doc__
     p.set_defaults(run=run)
 
 

@@ -25,7 +25,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from moviestore.bench import repo_path
 from moviestore.bench.gates import Environment, Gates, GatesError, load_gates, parse_duration
@@ -39,8 +38,7 @@ LOCUSTFILE = repo_path("benchmarks/locustfile.py")
 CSV_PREFIX = "locust"
 
 
-def register(commands: Any) -> None:
-    bench = commands.add_parser("bench", help="load tests and release gates")
+def configure(bench: argparse.ArgumentParser) -> None:
     sub = bench.add_subparsers(dest="bench_command", required=True, metavar="COMMAND")
     p = sub.add_parser(
         "gate",

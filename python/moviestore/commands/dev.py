@@ -3,22 +3,18 @@
 Starts PostgreSQL, Redis and moto (as the AWS endpoint) on free ports with their state in
 ``--state-dir``, creates the bucket, queues, notification and topics, applies migrations,
 starts the ingestion worker and the API, uploads the bundled sample catalogs and prints every
-endpoint (also written to ``STATE/endpoints.json``). Ctrl-C or SIGTERM stops everything cleanly;
-running it again reuses the same data.
+endpoint (also written to ``STATE/endpoints.json``). SIGTERM stops everything cleanly and exits
+0; so does Ctrl-C, with exit status 130. Running it again reuses the same data.
 """
 
 from __future__ import annotations
 
 import argparse
-import shlex
 import signal
 import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
-
-import orjson
 
 from moviestore.aws.clients import Clients
 from moviestore.localstack.processes import Server, free_port, port_open, wait_until
@@ -28,37 +24,18 @@ from moviestore.store.migrate import migrate
 SAMPLES = Path(__file__).resolve().parents[3] / "samples"
 
 
-def register(commands: Any) -> None:
-    p = commands.add_parser(
-        "dev", help="run the platform locally with sample data", description=__doc__
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    p.description = __doc__
     p.add_argument("--state-dir", type=Path, default=Path(".state"), help="where all state lives")
     p.add_argument("--no-samples", action="store_true", help="do not upload the sample catalogs")
     p.set_defaults(run=run)
-    e = commands.add_parser(
-        "env",
-        help="print the settings of a running `moviestore dev` as shell exports",
-        description='eval "$(moviestore env)" points moviestore commands at the local platform.',
-    )
-    e.add_argument("--state-dir", type=Path, default=Path(".state"))
-    e.set_defaults(run=print_env)
-
-
-def print_env(args: argparse.Namespace) -> int:
-    path = args.state_dir / "endpoints.json"
-    if not path.exists():
-        print(f"moviestore env: {path} not found: is `moviestore dev` running?", file=sys.stderr)
-        return 1
-    endpoints = Endpoints(**orjson.loads(path.read_bytes()))
-    for name, value in endpoints.settings_env().items():
-        print(f"export {name}={shlex.quote(value)}")
-    return 0
 
 
 def run(args: argparse.Namespace) -> int:
+    # SIGTERM stops the platform and exits 0; Ctrl-C unwinds from wherever it lands (start-up
+    # included) through the same clean-up, and the command line reports the interruption.
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     stack = LocalStack(args.state_dir)
     say(f"starting the local stack in {stack.state}")
     endpoints = stack.start()
@@ -90,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
                     say(f"the {server.name} exited; see {server.log_path}")
                     return 1
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not orphan servers
         say("stopping")
         stack.stop()
     return 0

@@ -18,16 +18,17 @@ from moviestore.ingest import events
 from moviestore.settings import get_settings
 
 if TYPE_CHECKING:
-    from mypy_boto3_sqs.type_defs import MessageTypeDef
-
-# Listing must not hide messages for long: they come back after this.
-PEEK_VISIBILITY = 2
-
-
-def register(commands: Any) -> None:
-    p = commands.add_parser(
-        "dlq", help="inspect and replay the dead-letter queue", description=__doc__
+    from mypy_boto3_sqs.type_defs import (
+        ChangeMessageVisibilityBatchRequestEntryTypeDef,
+        MessageTypeDef,
     )
+
+# Long enough to read them all once; they are made visible again right after.
+PEEK_VISIBILITY = 30
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.description = __doc__
     sub = p.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
     ls = sub.add_parser("list", help="one line per dead-lettered message")
     ls.add_argument("--max", type=int, default=100, help="at most this many (default 100)")
@@ -74,15 +75,30 @@ def run(args: argparse.Namespace) -> int:
 
 
 def peek(clients: Clients, url: str, limit: int) -> list[MessageTypeDef]:
-    """Messages without keeping them: each becomes visible again after a moment."""
+    """Messages without keeping them: hidden while they are read (so that each is read once),
+    visible again as soon as all are, for the next command (a `show` or `redrive` right after
+    a `list`) to find."""
     seen: dict[str, MessageTypeDef] = {}
-    while len(seen) < limit:
-        got = receive(clients, url, PEEK_VISIBILITY)
-        fresh = [m for m in got if m["MessageId"] not in seen]
-        if not fresh:
-            break
-        seen.update((m["MessageId"], m) for m in fresh)
+    try:
+        while len(seen) < limit:
+            got = receive(clients, url, PEEK_VISIBILITY)
+            fresh = [m for m in got if m["MessageId"] not in seen]
+            if not fresh:
+                break
+            seen.update((m["MessageId"], m) for m in fresh)
+    finally:
+        release(clients, url, list(seen.values()))
     return list(seen.values())[:limit]
+
+
+def release(clients: Clients, url: str, messages: list[MessageTypeDef]) -> None:
+    """Make messages received from ``url`` visible again at once."""
+    for i in range(0, len(messages), 10):
+        entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
+            {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+            for n, m in enumerate(messages[i : i + 10])
+        ]
+        clients.sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
 
 
 def drain(clients: Clients, url: str) -> list[MessageTypeDef]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import re
-from typing import Any
 
 import orjson
 import psycopg
@@ -21,8 +20,8 @@ RATE = re.compile(r"([1-9][0-9]{0,6})(?:/s)?")
 DEFAULT_RATE = 10
 
 
-def register(commands: Any) -> None:
-    p = commands.add_parser("keys", help="make, list and revoke API keys", description=__doc__)
+def configure(p: argparse.ArgumentParser) -> None:
+    p.description = __doc__
     sub = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     create = sub.add_parser("create", help="make a key; it is printed once")
     create.add_argument("--name", required=True, help="who or what the key is for")

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from moviestore.settings import get_settings
 from moviestore.store.migrate import available, migrate
 
 
-def register(commands: Any) -> None:
-    p = commands.add_parser("migrate", help="apply database migrations", description=__doc__)
+def configure(p: argparse.ArgumentParser) -> None:
+    p.description = __doc__
     p.add_argument(
         "--database-url",
         help="instead of MOVIESTORE_DATABASE_URL (which keeps the password out of ps)",

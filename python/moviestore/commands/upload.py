@@ -2,7 +2,8 @@
 
 The object goes to ``providers/{provider}/{file name}`` in the configured bucket; files above
 64 MiB go up in parts, several at once, with a progress bar on a terminal. The bucket's event
-notification then queues it for the ingestion worker.
+notification then queues it for the ingestion worker. Ctrl-C cancels: the parts in flight end,
+the multipart upload is aborted (nothing is left in the bucket) and the exit status is 130.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from boto3.s3.transfer import TransferConfig
 
@@ -24,10 +24,8 @@ MULTIPART = TransferConfig(
 )
 
 
-def register(commands: Any) -> None:
-    p = commands.add_parser(
-        "upload", help="upload a catalog file for a provider", description=__doc__
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    p.description = __doc__
     p.add_argument("--provider", required=True, help="lower-case letters, digits and dashes")
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("--name", help="object name under the provider's folder (default: the file's)")

@@ -2,7 +2,7 @@
 
 Metrics and health on ``MOVIESTORE_METRICS_PORT`` (/metrics, /healthz, /readyz). On SIGTERM it
 stops polling, finishes the file in hand within ``MOVIESTORE_WORKER_SHUTDOWN_GRACE_SECONDS``
-(or returns its message to the queue) and exits 0.
+(or returns its message to the queue) and exits 0; Ctrl-C does the same and exits 130.
 """
 
 from __future__ import annotations
@@ -11,18 +11,18 @@ import argparse
 import logging
 import signal
 import socket
-from typing import Any
 
 from moviestore import logs
 from moviestore.aws.clients import Clients
+from moviestore.commands import EXIT_INTERRUPTED
 from moviestore.ingest.pipeline import Ingestor
 from moviestore.settings import get_settings
 from moviestore.worker import metrics
 from moviestore.worker.loop import Worker
 
 
-def register(commands: Any) -> None:
-    p = commands.add_parser("worker", help="run the ingestion worker", description=__doc__)
+def configure(p: argparse.ArgumentParser) -> None:
+    p.description = __doc__
     p.set_defaults(run=run)
 
 
@@ -33,8 +33,14 @@ def run(args: argparse.Namespace) -> int:
     name = f"{socket.gethostname()}"
     worker = Worker(settings, clients, Ingestor(settings, clients, name))
     server = metrics.serve(settings.metrics_port, ready=lambda: not worker.stopping.is_set())
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: worker.stop())
+    stopped_by: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        stopped_by.append(signum)
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     with logs.correlated(worker=name):
         logs.event(
             logging.getLogger("moviestore.worker"),
@@ -45,4 +51,5 @@ def run(args: argparse.Namespace) -> int:
         )
         worker.run()
     server.shutdown()
-    return 0
+    # Both stop the same graceful way; Ctrl-C is reported as an interruption.
+    return EXIT_INTERRUPTED if stopped_by[:1] == [signal.SIGINT] else 0

@@ -1,5 +1,5 @@
 //! Validate a file from Rust alone, for profiling without Python in the picture:
-//! `cargo run --release --example validate_file -- FILE [REPEATS]`.
+//! `cargo run --release --example validate_file -- FILE [REPEATS] [THREADS] [CHUNK_MIB] [COPY]`.
 
 // The name is lower-cased before its suffix is compared.
 #![allow(clippy::case_sensitive_file_extension_comparisons, clippy::cast_precision_loss)]
@@ -12,6 +12,9 @@ fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let path = args.next().unwrap_or_default();
     let repeats: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(1);
+    let threads: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(1);
+    let chunk: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(1) << 20;
+    let copy = args.next().is_none_or(|c| c != "0");
     let data = std::fs::read(&path)?;
     let lower = path.to_ascii_lowercase();
     let gzip = lower.ends_with(".gz");
@@ -20,8 +23,8 @@ fn main() -> std::io::Result<()> {
     let started = Instant::now();
     let mut valid = 0;
     for _ in 0..repeats {
-        let mut v = Validator::new(Config { ndjson, ..Config::default() }, gzip);
-        for chunk in data.chunks(1 << 20) {
+        let mut v = Validator::new(Config { ndjson, threads, copy, ..Config::default() }, gzip);
+        for chunk in data.chunks(chunk) {
             if v.feed(chunk).is_err() {
                 break;
             }

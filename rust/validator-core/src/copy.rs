@@ -72,6 +72,13 @@ pub fn encode(
     Identity { key, content }
 }
 
+/// Set the record number and line of a tuple made by [`encode`] (its last two fields).
+pub fn set_position(tuple: &mut [u8], record: u64, line: u64) {
+    let n = tuple.len();
+    tuple[n - 20..n - 12].copy_from_slice(&record.to_be_bytes());
+    tuple[n - 8..].copy_from_slice(&line.to_be_bytes());
+}
+
 /// `(id)` when present, else `(title, year, href)`, with tags so that the forms never collide
 /// and absent `href` differs from `""`. Titles cannot hold U+0000, so it separates safely.
 fn record_key(m: &Movie, input: &[u8], scratch: &[u8]) -> u128 {

@@ -7,11 +7,15 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
-use crate::copy;
+use crate::copy::{self, Identity};
 use crate::error::{push_pointer_token, ErrorCode, FileError, FileErrorCode, RecordError};
 use crate::json::{starts_value, Cursor, Stop};
-use crate::record::{Place, RecordParser};
+use crate::record::{Issue, Place, RecordParser};
 use crate::report::Report;
 
 /// Settings of one validation run (docs/provider-format.md, "Limits").
@@ -27,6 +31,9 @@ pub struct Config {
     pub copy: bool,
     /// Hand out every error through [`Stream::take_errors`], for a complete report.
     pub stream_errors: bool,
+    /// NDJSON lines are examined on this many threads (1 or 2) and committed in order, so the
+    /// outcome is the same whatever the number.
+    pub threads: usize,
 }
 
 impl Default for Config {
@@ -40,12 +47,29 @@ impl Default for Config {
             current_year: 2026,
             copy: true,
             stream_errors: false,
+            threads: 1,
         }
     }
 }
 
 /// A carried unit is retried once at least this many new bytes have arrived.
 const MIN_PIECE: usize = 64 << 10;
+/// NDJSON lines at hand are judged in blocks of about this many bytes. With two threads each
+/// takes the next block not yet taken, so one that the scheduler keeps waiting (the machine is
+/// busy) holds the other up by one block at most.
+const BLOCK: usize = 64 << 10;
+/// Fewer bytes of lines than this are not worth a second thread; they are cut into blocks all
+/// the same, so that small inputs take the path of large ones.
+const PARALLEL_MIN: usize = 64 << 10;
+/// When the first thread waited for the second longer than it worked itself and than `STALL`
+/// (other processes have the second core), the next runs of lines take one thread: this many at
+/// first, twice as many after each such wait in a row, up to `MAX_SOLO_RUNS`. (A second thread
+/// that is merely slower, warming up its buffers, still helps: waiting less than that is not a
+/// reason to stop.)
+const SOLO_RUNS: u32 = 4;
+const MAX_SOLO_RUNS: u32 = 64;
+/// A wait shorter than this is the cost of starting the second thread, not another process.
+const STALL: Duration = Duration::from_micros(500);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -96,6 +120,11 @@ pub struct Stream {
     top_names: HashSet<Vec<u8>>,
     nonblank_lines: u64,
     parser: RecordParser,
+    /// One parser per thread judging NDJSON lines, and the blocks of lines they judge.
+    line_parsers: Vec<RecordParser>,
+    blocks: Vec<Mutex<Block>>,
+    solo_runs: u32,
+    solo_period: u32,
     skip_stack: Vec<bool>,
     skip_scratch: Vec<u8>,
     seen_keys: HashMap<u128, u64, BuildHasherDefault<KeyHasher>>,
@@ -110,6 +139,12 @@ impl Stream {
     pub fn new(cfg: Config) -> Self {
         Stream {
             parser: RecordParser::new(cfg.max_depth, cfg.current_year),
+            line_parsers: (0..cfg.threads.clamp(1, 2))
+                .map(|_| RecordParser::new(cfg.max_depth, cfg.current_year))
+                .collect(),
+            blocks: Vec::new(),
+            solo_runs: 0,
+            solo_period: SOLO_RUNS,
             cfg,
             stage: Stage::Bom,
             carry: Vec::new(),
@@ -449,7 +484,7 @@ impl Stream {
         Ok(())
     }
 
-    /// One NDJSON line (or blank line).
+    /// The NDJSON lines at the cursor: every whole line at hand, or the last one at the end.
     fn line_step(&mut self, cur: &mut Cursor) -> Result<bool, Stop> {
         let buf = cur.buf;
         let start = cur.pos;
@@ -462,8 +497,8 @@ impl Stream {
         // Look for the newline only as far as the size limit (plus the newline itself).
         let max = self.cfg.max_record_bytes;
         let window = start.saturating_add(max).saturating_add(1).min(buf.len());
-        let (end, next) = if let Some(k) = memchr::memchr(b'\n', &buf[start..window]) {
-            (start + k, start + k + 1)
+        let first_end = if let Some(k) = memchr::memchr(b'\n', &buf[start..window]) {
+            start + k
         } else {
             let too_long = buf.len() - start > max;
             if !cur.eof || too_long {
@@ -471,39 +506,119 @@ impl Stream {
                 self.partial_line(&buf[..buf.len().min(start.saturating_add(max))], start)?;
                 return Err(if too_long { Stop::TooLarge { at: start } } else { Stop::Incomplete });
             }
-            (buf.len(), buf.len())
+            buf.len()
         };
-        let line = &buf[start..end];
-        let newline = u64::from(next > end);
-        if line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
-            cur.pos = next;
-            cur.newlines += newline;
-            return Ok(true);
-        }
-        self.nonblank_lines += 1;
-        let mut sub = Cursor::new(&buf[..end], start, true);
-        sub.skip_ws();
-        let parsed = self.parser.parse(&mut sub, 1).and_then(|()| {
-            sub.skip_ws();
-            if sub.pos == end {
-                Ok(())
-            } else {
-                Err(sub.unexpected("unexpected data after the value on this line"))
+        // The first line is whole and within the limit; so may be many after it.
+        let end = match memchr::memrchr(b'\n', &buf[first_end..]) {
+            Some(k) => first_end + k + 1,
+            None => buf.len().min(first_end + 1),
+        };
+        self.lines(cur, start..end)?;
+        Ok(true)
+    }
+
+    /// Judge the lines of `cur.buf[lines]` in blocks (on two threads when configured), then
+    /// commit them in order; a line over the size limit, and those after it, are left to
+    /// [`Self::line_step`].
+    fn lines(&mut self, cur: &mut Cursor, lines: Range<usize>) -> Result<(), Stop> {
+        let buf = cur.buf;
+        let count = self.cut_blocks(buf, &lines);
+        let blocks = &self.blocks[..count];
+        let max = self.cfg.max_record_bytes;
+        let next = AtomicUsize::new(0);
+        let work = |parser: &mut RecordParser| {
+            while let Some(block) = blocks.get(next.fetch_add(1, Ordering::Relaxed)) {
+                block.lock().unwrap_or_else(PoisonError::into_inner).judge(parser, buf, max);
             }
-        });
-        match parsed {
-            Ok(()) => self.finish_record(buf, start, self.line),
-            Err(Stop::Syntax { at, msg }) => {
-                // A bad line is a record error, but invalid UTF-8 anywhere is the file's.
-                if let Err(e) = std::str::from_utf8(line) {
-                    return Err(Stop::Encoding { at: start + e.valid_up_to() });
+        };
+        let solo = self.solo_runs > 0;
+        self.solo_runs = self.solo_runs.saturating_sub(1);
+        match self.line_parsers.as_mut_slice() {
+            [first, second] if !solo && count > 1 && lines.len() >= PARALLEL_MIN => {
+                let started = Instant::now();
+                let (worked, waited) = std::thread::scope(|scope| {
+                    let other = scope.spawn(|| work(second));
+                    work(first);
+                    let worked = started.elapsed();
+                    if let Err(panic) = other.join() {
+                        std::panic::resume_unwind(panic);
+                    }
+                    (worked, started.elapsed().saturating_sub(worked))
+                });
+                if waited > worked.max(STALL) {
+                    self.solo_runs = self.solo_period;
+                    self.solo_period = (self.solo_period * 2).min(MAX_SOLO_RUNS);
+                } else {
+                    self.solo_period = SOLO_RUNS;
                 }
-                self.parse_error_record(at - start, msg);
             }
-            Err(other) => return Err(other),
+            [first, ..] => work(first),
+            [] => {}
         }
-        cur.pos = next;
-        cur.newlines += newline;
+        let base = cur.newlines;
+        for i in 0..count {
+            let mut block = std::mem::take(self.blocks[i].get_mut().unwrap_or_else(PoisonError::into_inner));
+            let committed = self.commit(&mut block, cur, base);
+            *self.blocks[i].get_mut().unwrap_or_else(PoisonError::into_inner) = block;
+            if !committed? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Cut `buf[lines]` into blocks of whole lines, at least one per thread; returns how many.
+    fn cut_blocks(&mut self, buf: &[u8], lines: &Range<usize>) -> usize {
+        let size = BLOCK.min(lines.len().div_ceil(self.line_parsers.len())).max(1);
+        let mut count = 0;
+        let mut start = lines.start;
+        while start < lines.end {
+            let cut = (start + size).min(lines.end);
+            let end = memchr::memchr(b'\n', &buf[cut - 1..lines.end]).map_or(lines.end, |k| cut + k);
+            if count == self.blocks.len() {
+                self.blocks.push(Mutex::default());
+            }
+            let block = self.blocks[count].get_mut().unwrap_or_else(PoisonError::into_inner);
+            block.range = start..end;
+            count += 1;
+            start = end;
+        }
+        count
+    }
+
+    /// Count the examined lines in order, as if each were read now; `Ok(false)` where one was
+    /// left for [`Self::line_step`] (too long), `Err` at a whole-file error.
+    fn commit(&mut self, block: &mut Block, cur: &mut Cursor, base: u64) -> Result<bool, Stop> {
+        let buf = cur.buf;
+        for line in block.lines.drain(..) {
+            let number = self.line + (cur.newlines - base);
+            match line.judged {
+                Judged::TooLong => return Ok(false),
+                Judged::Fatal(stop) => return Err(stop),
+                Judged::Blank => {}
+                Judged::Record { id, tuple } => {
+                    self.nonblank_lines += 1;
+                    let index = self.next_record();
+                    let mark = self.out.len();
+                    if self.cfg.copy {
+                        self.out.extend_from_slice(&block.out[tuple]);
+                        copy::set_position(&mut self.out[mark..], index, number);
+                    }
+                    self.keep_once(id, mark, index, number);
+                }
+                Judged::Invalid(issues) => {
+                    self.nonblank_lines += 1;
+                    let index = self.next_record();
+                    self.invalid_record(index, number, buf, line.start, &issues);
+                }
+                Judged::NotJson { column, msg } => {
+                    self.nonblank_lines += 1;
+                    self.parse_error_record(column, msg, number);
+                }
+            }
+            cur.pos = line.next;
+            cur.newlines += u64::from(line.next > line.end);
+        }
         Ok(true)
     }
 
@@ -521,10 +636,9 @@ impl Stream {
         }
     }
 
-    fn parse_error_record(&mut self, column: usize, msg: &'static str) {
+    fn parse_error_record(&mut self, column: usize, msg: &'static str, line: u64) {
         let index = self.next_record();
         self.report.records_invalid += 1;
-        let line = self.line;
         self.error(ErrorCode::Parse, || RecordError {
             record: index,
             line,
@@ -581,23 +695,33 @@ impl Stream {
     fn finish_record(&mut self, buf: &[u8], start: usize, line: u64) {
         let index = self.next_record();
         if !self.parser.issues.is_empty() {
-            self.report.records_invalid += 1;
-            let prefix = if self.in_wrapper { "/movies" } else { "" };
             let issues = std::mem::take(&mut self.parser.issues);
-            for issue in &issues {
-                self.error(issue.code, || RecordError {
-                    record: index,
-                    line: line + newlines(&buf[start..issue.at.max(start)]),
-                    pointer: pointer(prefix, index, &issue.place),
-                    code: issue.code,
-                    message: issue.message(),
-                });
-            }
+            self.invalid_record(index, line, buf, start, &issues);
             self.parser.issues = issues;
             return;
         }
         let mark = self.out.len();
         let id = copy::encode(&mut self.out, &self.parser.movie, buf, &self.parser.scratch, index, line);
+        self.keep_once(id, mark, index, line);
+    }
+
+    fn invalid_record(&mut self, index: u64, line: u64, buf: &[u8], start: usize, issues: &[Issue]) {
+        self.report.records_invalid += 1;
+        let prefix = if self.in_wrapper { "/movies" } else { "" };
+        for issue in issues {
+            self.error(issue.code, || RecordError {
+                record: index,
+                line: line + newlines(&buf[start..issue.at.max(start)]),
+                pointer: pointer(prefix, index, &issue.place),
+                code: issue.code,
+                message: issue.message(),
+            });
+        }
+    }
+
+    /// A valid record whose COPY tuple is `out[mark..]`: kept if its key is new, else dropped
+    /// as a duplicate (identical content) or an error (different content).
+    fn keep_once(&mut self, id: Identity, mark: usize, index: u64, line: u64) {
         match self.seen_keys.get(&id.key) {
             None => {
                 self.seen_keys.insert(id.key, id.content);
@@ -625,6 +749,102 @@ impl Stream {
                 }
             }
         }
+    }
+}
+
+/// One NDJSON line, judged without the stream's state: lines can be judged on two threads and
+/// then committed in order (record numbers, lines, duplicates and errors as in one pass).
+enum Judged {
+    Blank,
+    /// Valid: its COPY tuple, record and line still unset, in the block's output.
+    Record {
+        id: Identity,
+        tuple: Range<usize>,
+    },
+    Invalid(Vec<Issue>),
+    NotJson {
+        column: usize,
+        msg: &'static str,
+    },
+    /// Over the size limit: left for the stream's own checks.
+    TooLong,
+    /// A whole-file error: nothing after it counts.
+    Fatal(Stop),
+}
+
+struct Line {
+    start: usize,
+    end: usize,
+    /// Where the next line starts (past the newline, if any).
+    next: usize,
+    judged: Judged,
+}
+
+/// Whole NDJSON lines, judged by whichever thread takes them, with the COPY tuples of the
+/// valid ones.
+#[derive(Default)]
+struct Block {
+    range: Range<usize>,
+    lines: Vec<Line>,
+    out: Vec<u8>,
+}
+
+impl Block {
+    /// Judge the lines of `buf[self.range]` (each but the last ends with a newline) up to the
+    /// first one that ends the run (too long, or a whole-file error).
+    fn judge(&mut self, parser: &mut RecordParser, buf: &[u8], max_record_bytes: usize) {
+        self.out.clear();
+        self.lines.clear();
+        let Range { mut start, end: stop } = self.range;
+        while start < stop {
+            let end = memchr::memchr(b'\n', &buf[start..stop]).map_or(stop, |k| start + k);
+            let next = (end + 1).min(stop);
+            let judged = if end - start > max_record_bytes {
+                Judged::TooLong
+            } else {
+                judge(parser, &mut self.out, buf, start, end)
+            };
+            let last = matches!(judged, Judged::TooLong | Judged::Fatal(_));
+            self.lines.push(Line { start, end, next, judged });
+            if last {
+                return;
+            }
+            start = next;
+        }
+    }
+}
+
+/// One line, `buf[start..end]`; a valid record's tuple goes to `out`.
+fn judge(parser: &mut RecordParser, out: &mut Vec<u8>, buf: &[u8], start: usize, end: usize) -> Judged {
+    let line = &buf[start..end];
+    if line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
+        return Judged::Blank;
+    }
+    let mut sub = Cursor::new(&buf[..end], start, true);
+    sub.skip_ws();
+    let parsed = parser.parse(&mut sub, 1).and_then(|()| {
+        sub.skip_ws();
+        if sub.pos == end {
+            Ok(())
+        } else {
+            Err(sub.unexpected("unexpected data after the value on this line"))
+        }
+    });
+    match parsed {
+        Ok(()) if parser.issues.is_empty() => {
+            let from = out.len();
+            let id = copy::encode(out, &parser.movie, buf, &parser.scratch, 0, 0);
+            Judged::Record { id, tuple: from..out.len() }
+        }
+        Ok(()) => Judged::Invalid(std::mem::take(&mut parser.issues)),
+        Err(Stop::Syntax { at, msg }) => {
+            // A bad line is a record error, but invalid UTF-8 anywhere is the file's.
+            match std::str::from_utf8(line) {
+                Err(e) => Judged::Fatal(Stop::Encoding { at: start + e.valid_up_to() }),
+                Ok(_) => Judged::NotJson { column: at - start, msg },
+            }
+        }
+        Err(other) => Judged::Fatal(other),
     }
 }
 

@@ -11,6 +11,8 @@ use crate::batch::Batch;
 use crate::convert::{error_list, file_error, PyReport};
 
 const MAX_DEPTH_LIMIT: usize = 1024;
+/// NDJSON lines are examined on one thread or two (see `validator_core::Config::threads`).
+const MAX_THREADS: usize = 2;
 
 #[pyclass(name = "Validator", module = "moviestore._validator")]
 pub struct PyValidator {
@@ -31,6 +33,7 @@ impl PyValidator {
         current_year = None,
         copy = true,
         stream_errors = false,
+        threads = 1,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -43,6 +46,7 @@ impl PyValidator {
         current_year: Option<i64>,
         copy: bool,
         stream_errors: bool,
+        threads: usize,
     ) -> PyResult<Self> {
         let name = filename.unwrap_or_default();
         let gzip = has_suffix(name, ".gz");
@@ -63,6 +67,9 @@ impl PyValidator {
         if max_record_bytes == 0 {
             return Err(PyValueError::new_err("max_record_bytes must be positive"));
         }
+        if !(1..=MAX_THREADS).contains(&threads) {
+            return Err(PyValueError::new_err(format!("threads must be between 1 and {MAX_THREADS}")));
+        }
         let current_year = current_year.unwrap_or_else(this_year);
         if !(1..=9999).contains(&current_year) {
             return Err(PyValueError::new_err("current_year must be between 1 and 9999"));
@@ -76,6 +83,7 @@ impl PyValidator {
             current_year,
             copy,
             stream_errors,
+            threads,
         };
         Ok(PyValidator { inner: Validator::new(cfg, gzip) })
     }
