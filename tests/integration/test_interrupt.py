@@ -9,8 +9,6 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from moviestore.aws.clients import Clients
 from moviestore.localstack.processes import free_port, port_open
 from moviestore.localstack.stack import REGION, Endpoints
@@ -84,11 +82,6 @@ def healthy(port: int) -> bool:
         return False
 
 
-@pytest.mark.xfail(
-    reason="moviestore.api.server.supervise() turns SIGINT into its SIGTERM shutdown and exits 0; "
-    "python/moviestore/api/ is being restructured by another engineer",
-    strict=True,
-)
 def test_ctrl_c_stops_the_api(endpoints: Endpoints) -> None:
     migrate(endpoints.database_url)
     port = free_port()

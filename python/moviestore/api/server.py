@@ -109,11 +109,16 @@ def serve_with(settings: Settings, components: Components) -> int:
 
 
 def supervise(children: dict[int, int], bound_seconds: float) -> int:
+    """0 once the server processes stopped cleanly on SIGTERM, 130 on Ctrl-C (SIGINT), 1 if
+    one of them failed."""
     stopping = threading.Event()
+    interrupted = False
 
     def stop(signum: int, _frame: object) -> None:
+        nonlocal interrupted
         if not stopping.is_set():
             stopping.set()
+            interrupted = signum == signal.SIGINT
             event(log, logging.INFO, "stopping", signal=signal.Signals(signum).name)
             for pid in children:
                 os.kill(pid, signal.SIGTERM)
@@ -140,7 +145,9 @@ def supervise(children: dict[int, int], bound_seconds: float) -> int:
             if not stopping.is_set():
                 stop(signal.SIGTERM, None)
     event(log, logging.INFO, "api stopped", clean=not failed)
-    return 1 if failed else 0
+    if failed:
+        return 1
+    return 128 + signal.SIGINT if interrupted else 0  # as a shell reports a Ctrl-C
 
 
 def run_server_process(
