@@ -51,12 +51,13 @@ fn view<'a>(bytes: &'a [u8], h: &Header, r: &[Range<usize>]) -> Result<View<'a>,
         Ints::view(&bytes[r[s].clone()], width, base).ok_or_else(|| segment("a column of unknown width"))
     };
     let table = |s: usize| -> Result<Table<'a>, Error> {
+        // Written in the order lists, list offsets, counts, name offsets, names, bits.
         let sections = (
-            cast(bytes, &r[s])?,
-            cast(bytes, &r[s + 1])?,
-            cast(bytes, &r[s + 2])?,
             cast(bytes, &r[s + 3])?,
             cast(bytes, &r[s + 4])?,
+            cast(bytes, &r[s + 1])?,
+            cast(bytes, &r[s + 2])?,
+            cast(bytes, &r[s])?,
             &bytes[r[s + 5].clone()],
         );
         Table::new(sections).ok_or_else(|| segment("a column's bits are misaligned"))

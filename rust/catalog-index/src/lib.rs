@@ -54,6 +54,7 @@ mod hash;
 mod index;
 mod ints;
 mod merge;
+mod merge_lists;
 mod parts;
 mod search;
 mod tombstones;

@@ -1,10 +1,12 @@
-//! A base's columns gathered in rank order (by the builder from COPY data, or by a merge),
-//! and their writing as one segment.
+//! The builder's columns, gathered in rank order from COPY data, and their writing as one
+//! segment, section by section: each is written and let go before the next is made, so that
+//! no more than one section's working memory is held besides the columns.
 
-use crate::error::{segment, Error};
+use crate::error::Error;
 use crate::format::{Header, Sink, Writer};
-use crate::values::Postings;
-use crate::{ints, trigram};
+use crate::ints::Narrow;
+use crate::trigram;
+use crate::values::{self, u32_len, Postings};
 
 #[derive(Default)]
 pub struct Parts {
@@ -41,35 +43,75 @@ impl Parts {
     pub fn write<S: Sink>(self, sink: S) -> Result<S, Error> {
         let Parts { ids, hashes, years, text, mut starts, genres, cast, providers } = self;
         let n = ids.len();
-        starts.push(u32::try_from(text.len()).map_err(|_| segment("text too long"))?);
-        let mut by_id: Vec<u32> = (0..n as u32).collect();
-        by_id.sort_unstable_by_key(|&r| ids[r as usize]);
-        if by_id.windows(2).any(|w| ids[w[0] as usize] == ids[w[1] as usize]) {
-            return Err(Error::Copy("an id appears twice".into()));
-        }
-        let mut by_year: Vec<u32> = (0..n as u32).collect();
-        by_year.sort_unstable_by_key(|&r| (years[r as usize], ids[r as usize]));
-        let (year_width, year_base, year_bytes) = ints::encode(&years, 2);
-        drop(years);
-        let (id_width, id_base, id_bytes) = ints::encode(&ids, 4);
-        drop(ids);
+        starts.push(u32_len(text.len())?);
         let mut w = Writer::new(sink)?;
-        w.section(&id_bytes)?;
-        drop(id_bytes);
+        let id = Narrow::of(ids.iter().copied(), 4);
+        id.write(&mut w, ids.iter().copied())?;
         w.section(&hashes)?;
         drop(hashes);
-        w.section(&year_bytes)?;
+        let year = Narrow::of(years.iter().map(|&y| i64::from(y)), 2);
+        year.write(&mut w, years.iter().map(|&y| i64::from(y)))?;
         w.section(&starts)?;
         w.section(&text)?;
+        let by_id = by_id(&ids)?;
+        let by_year = by_year(&by_id, &ids, &years, year);
+        drop((ids, years));
         w.section(&by_year)?;
         drop(by_year);
         w.section(&by_id)?;
         drop(by_id);
-        genres.write(n, &mut w)?;
-        cast.write(n, &mut w)?;
-        providers.write(n, &mut w)?;
-        trigram::write(&text, &starts, &mut w)?;
-        let header = Header { movies: n as u64, id_width, id_base, year_width, year_base };
+        for postings in [genres, cast, providers] {
+            values::write(&postings.sorted(), n, &mut w)?;
+        }
+        let titles = |f: &mut dyn FnMut(u32, &[u8])| {
+            for (rank, pair) in starts.windows(2).enumerate() {
+                f(rank as u32, &text[pair[0] as usize..pair[1] as usize]);
+            }
+        };
+        trigram::write(&titles, &mut w)?;
+        let header = Header {
+            movies: n as u64,
+            id_width: id.width,
+            id_base: id.base,
+            year_width: year.width,
+            year_base: year.base,
+        };
         w.finish(&header)
     }
+}
+
+/// Ranks in id order; an error if an id appears twice.
+fn by_id(ids: &[i64]) -> Result<Vec<u32>, Error> {
+    let mut by_id: Vec<u32> = (0..ids.len() as u32).collect();
+    by_id.sort_unstable_by_key(|&r| ids[r as usize]);
+    if by_id.windows(2).any(|w| ids[w[0] as usize] == ids[w[1] as usize]) {
+        return Err(Error::Copy("an id appears twice".into()));
+    }
+    Ok(by_id)
+}
+
+/// Ranks in `(year, id)` order: the id order spread stably over the years (counted first)
+/// when they span 2^16 at most, else sorted.
+fn by_year(by_id: &[u32], ids: &[i64], years: &[i32], year: Narrow) -> Vec<u32> {
+    if year.width != 2 {
+        let mut by_year = by_id.to_vec();
+        by_year.sort_unstable_by_key(|&r| (years[r as usize], ids[r as usize]));
+        return by_year;
+    }
+    let slot = |r: u32| usize::try_from(i64::from(years[r as usize]) - year.base).unwrap_or(0);
+    let mut at = vec![0usize; 1 << 16];
+    for &r in by_id {
+        at[slot(r)] += 1;
+    }
+    let mut start = 0;
+    for a in &mut at {
+        (*a, start) = (start, start + *a);
+    }
+    let mut by_year = vec![0u32; by_id.len()];
+    for &r in by_id {
+        let a = &mut at[slot(r)];
+        by_year[*a] = r;
+        *a += 1;
+    }
+    by_year
 }

@@ -6,85 +6,165 @@
 //! (1, 2 or 4 bytes a movie), so that checking a candidate costs one read, not a search.
 
 use crate::error::{segment, Error};
-use crate::format::Writer;
+use crate::format::{Sink, Writer};
 use crate::varint::{self, Ranks};
 use std::collections::HashMap;
 
-/// Posting lists being gathered, by name.
+/// A table's lists as a writer reads them: candidate names, ascending and distinct, each
+/// with its ranks, ascending and distinct (a name whose list is empty is left out).
+pub trait Lists {
+    fn len(&self) -> usize;
+    fn name(&self, i: usize) -> &str;
+    /// Hand each rank of list `i` to `f`, ascending; as often as asked.
+    fn ranks(&self, i: usize, f: impl FnMut(u32));
+    /// List `i` as its varint bytes and count, if it is held so (copied as it is).
+    fn encoded(&self, i: usize) -> Option<(&[u8], u32)> {
+        let _ = i;
+        None
+    }
+}
+
+/// Bytes of each movie's bits computed at a time.
+const BITS_WINDOW: usize = 8 << 20;
+
+/// Six sections: lists, list offsets, list lengths, name offsets, names, and each movie's
+/// bits (empty for more than 32 values). One list is held at a time, and the bits of a
+/// window of ranks (the lists read again for each window).
+pub fn write<S: Sink, L: Lists>(lists: &L, movies: usize, w: &mut Writer<S>) -> Result<(), Error> {
+    let mut kept = Vec::new();
+    let (mut lists_at, mut counts) = (vec![0u32], Vec::new());
+    let mut s = w.stream::<u8>();
+    for i in 0..lists.len() {
+        let count = if let Some((bytes, count)) = lists.encoded(i) {
+            s.extend(bytes);
+            count
+        } else {
+            let (mut next, mut count) = (0u32, 0u32);
+            lists.ranks(i, |r| {
+                varint::put(s.buffer(), r.wrapping_sub(next));
+                s.flush_if_full();
+                next = r.wrapping_add(1);
+                count += 1;
+            });
+            count
+        };
+        if count > 0 {
+            kept.push(i);
+            counts.push(count);
+            lists_at.push(u32_len(s.len())?);
+        }
+    }
+    s.finish()?;
+    w.section(&lists_at)?;
+    w.section(&counts)?;
+    let mut names_at = vec![0u32];
+    let mut end = 0;
+    for &i in &kept {
+        end += lists.name(i).len();
+        names_at.push(u32_len(end)?);
+    }
+    w.section(&names_at)?;
+    let mut s = w.stream::<u8>();
+    for &i in &kept {
+        s.extend(lists.name(i).as_bytes());
+    }
+    s.finish()?;
+    match width(kept.len()) {
+        1 => bits::<S, L, u8>(lists, &kept, movies, w),
+        2 => bits::<S, L, u16>(lists, &kept, movies, w),
+        4 => bits::<S, L, u32>(lists, &kept, movies, w),
+        _ => w.section::<u32>(&[]),
+    }
+}
+
+/// Each movie's bits, a window of ranks at a time.
+fn bits<S: Sink, L: Lists, T: bytemuck::Pod + TryFrom<u32> + std::ops::BitOrAssign>(
+    lists: &L,
+    kept: &[usize],
+    movies: usize,
+    w: &mut Writer<S>,
+) -> Result<(), Error> {
+    let window = BITS_WINDOW / size_of::<T>();
+    let mut bits = vec![T::zeroed(); window.min(movies)];
+    let mut s = w.stream::<T>();
+    for lo in (0..movies).step_by(window) {
+        let hi = (lo + window).min(movies);
+        bits[..hi - lo].fill(T::zeroed());
+        for (j, &i) in kept.iter().enumerate() {
+            let bit = T::try_from(1 << j).unwrap_or_else(|_| T::zeroed());
+            lists.ranks(i, |r| {
+                if let Some(b) = (r as usize).checked_sub(lo).and_then(|at| bits.get_mut(at)) {
+                    *b |= bit;
+                }
+            });
+        }
+        s.extend(&bits[..hi - lo]);
+    }
+    s.finish()
+}
+
+/// Posting lists being gathered from movies in rank order, by name, each as its varint
+/// bytes (a byte or two a rank: a quarter of a list of `u32`).
 #[derive(Default)]
 pub struct Postings {
-    lists: HashMap<Box<str>, Vec<u32>>,
+    lists: HashMap<Box<str>, List>,
+}
+
+#[derive(Default)]
+struct List {
+    bytes: Vec<u8>,
+    /// The last rank pushed, plus one (0: none).
+    next: u32,
+    count: u32,
 }
 
 impl Postings {
-    /// The values of the movie of this rank (repeats count once). Ranks come in any order;
-    /// [`Postings::write`] sorts the lists that need it.
+    /// The values of the movie of this rank, which follows every rank pushed before (a value
+    /// repeated counts once).
     pub fn push(&mut self, rank: u32, names: &[&str]) {
-        for (i, name) in names.iter().enumerate() {
-            if names[..i].contains(name) {
+        for name in names {
+            let list = if let Some(list) = self.lists.get_mut(*name) {
+                list
+            } else {
+                self.lists.entry((*name).into()).or_default()
+            };
+            if list.count > 0 && list.next == rank.wrapping_add(1) {
                 continue;
             }
-            if let Some(list) = self.lists.get_mut(*name) {
-                list.push(rank);
-            } else {
-                self.lists.insert((*name).into(), vec![rank]);
-            }
+            varint::put(&mut list.bytes, rank.wrapping_sub(list.next));
+            list.next = rank.wrapping_add(1);
+            list.count += 1;
         }
     }
 
-    /// A whole list, ranks ascending (merging a base's list through the new ranks), of at
-    /// most `most` ranks (room is made for them at once: no list grows by doubling).
-    pub fn extend(&mut self, name: &str, most: usize, ranks: impl Iterator<Item = u32>) {
-        let list = if let Some(list) = self.lists.get_mut(name) {
-            list
-        } else {
-            self.lists.entry(name.into()).or_default()
-        };
-        list.reserve_exact(most);
-        list.extend(ranks);
-        list.shrink_to_fit();
-    }
-
-    /// Six sections: name offsets, names, list offsets, list lengths, lists, and each
-    /// movie's bits (empty for more than 32 values).
-    pub fn write<S: crate::format::Sink>(self, movies: usize, w: &mut Writer<S>) -> Result<(), Error> {
-        let mut lists: Vec<(Box<str>, Vec<u32>)> =
-            self.lists.into_iter().filter(|(_, l)| !l.is_empty()).collect();
+    /// The lists in name order.
+    pub fn sorted(self) -> Gathered {
+        let mut lists: Vec<(Box<str>, List)> = self.lists.into_iter().collect();
         lists.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let keeps_bits = width(lists.len()) > 0;
-        let mut bits = vec![0u32; if keeps_bits { movies } else { 0 }];
-        let mut names_at = vec![0u32];
-        let mut names: Vec<u8> = Vec::new();
-        let mut lists_at = vec![0u32];
-        let mut counts = Vec::with_capacity(lists.len());
-        let mut postings = Vec::new();
-        for (i, (name, mut list)) in lists.into_iter().enumerate() {
-            names.extend(name.as_bytes());
-            names_at.push(u32_len(names.len())?);
-            if !list.is_sorted() {
-                list.sort_unstable();
-            }
-            list.dedup();
-            for &r in list.iter().filter(|_| keeps_bits) {
-                if let Some(b) = bits.get_mut(r as usize) {
-                    *b |= 1 << i;
-                }
-            }
-            varint::encode(&mut postings, &list);
-            counts.push(u32_len(list.len())?);
-            lists_at.push(u32_len(postings.len())?);
-        }
-        w.section(&names_at)?;
-        w.section(&names)?;
-        w.section(&lists_at)?;
-        w.section(&counts)?;
-        w.section(&postings)?;
-        match width(counts.len()) {
-            1 => w.section(&bits.iter().map(|&b| b as u8).collect::<Vec<u8>>()),
-            2 => w.section(&bits.iter().map(|&b| b as u16).collect::<Vec<u16>>()),
-            4 => w.section(&bits),
-            _ => w.section::<u32>(&[]),
-        }
+        Gathered(lists)
+    }
+}
+
+/// [`Postings`] in name order.
+pub struct Gathered(Vec<(Box<str>, List)>);
+
+impl Lists for Gathered {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn name(&self, i: usize) -> &str {
+        &self.0[i].0
+    }
+
+    fn ranks(&self, i: usize, f: impl FnMut(u32)) {
+        let list = &self.0[i].1;
+        Ranks::new(&list.bytes, list.count).for_each(f);
+    }
+
+    fn encoded(&self, i: usize) -> Option<(&[u8], u32)> {
+        let list = &self.0[i].1;
+        Some((&list.bytes, list.count))
     }
 }
 
