@@ -7,7 +7,8 @@
 //! cargo run --release -p moviestore-catalog-index --example bench -- 300000 /dev/shm
 //! ```
 //!
-//! With a third argument `into`, only the build straight into a file is measured; with
+//! With a third argument `into`, only the build straight into a file is measured (its columns
+//! gathered in files of the folder, as the API does); with
 //! `merge [CHANGED]`, only a change set of CHANGED movies (110,000 unless given) applied to the
 //! base and the merge of that delta straight into a file, each one's peak RSS growth its own.
 //! With `KEEP=1` the segment files written in that folder stay (`bench-N.idx`, the base;

@@ -62,18 +62,19 @@ fn view<'a>(bytes: &'a [u8], h: &Header, r: &[Range<usize>]) -> Result<View<'a>,
         );
         Table::new(sections).ok_or_else(|| segment("a column's bits are misaligned"))
     };
+    // The order they are written in: the tables first (the builder lets their lists go).
     Ok(View {
         n: usize::try_from(h.movies).map_err(|_| segment("too many movies"))?,
-        ids: ints(0, h.id_width, h.id_base)?,
-        hashes: cast(bytes, &r[1])?,
-        years: ints(2, h.year_width, h.year_base)?,
-        starts: cast(bytes, &r[3])?,
-        text: cast(bytes, &r[4])?,
-        by_year: cast(bytes, &r[5])?,
-        by_id: cast(bytes, &r[6])?,
-        genres: table(7)?,
-        cast: table(13)?,
-        providers: table(19)?,
+        genres: table(0)?,
+        cast: table(6)?,
+        providers: table(12)?,
+        ids: ints(18, h.id_width, h.id_base)?,
+        hashes: cast(bytes, &r[19])?,
+        years: ints(20, h.year_width, h.year_base)?,
+        starts: cast(bytes, &r[21])?,
+        text: cast(bytes, &r[22])?,
+        by_year: cast(bytes, &r[23])?,
+        by_id: cast(bytes, &r[24])?,
         trigrams: Trigrams::new(
             cast(bytes, &r[25])?,
             cast(bytes, &r[26])?,

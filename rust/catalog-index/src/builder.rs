@@ -38,8 +38,20 @@ impl Default for Builder {
 }
 
 impl Builder {
+    /// A builder that gathers the movies' columns in memory.
     pub fn new() -> Self {
-        Builder { pending: Vec::new(), header_read: false, ended: false, parts: Parts::default() }
+        Builder::gathering_in(None)
+    }
+
+    /// A builder that gathers the movies' columns (ids, title hashes, years, titles) in files
+    /// of `folder` (the segments' tmpfs), in pieces, until [`Builder::finish_into`] moves them
+    /// into the segment file there: held in memory meanwhile are the posting lists only.
+    pub fn spilling(folder: &std::path::Path) -> Self {
+        Builder::gathering_in(Some(folder))
+    }
+
+    fn gathering_in(folder: Option<&std::path::Path>) -> Self {
+        Builder { pending: Vec::new(), header_read: false, ended: false, parts: Parts::new(folder) }
     }
 
     /// The next movie in title order.
@@ -124,7 +136,7 @@ impl Builder {
 
     /// The index; the COPY data, if fed, must have ended.
     pub fn finish(self) -> Result<Index, Error> {
-        let mut bytes = self.parts()?.write(Aligned::default())?;
+        let mut bytes = self.parts()?.write(Aligned::default(), None)?;
         bytes.shrink();
         Ok(Index::from_base(Base::built(bytes)?))
     }
@@ -133,7 +145,7 @@ impl Builder {
     /// holding it in memory as well: open the file to use it.
     pub fn finish_into(self, path: &std::path::Path) -> Result<(), Error> {
         let parts = self.parts()?;
-        crate::index::write_atomically(path, |w| parts.write(w))
+        crate::index::write_atomically(path, |w, written| parts.write(w, Some(written)))
     }
 
     fn parts(self) -> Result<Parts, Error> {

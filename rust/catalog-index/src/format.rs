@@ -18,7 +18,8 @@ use std::ops::Range;
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 pub const MAGIC: [u8; 8] = *b"MSINDEX\0";
-/// 2: a table's posting lists before their offsets, counts and names (a merge streams them).
+/// 2: the tables first (genres, cast, providers: the builder lets their lists go first), each
+/// table's posting lists before their offsets, counts and names (a merge streams them).
 pub const VERSION: u32 = 2;
 const ENDIAN: u32 = 0x0102_0304;
 pub const SECTIONS: usize = 29;
@@ -41,6 +42,10 @@ pub trait Sink {
     fn put(&mut self, bytes: &[u8]) -> Result<(), Error>;
     /// Overwrite bytes already put (the header, written last).
     fn patch(&mut self, at: usize, bytes: &[u8]) -> Result<(), Error>;
+    /// Hand on what is buffered (so that a file's bytes can be read back).
+    fn flush(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// A byte buffer whose start is 8-aligned (a `Vec<u8>` gives no such promise).
@@ -103,6 +108,10 @@ impl<W: Write + Seek> Sink for std::io::BufWriter<W> {
         self.seek(SeekFrom::Start(end))?;
         Ok(())
     }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        Ok(Write::flush(self)?)
+    }
 }
 
 /// Bytes a [`Stream`] gathers before it hands them on.
@@ -153,6 +162,16 @@ impl<S: Sink> Writer<S> {
         let error = self.put(&[0; 8][..pad]).err();
         self.open = Some(self.at);
         Stream { w: self, buf: Vec::with_capacity(CHUNK / size_of::<T>().max(1)), error }
+    }
+
+    /// Where the last section written lies.
+    pub fn last_section(&self) -> std::ops::Range<usize> {
+        self.table.last().map_or(0..0, |&(at, len)| at as usize..(at + len) as usize)
+    }
+
+    /// Hand on what the sink buffers.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.sink.flush()
     }
 
     fn end(&mut self) {

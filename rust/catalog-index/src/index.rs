@@ -91,7 +91,7 @@ impl Index {
         if !self.delta.is_empty() {
             return Err(Error::State("the index holds changes: save the merged index"));
         }
-        write_atomically(path, |mut w| {
+        write_atomically(path, |mut w, _| {
             w.write_all(self.base.bytes())?;
             Ok(w)
         })
@@ -149,11 +149,12 @@ impl Index {
 
 static TEMPORARY: AtomicU64 = AtomicU64::new(0);
 
-/// Write a file whole under a temporary name in the same folder, sync it and rename it into
-/// place: readers see the old file or the new one, never a part.
+/// Write a file whole under a temporary name in the same folder (handed to `write` with the
+/// writer, to read back what it wrote), sync it and rename it into place: readers see the
+/// old file or the new one, never a part.
 pub(crate) fn write_atomically(
     path: &Path,
-    write: impl FnOnce(BufWriter<File>) -> Result<BufWriter<File>, Error>,
+    write: impl FnOnce(BufWriter<File>, &Path) -> Result<BufWriter<File>, Error>,
 ) -> Result<(), Error> {
     let name = path.file_name().ok_or_else(|| {
         Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path names no file"))
@@ -165,7 +166,7 @@ pub(crate) fn write_atomically(
     let n = TEMPORARY.fetch_add(1, Ordering::Relaxed);
     let tmp = dir.join(format!(".{}.{}-{n}.tmp", name.to_string_lossy(), std::process::id()));
     let result = (|| {
-        let w = write(BufWriter::with_capacity(1 << 20, File::create(&tmp)?))?;
+        let w = write(BufWriter::with_capacity(1 << 20, File::create(&tmp)?), &tmp)?;
         let file = w.into_inner().map_err(std::io::IntoInnerError::into_error)?;
         file.sync_all()?;
         fs::rename(&tmp, path)?;

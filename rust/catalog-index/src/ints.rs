@@ -70,16 +70,6 @@ impl Narrow {
         }
     }
 
-    /// The smallest and largest of the values (`(0, 0)` for none).
-    pub fn of(values: impl Iterator<Item = i64>, min_width: u32) -> Narrow {
-        let (lo, hi) = values.fold((i64::MAX, i64::MIN), |(lo, hi), x| (lo.min(x), hi.max(x)));
-        if lo > hi {
-            Narrow::new(0, 0, min_width)
-        } else {
-            Narrow::new(lo, hi, min_width)
-        }
-    }
-
     /// The values (between the bounds it was made for) as the next section.
     pub fn write<S: Sink>(&self, w: &mut Writer<S>, values: impl Iterator<Item = i64>) -> Result<(), Error> {
         let base = self.base;

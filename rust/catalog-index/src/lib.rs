@@ -57,6 +57,7 @@ mod merge;
 mod merge_lists;
 mod parts;
 mod search;
+mod spill;
 mod tombstones;
 mod trigram;
 mod values;

@@ -35,12 +35,15 @@ impl Index {
         if self.delta.is_empty() {
             return self.save(path);
         }
-        write_atomically(path, |w| self.write_merged(w))
+        write_atomically(path, |w, _| self.write_merged(w))
     }
 
     fn write_merged<S: Sink>(&self, sink: S) -> Result<S, Error> {
         let mut m = Merge::new(self.base.view(), &self.delta)?;
         let mut w = Writer::new(sink)?;
+        for which in 0..3 {
+            values::write(&Merged::new(&m.v, m.d, &m.new_rank, &m.delta_rank, which), m.n, &mut w)?;
+        }
         m.id.write(&mut w, m.live().map(|l| m.id(l)))?;
         w.column(m.live().map(|l| m.hash(l)))?;
         m.year.write(&mut w, m.live().map(|l| i64::from(m.year(l))))?;
@@ -56,9 +59,6 @@ impl Index {
         text.finish()?;
         m.by_year(&mut w)?;
         m.by_id(&mut w)?;
-        for which in 0..3 {
-            values::write(&Merged::new(&m.v, m.d, &m.new_rank, &m.delta_rank, which), m.n, &mut w)?;
-        }
         m.new_rank = Vec::new(); // room for the trigrams' window
         let titles = |f: &mut dyn FnMut(u32, &[u8])| {
             for (rank, l) in m.live().enumerate() {

@@ -25,7 +25,7 @@ pub trait Lists {
 }
 
 /// Bytes of each movie's bits computed at a time.
-const BITS_WINDOW: usize = 8 << 20;
+const BITS_WINDOW: usize = 4 << 20;
 
 /// Six sections: lists, list offsets, list lengths, name offsets, names, and each movie's
 /// bits (empty for more than 32 values). One list is held at a time, and the bits of a
@@ -130,6 +130,10 @@ impl Postings {
             };
             if list.count > 0 && list.next == rank.wrapping_add(1) {
                 continue;
+            }
+            if list.bytes.capacity() - list.bytes.len() < 5 {
+                // A quarter more, not double: the lists are most of what a build holds.
+                list.bytes.reserve_exact(list.bytes.len() / 4 + 16);
             }
             varint::put(&mut list.bytes, rank.wrapping_sub(list.next));
             list.next = rank.wrapping_add(1);

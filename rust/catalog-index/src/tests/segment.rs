@@ -105,3 +105,35 @@ fn a_build_written_straight_to_a_file_reads_back_the_same() {
     let _ = std::fs::remove_file(&path);
     assert_eq!(index.base.bytes(), built(&movies).base.bytes());
 }
+
+#[test]
+fn a_build_gathered_in_files_writes_the_same_and_leaves_none() {
+    let mut rng = Rng(25);
+    let movies = catalog(&mut rng, 300);
+    let folder = std::env::temp_dir().join(format!("catalog-index-spill-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap_or_else(|e| unreachable!("{e}"));
+    let path = folder.join("built.idx");
+    let want = built(&movies);
+    for into_file in [true, false] {
+        let mut b = Builder::spilling(&folder);
+        b.feed(&copy_bytes(&movies)).unwrap_or_else(|e| unreachable!("{e}"));
+        let index = if into_file {
+            b.finish_into(&path).unwrap_or_else(|e| unreachable!("{e}"));
+            let index = Index::read(&path).unwrap_or_else(|e| unreachable!("{e}"));
+            let _ = std::fs::remove_file(&path);
+            index
+        } else {
+            b.finish().unwrap_or_else(|e| unreachable!("{e}"))
+        };
+        assert!(index.base.bytes() == want.base.bytes(), "into a file: {into_file}");
+        let left: Vec<_> =
+            std::fs::read_dir(&folder).into_iter().flatten().flatten().map(|e| e.file_name()).collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+    // A builder dropped before it finishes leaves no file either.
+    let mut b = Builder::spilling(&folder);
+    b.feed(&copy_bytes(&movies)[..5000]).unwrap_or_else(|e| unreachable!("{e}"));
+    drop(b);
+    assert!(std::fs::read_dir(&folder).into_iter().flatten().next().is_none());
+    let _ = std::fs::remove_dir(&folder);
+}
