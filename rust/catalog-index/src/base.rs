@@ -51,7 +51,8 @@ fn view<'a>(bytes: &'a [u8], h: &Header, r: &[Range<usize>]) -> Result<View<'a>,
         Ints::view(&bytes[r[s].clone()], width, base).ok_or_else(|| segment("a column of unknown width"))
     };
     let table = |s: usize| -> Result<Table<'a>, Error> {
-        // Written in the order lists, list offsets, counts, name offsets, names, bits.
+        // Written in the order lists, list offsets, counts, name offsets, names, bits, skip
+        // offsets, skips.
         let sections = (
             cast(bytes, &r[s + 3])?,
             cast(bytes, &r[s + 4])?,
@@ -60,26 +61,27 @@ fn view<'a>(bytes: &'a [u8], h: &Header, r: &[Range<usize>]) -> Result<View<'a>,
             cast(bytes, &r[s])?,
             &bytes[r[s + 5].clone()],
         );
-        Table::new(sections).ok_or_else(|| segment("a column's bits are misaligned"))
+        let t = Table::new(sections).ok_or_else(|| segment("a column's bits are misaligned"))?;
+        Ok(t.with_skips(cast(bytes, &r[s + 6])?, cast(bytes, &r[s + 7])?))
     };
     // The order they are written in: the tables first (the builder lets their lists go).
     Ok(View {
         n: usize::try_from(h.movies).map_err(|_| segment("too many movies"))?,
         genres: table(0)?,
-        cast: table(6)?,
-        providers: table(12)?,
-        ids: ints(18, h.id_width, h.id_base)?,
-        hashes: cast(bytes, &r[19])?,
-        years: ints(20, h.year_width, h.year_base)?,
-        starts: cast(bytes, &r[21])?,
-        text: cast(bytes, &r[22])?,
-        by_year: cast(bytes, &r[23])?,
-        by_id: cast(bytes, &r[24])?,
+        cast: table(8)?,
+        providers: table(16)?,
+        ids: ints(24, h.id_width, h.id_base)?,
+        hashes: cast(bytes, &r[25])?,
+        years: ints(26, h.year_width, h.year_base)?,
+        starts: cast(bytes, &r[27])?,
+        text: cast(bytes, &r[28])?,
+        by_year: cast(bytes, &r[29])?,
+        by_id: cast(bytes, &r[30])?,
         trigrams: Trigrams::new(
-            cast(bytes, &r[25])?,
-            cast(bytes, &r[26])?,
-            cast(bytes, &r[27])?,
-            cast(bytes, &r[28])?,
+            cast(bytes, &r[31])?,
+            cast(bytes, &r[32])?,
+            cast(bytes, &r[33])?,
+            cast(bytes, &r[34])?,
         ),
     })
 }

@@ -52,6 +52,16 @@ impl<'a> Ranks<'a> {
         Ranks { bytes, at: 0, next: 0, left: count }
     }
 
+    /// The rest of a list from a skip: `bytes` start right after a rank of `next - 1`.
+    pub fn resume(bytes: &'a [u8], next: u32, left: u32) -> Self {
+        Ranks { bytes, at: 0, next, left }
+    }
+
+    /// Bytes read so far.
+    pub fn offset(&self) -> usize {
+        self.at
+    }
+
     /// Every rank read and every byte used: the list is whole (the check on open).
     pub fn check(mut self, count: u32, movies: usize) -> bool {
         let mut n = 0;
