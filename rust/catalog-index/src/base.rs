@@ -52,7 +52,7 @@ fn view<'a>(bytes: &'a [u8], h: &Header, r: &[Range<usize>]) -> Result<View<'a>,
     };
     let table = |s: usize| -> Result<Table<'a>, Error> {
         // Written in the order lists, list offsets, counts, name offsets, names, bits, skip
-        // offsets, skips.
+        // offsets, skips, blooms.
         let sections = (
             cast(bytes, &r[s + 3])?,
             cast(bytes, &r[s + 4])?,
@@ -62,26 +62,26 @@ fn view<'a>(bytes: &'a [u8], h: &Header, r: &[Range<usize>]) -> Result<View<'a>,
             &bytes[r[s + 5].clone()],
         );
         let t = Table::new(sections).ok_or_else(|| segment("a column's bits are misaligned"))?;
-        Ok(t.with_skips(cast(bytes, &r[s + 6])?, cast(bytes, &r[s + 7])?))
+        Ok(t.with_skips(cast(bytes, &r[s + 6])?, cast(bytes, &r[s + 7])?, cast(bytes, &r[s + 8])?))
     };
     // The order they are written in: the tables first (the builder lets their lists go).
     Ok(View {
         n: usize::try_from(h.movies).map_err(|_| segment("too many movies"))?,
         genres: table(0)?,
-        cast: table(8)?,
-        providers: table(16)?,
-        ids: ints(24, h.id_width, h.id_base)?,
-        hashes: cast(bytes, &r[25])?,
-        years: ints(26, h.year_width, h.year_base)?,
-        starts: cast(bytes, &r[27])?,
-        text: cast(bytes, &r[28])?,
-        by_year: cast(bytes, &r[29])?,
-        by_id: cast(bytes, &r[30])?,
+        cast: table(9)?,
+        providers: table(18)?,
+        ids: ints(27, h.id_width, h.id_base)?,
+        hashes: cast(bytes, &r[28])?,
+        years: ints(29, h.year_width, h.year_base)?,
+        starts: cast(bytes, &r[30])?,
+        text: cast(bytes, &r[31])?,
+        by_year: cast(bytes, &r[32])?,
+        by_id: cast(bytes, &r[33])?,
         trigrams: Trigrams::new(
-            cast(bytes, &r[31])?,
-            cast(bytes, &r[32])?,
-            cast(bytes, &r[33])?,
             cast(bytes, &r[34])?,
+            cast(bytes, &r[35])?,
+            cast(bytes, &r[36])?,
+            cast(bytes, &r[37])?,
         ),
     })
 }

@@ -20,10 +20,11 @@ use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 pub const MAGIC: [u8; 8] = *b"MSINDEX\0";
 /// 2: the tables first (genres, cast, providers: the builder lets their lists go first), each
 /// table's posting lists before their offsets, counts and names (a merge streams them), and
-/// skips into the lists of a table of more than 32 values (each movie's values found fast).
+/// skips into the lists of a table of more than 32 values and each movie's bloom of them (each
+/// movie's values found fast).
 pub const VERSION: u32 = 2;
 const ENDIAN: u32 = 0x0102_0304;
-pub const SECTIONS: usize = 35;
+pub const SECTIONS: usize = 38;
 const HEADER_BYTES: usize = 80;
 const CHECKED_HEADER: usize = 72; // everything before the header's own checksum
 pub const BODY_START: usize = HEADER_BYTES + SECTIONS * 16;

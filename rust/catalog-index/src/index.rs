@@ -125,23 +125,31 @@ impl Index {
         // of the others: each list is searched, not read.
         in_base.sort_unstable();
         for (which, table) in [v.genres, v.cast, v.providers].iter().enumerate() {
-            for i in 0..table.len() {
-                let mut list = table.list(i).peekable();
-                for &(rank, slot) in &in_base {
-                    let has = table.has(rank, i).unwrap_or_else(|| {
-                        if table.keeps_skips() {
-                            return table.holds(i, rank);
+            let found: Vec<(usize, usize)> = if table.keeps_skips() && !table.keeps_bits() {
+                table.holding(&in_base)
+            } else {
+                let mut found = Vec::new();
+                for i in 0..table.len() {
+                    let mut list = table.list(i).peekable();
+                    for &(rank, slot) in &in_base {
+                        let has = table.has(rank, i).unwrap_or_else(|| {
+                            while list.next_if(|&r| r < rank).is_some() {}
+                            list.peek() == Some(&rank)
+                        });
+                        if has {
+                            found.push((i, slot));
                         }
-                        while list.next_if(|&r| r < rank).is_some() {}
-                        list.peek() == Some(&rank)
-                    });
-                    if let (true, Some(Some(a))) = (has, out.get_mut(slot)) {
-                        let name = table.name(i).to_owned();
-                        match which {
-                            0 => a.genres.push(name),
-                            1 => a.cast.push(name),
-                            _ => a.provider = name,
-                        }
+                    }
+                }
+                found
+            };
+            for (i, slot) in found {
+                if let Some(Some(a)) = out.get_mut(slot) {
+                    let name = table.name(i).to_owned();
+                    match which {
+                        0 => a.genres.push(name),
+                        1 => a.cast.push(name),
+                        _ => a.provider = name,
                     }
                 }
             }

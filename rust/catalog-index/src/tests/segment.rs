@@ -175,8 +175,8 @@ fn a_movies_values_are_found_through_skips_and_damaged_skips_are_refused() {
     assert!(merged.base.bytes() == built(&changed).base.bytes());
     let bytes = saved(&movies);
     let (_, ranges) = crate::format::parse(&bytes).unwrap_or_else(|e| unreachable!("{e}"));
-    for section in [6, 7, 14, 15] {
-        // The skip offsets and skips of genres and cast.
+    for section in [6, 7, 8, 15, 16, 17] {
+        // The skip offsets, skips and blooms of genres and cast.
         assert!(!ranges[section].is_empty(), "section {section}");
         for at in ranges[section].clone().step_by(3) {
             let mut damaged = bytes.clone();
