@@ -50,9 +50,10 @@ fn measured<T>(what: &str, f: impl FnOnce() -> T) -> T {
     let seconds = started.elapsed().as_secs_f64();
     let after = rss();
     println!(
-        "{what}: {:.1} ms, peak heap +{:.1} MB, peak RSS +{:.0} MB",
+        "{what}: {:.1} ms, peak heap +{:.1} MB (held after: +{:.1} MB), peak RSS +{:.0} MB",
         seconds * 1e3,
         mb(heap::peak().saturating_sub(heap_before) as u64),
+        mb(heap::now().saturating_sub(heap_before) as u64),
         mb(after.1.saturating_sub(before))
     );
     out

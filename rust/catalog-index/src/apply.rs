@@ -220,7 +220,7 @@ impl<'a> Order<'a> {
         let mut batch = Vec::with_capacity(placed.len());
         let mut c = Columns::with_capacity(
             count,
-            old.text.len() + placed.values().map(|e| e.title.len() + 1).sum::<usize>(),
+            old.text.len() + placed.values().map(|e| e.title().len() + 1).sum::<usize>(),
         );
         let mut placed = placed.into_iter().peekable();
         for (&i, &p) in kept_at.iter().zip(&kept_pos) {
@@ -293,9 +293,9 @@ impl Columns {
 
     fn push_new(&mut self, pos: Pos, slot: Slot, e: &Entry) {
         self.starts.push(self.text.len() as u32);
-        self.text.extend(e.title.as_bytes());
+        self.text.extend(e.title().as_bytes());
         self.text.push(0);
-        self.scan.push(Scan { bloom: e.bloom, year: e.year });
+        self.scan.push(Scan { bloom: e.bloom(), year: e.year });
         self.slots.push(slot);
         self.pos.push(pos);
     }

@@ -59,6 +59,11 @@ impl Builder {
         if movie.title_search.contains('\0') {
             return Err(Error::Copy("a title holds a NUL character".into()));
         }
+        // (`PostgreSQL`'s text holds none; a delta's entries keep their names NUL-ended)
+        let names = movie.genres.iter().chain(&movie.cast).chain([&movie.provider]);
+        if names.into_iter().any(|n| n.contains('\0')) {
+            return Err(Error::Copy("a name holds a NUL character".into()));
+        }
         let p = &mut self.parts;
         let rank = p.push(movie.id, xxh3_64(movie.title), movie.year, movie.title_search.as_bytes())?;
         p.genres.push(rank, &movie.genres);

@@ -104,13 +104,12 @@ impl Index {
         let mut in_base: Vec<(u32, usize)> = Vec::new();
         for (slot, &id) in ids.iter().enumerate() {
             if let Some(e) = self.delta.entry(id) {
-                let names = |v: &[Box<str>]| v.iter().map(ToString::to_string).collect();
                 out.push(Some(Attributes {
-                    title: e.title.to_string(),
+                    title: e.title().to_owned(),
                     year: e.year,
-                    provider: e.provider.to_string(),
-                    genres: names(&e.genres),
-                    cast: names(&e.cast),
+                    provider: e.provider().to_owned(),
+                    genres: e.genres().map(str::to_owned).collect(),
+                    cast: e.cast().map(str::to_owned).collect(),
                 }));
             } else if let Some(rank) = v.rank_of(id).filter(|&r| !self.delta.removed.has(r)) {
                 let title = String::from_utf8_lossy(v.title(rank)).into_owned();

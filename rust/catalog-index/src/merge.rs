@@ -152,7 +152,7 @@ impl<'a> Src<'a> {
     fn title(&self, l: Live) -> &'a [u8] {
         match l {
             Live::Base(r) => self.v.title(r),
-            Live::Delta(i) => self.d.at(i).title.as_bytes(),
+            Live::Delta(i) => self.d.at(i).title().as_bytes(),
         }
     }
 }

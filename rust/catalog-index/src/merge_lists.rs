@@ -19,11 +19,11 @@ pub struct Merged<'a> {
 }
 
 /// The names of one table of an entry: 0 genres, 1 cast, 2 its provider.
-fn names(e: &Entry, which: usize) -> &[Box<str>] {
+fn names(e: &Entry, which: usize) -> Vec<&str> {
     match which {
-        0 => &e.genres,
-        1 => &e.cast,
-        _ => std::slice::from_ref(&e.provider),
+        0 => e.genres().collect(),
+        1 => e.cast().collect(),
+        _ => vec![e.provider()],
     }
 }
 
@@ -35,12 +35,12 @@ impl<'a> Merged<'a> {
         let mut pairs: Vec<u64> = Vec::new();
         for (i, &rank) in delta_rank.iter().enumerate() {
             let entry_names = names(d.at(i), which);
-            for (k, name) in entry_names.iter().enumerate() {
-                if entry_names[..k].contains(name) {
+            for (k, &name) in entry_names.iter().enumerate() {
+                if entry_names[..k].contains(&name) {
                     continue;
                 }
                 let next = numbers.len() as u32;
-                let number = *numbers.entry(&**name).or_insert(next);
+                let number = *numbers.entry(name).or_insert(next);
                 pairs.push(u64::from(number) << 32 | u64::from(rank));
             }
         }
