@@ -1,9 +1,10 @@
 //! A new base from the base and the delta, written section by section as it is read: the live
 //! movies in their maintained order (the base's ranks less the removed, the delta's entries by
 //! position), ranked anew; the id and year orders and the posting lists are the base's merged
-//! with the delta's through the new ranks (`merge_lists.rs`), the title trigrams counted and
-//! filled again. Held meanwhile: each base movie's new rank (4 bytes a movie), the delta's
-//! postings, and one section's working memory. No database: the predecessor order is the
+//! with the delta's through the new ranks (`merge_lists.rs`, `renumber.rs`), each movie's bits
+//! and blooms the base's (renumbered) and the delta's, the title trigrams counted and filled
+//! again. Held meanwhile: the delta's postings, a count of removed and delta movies for each
+//! 64 base ranks, and one section's working memory. No database: the predecessor order is the
 //! title order.
 
 use crate::base::{Base, View};
@@ -13,6 +14,7 @@ use crate::format::{Aligned, Header, Sink, Writer};
 use crate::index::write_atomically;
 use crate::ints::Narrow;
 use crate::merge_lists::Merged;
+use crate::renumber::NewRanks;
 use crate::values::{self, u32_len};
 use crate::{trigram, Index};
 use std::path::Path;
@@ -39,7 +41,7 @@ impl Index {
     }
 
     fn write_merged<S: Sink>(&self, sink: S) -> Result<S, Error> {
-        let mut m = Merge::new(self.base.view(), &self.delta)?;
+        let m = Merge::new(self.base.view(), &self.delta)?;
         let mut w = Writer::new(sink)?;
         for which in 0..3 {
             values::write(&Merged::new(&m.v, m.d, &m.new_rank, &m.delta_rank, which), m.n, &mut w)?;
@@ -59,7 +61,6 @@ impl Index {
         text.finish()?;
         m.by_year(&mut w)?;
         m.by_id(&mut w)?;
-        m.new_rank = Vec::new(); // room for the trigrams' window
         let titles = |f: &mut dyn FnMut(u32, &[u8])| {
             for (rank, l) in m.live().enumerate() {
                 f(rank as u32, m.title(l));
@@ -81,17 +82,24 @@ impl Index {
 
 /// A live movie: a base rank or a delta entry's place.
 #[derive(Clone, Copy)]
-enum Live {
+pub enum Live {
     Base(u32),
     Delta(usize),
 }
 
 /// The live movies in the new rank order.
-struct Walk<'a> {
-    v: &'a View<'a>,
+pub struct Walk<'a> {
+    /// Movies in the base.
+    n: u32,
     d: &'a Delta,
     rank: u32,
     entry: usize,
+}
+
+impl<'a> Walk<'a> {
+    pub fn new(base_movies: usize, d: &'a Delta) -> Self {
+        Walk { n: base_movies as u32, d, rank: 0, entry: 0 }
+    }
 }
 
 impl Iterator for Walk<'_> {
@@ -99,7 +107,7 @@ impl Iterator for Walk<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<Live> {
-        let n = self.v.n as u32;
+        let n = self.n;
         loop {
             let entry = self.entry;
             if entry < self.d.len() && (self.rank >= n || self.d.pos[entry] < base_pos(self.rank)) {
@@ -125,7 +133,7 @@ struct Src<'a> {
 
 impl<'a> Src<'a> {
     fn live(&self) -> Walk<'_> {
-        Walk { v: &self.v, d: self.d, rank: 0, entry: 0 }
+        Walk::new(self.v.n, self.d)
     }
 
     fn id(&self, l: Live) -> i64 {
@@ -160,7 +168,7 @@ impl<'a> Src<'a> {
 struct Merge<'a> {
     src: Src<'a>,
     /// The new rank of each base movie (`u32::MAX`: removed) and of each delta entry.
-    new_rank: Vec<u32>,
+    new_rank: NewRanks<'a>,
     delta_rank: Vec<u32>,
     n: usize,
     /// Bytes of text.
@@ -180,15 +188,13 @@ impl<'a> std::ops::Deref for Merge<'a> {
 impl<'a> Merge<'a> {
     fn new(v: View<'a>, d: &'a Delta) -> Result<Self, Error> {
         let src = Src { v, d };
-        let mut new_rank = vec![u32::MAX; src.v.n];
         let mut delta_rank = vec![0; d.len()];
         let (mut ids, mut years, mut text) = ((i64::MAX, i64::MIN), (i64::MAX, i64::MIN), 0usize);
         let mut n = 0usize;
         for l in src.live() {
             let rank = u32::try_from(n).map_err(|_| Error::Copy("more than 2^32 movies".into()))?;
-            match l {
-                Live::Base(r) => new_rank[r as usize] = rank,
-                Live::Delta(i) => delta_rank[i] = rank,
+            if let Live::Delta(i) = l {
+                delta_rank[i] = rank;
             }
             let (id, year) = (src.id(l), i64::from(src.year(l)));
             ids = (ids.0.min(id), ids.1.max(id));
@@ -201,6 +207,7 @@ impl<'a> Merge<'a> {
         } else {
             (Narrow::new(0, 0, 4), Narrow::new(0, 0, 2))
         };
+        let new_rank = NewRanks::new(src.v.n, d);
         Ok(Merge { src, new_rank, delta_rank, n, text: u32_len(text)?, id, year })
     }
 
@@ -234,7 +241,7 @@ fn spliced<S: Sink, K: Ord + Copy>(
     w: &mut Writer<S>,
     old: &[u32],
     key: impl Fn(u32) -> K,
-    new_rank: &[u32],
+    new_rank: &NewRanks<'_>,
     delta: &[(K, u32)],
 ) -> Result<(), Error> {
     let mut out = w.stream::<u32>();
@@ -242,7 +249,7 @@ fn spliced<S: Sink, K: Ord + Copy>(
     let mut delta = delta.iter().peekable();
     for chunk in old.chunks(CHUNK) {
         ranks.clear();
-        ranks.extend(chunk.iter().map(|&r| new_rank.get(r as usize).copied().unwrap_or(u32::MAX)));
+        ranks.extend(chunk.iter().map(|&r| new_rank.get(r)));
         keys.clear();
         if delta.peek().is_some() {
             keys.extend(chunk.iter().map(|&r| key(r)));

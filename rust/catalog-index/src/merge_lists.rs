@@ -5,13 +5,18 @@
 
 use crate::base::View;
 use crate::delta::{Delta, Entry};
-use crate::values::{Lists, Table};
+use crate::merge::{Live, Walk};
+use crate::renumber::NewRanks;
+use crate::values::{bloom_bit, Lists, Table};
 use std::collections::HashMap;
 use std::ops::Range;
 
 pub struct Merged<'a> {
     base: Table<'a>,
-    new_rank: &'a [u32],
+    base_movies: usize,
+    d: &'a Delta,
+    which: usize,
+    new_rank: &'a NewRanks<'a>,
     /// Each name: its list in the base, and its ranks among `delta`'s.
     names: Vec<(&'a str, Option<usize>, Range<usize>)>,
     /// The delta's new ranks, by name, each name's ascending.
@@ -28,7 +33,13 @@ fn names(e: &Entry, which: usize) -> Vec<&str> {
 }
 
 impl<'a> Merged<'a> {
-    pub fn new(v: &View<'a>, d: &'a Delta, new_rank: &'a [u32], delta_rank: &[u32], which: usize) -> Self {
+    pub fn new(
+        v: &View<'a>,
+        d: &'a Delta,
+        new_rank: &'a NewRanks<'a>,
+        delta_rank: &[u32],
+        which: usize,
+    ) -> Self {
         let base = [v.genres, v.cast, v.providers][which.min(2)];
         // The delta's names, numbered as met, then its postings as (name, rank), sorted.
         let mut numbers: HashMap<&'a str, u32> = HashMap::new();
@@ -85,7 +96,7 @@ impl<'a> Merged<'a> {
                 _ => break,
             }
         }
-        Merged { base, new_rank, names, delta }
+        Merged { base, base_movies: v.n, d, which, new_rank, names, delta }
     }
 }
 
@@ -98,12 +109,52 @@ impl Lists for Merged<'_> {
         self.names[i].0
     }
 
+    fn has_marks(&self, bloom: bool) -> bool {
+        if bloom {
+            self.base.keeps_skips() || self.base.is_empty()
+        } else {
+            self.base.keeps_bits() || self.base.is_empty()
+        }
+    }
+
+    /// The base's movies' bits (their values numbered anew) or blooms (a value's bloom bit
+    /// is its name's), and the delta's made from its names: in rank order, read in place.
+    fn marks(&self, kept: &[usize], bloom: bool, f: &mut dyn FnMut(u32)) {
+        let mut anew = vec![0u32; self.base.len()];
+        for (j, &i) in kept.iter().enumerate() {
+            if let (Some(k), false) = (self.names[i].1, bloom) {
+                anew[k] = 1 << j;
+            }
+        }
+        let bit_of = |name: &str| {
+            if bloom {
+                bloom_bit(name)
+            } else {
+                kept.binary_search_by(|&i| self.names[i].0.cmp(name)).map_or(0, |j| 1 << j)
+            }
+        };
+        for live in Walk::new(self.base_movies, self.d) {
+            f(match live {
+                Live::Base(r) if bloom => self.base.bloom_of(r),
+                Live::Base(r) => {
+                    let (mut old, mut bits) = (self.base.bits_of(r), 0);
+                    while old != 0 {
+                        bits |= anew.get(old.trailing_zeros() as usize).copied().unwrap_or(0);
+                        old &= old - 1;
+                    }
+                    bits
+                }
+                Live::Delta(i) => names(self.d.at(i), self.which).into_iter().fold(0, |b, n| b | bit_of(n)),
+            });
+        }
+    }
+
     fn ranks(&self, i: usize, mut f: impl FnMut(u32)) {
         let (_, base, range) = &self.names[i];
         let mut delta = self.delta[range.clone()].iter().copied().peekable();
         if let Some(list) = base {
             for r in self.base.list(*list) {
-                let rank = self.new_rank.get(r as usize).copied().unwrap_or(u32::MAX);
+                let rank = self.new_rank.get(r);
                 if rank == u32::MAX {
                     continue;
                 }
