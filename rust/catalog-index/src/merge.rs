@@ -160,7 +160,11 @@ impl<'a> Src<'a> {
     fn title(&self, l: Live) -> &'a [u8] {
         match l {
             Live::Base(r) => self.v.title(r),
-            Live::Delta(i) => self.d.at(i).title().as_bytes(),
+            // The delta's text column: each title and a NUL.
+            Live::Delta(i) => {
+                let (start, end) = (self.d.starts[i] as usize, self.d.starts[i + 1] as usize);
+                &self.d.text[start..end.saturating_sub(1).max(start)]
+            }
         }
     }
 }
@@ -211,22 +215,24 @@ impl<'a> Merge<'a> {
         Ok(Merge { src, new_rank, delta_rank, n, text: u32_len(text)?, id, year })
     }
 
-    /// The new rank of the delta entry of this id.
-    fn delta_rank_of(&self, id: i64) -> u32 {
-        self.d.index_of(id).map_or(u32::MAX, |i| self.delta_rank[i])
+    /// The delta's `(id, new rank)`, by id.
+    fn delta_by_id(&self) -> Vec<(i64, u32)> {
+        let rank = |pos| self.d.pos.binary_search(pos).map_or(u32::MAX, |i| self.delta_rank[i]);
+        self.d.by_id.iter().map(|(id, pos)| (*id, rank(pos))).collect()
     }
 
     /// New ranks in `(year, id)` order: the base's order (less the removed) and the delta's.
     fn by_year<S: Sink>(&self, w: &mut Writer<S>) -> Result<(), Error> {
-        let delta: Vec<_> =
-            self.d.by_year.iter().map(|&(year, id)| ((year, id), self.delta_rank_of(id))).collect();
+        let by_id = self.delta_by_id();
+        let rank = |id| by_id.binary_search_by_key(&id, |&(id, _)| id).map_or(u32::MAX, |k| by_id[k].1);
+        let delta: Vec<_> = self.d.by_year.iter().map(|&(year, id)| ((year, id), rank(id))).collect();
+        drop(by_id);
         spliced(w, self.v.by_year, |r| (self.v.year(r), self.v.id(r)), &self.new_rank, &delta)
     }
 
     /// New ranks in id order.
     fn by_id<S: Sink>(&self, w: &mut Writer<S>) -> Result<(), Error> {
-        let delta: Vec<_> = self.d.by_id.iter().map(|&(id, _)| (id, self.delta_rank_of(id))).collect();
-        spliced(w, self.v.by_id, |r| self.v.id(r), &self.new_rank, &delta)
+        spliced(w, self.v.by_id, |r| self.v.id(r), &self.new_rank, &self.delta_by_id())
     }
 }
 

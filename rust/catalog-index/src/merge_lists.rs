@@ -5,10 +5,10 @@
 
 use crate::base::View;
 use crate::delta::{Delta, Entry};
+use crate::hash::FastMap;
 use crate::merge::{Live, Walk};
 use crate::renumber::NewRanks;
 use crate::values::{bloom_bit, Lists, Table};
-use std::collections::HashMap;
 use std::ops::Range;
 
 pub struct Merged<'a> {
@@ -23,13 +23,10 @@ pub struct Merged<'a> {
     delta: Vec<u32>,
 }
 
-/// The names of one table of an entry: 0 genres, 1 cast, 2 its provider.
-fn names(e: &Entry, which: usize) -> Vec<&str> {
-    match which {
-        0 => e.genres().collect(),
-        1 => e.cast().collect(),
-        _ => vec![e.provider()],
-    }
+/// The names of one table of an entry (each once): 0 genres, 1 cast, 2 its provider.
+fn names(e: &Entry, which: usize) -> impl Iterator<Item = &str> {
+    let (genres, cast) = (e.genres().take(if which == 0 { usize::MAX } else { 0 }), e.cast());
+    genres.chain(cast.take(if which == 1 { usize::MAX } else { 0 })).chain((which >= 2).then(|| e.provider()))
 }
 
 impl<'a> Merged<'a> {
@@ -42,14 +39,10 @@ impl<'a> Merged<'a> {
     ) -> Self {
         let base = [v.genres, v.cast, v.providers][which.min(2)];
         // The delta's names, numbered as met, then its postings as (name, rank), sorted.
-        let mut numbers: HashMap<&'a str, u32> = HashMap::new();
+        let mut numbers: FastMap<&'a str, u32> = FastMap::default();
         let mut pairs: Vec<u64> = Vec::new();
         for (i, &rank) in delta_rank.iter().enumerate() {
-            let entry_names = names(d.at(i), which);
-            for (k, &name) in entry_names.iter().enumerate() {
-                if entry_names[..k].contains(&name) {
-                    continue;
-                }
+            for name in names(d.at(i), which) {
                 let next = numbers.len() as u32;
                 let number = *numbers.entry(name).or_insert(next);
                 pairs.push(u64::from(number) << 32 | u64::from(rank));
@@ -144,7 +137,7 @@ impl Lists for Merged<'_> {
                     }
                     bits
                 }
-                Live::Delta(i) => names(self.d.at(i), self.which).into_iter().fold(0, |b, n| b | bit_of(n)),
+                Live::Delta(i) => names(self.d.at(i), self.which).fold(0, |b, n| b | bit_of(n)),
             });
         }
     }

@@ -42,17 +42,12 @@ pub trait Lists {
 /// and `SKIP` ranks read, not the list: a movie's cast among 4,000 lists in ~0.1 ms.
 const SKIP: u32 = if cfg!(test) { 2 } else { 32 };
 
-/// Bytes of each movie's bits computed at a time when they are not made with the lists.
+/// Bytes of each movie's bits made at a time from the lists (read again for each window).
 const BITS_WINDOW: usize = if cfg!(test) { 64 } else { 4 << 20 };
-
-/// Each movie's bits (or bloom) are made while the lists are written when they take this
-/// many bytes at most (4 a movie: 4 M movies); else a window at a time, the lists read again
-/// (both ways taken in tests).
-const BITS_AT_ONCE: usize = if cfg!(test) { 400 } else { 16 << 20 };
 
 /// Nine sections: lists, list offsets, list lengths, name offsets, names, each movie's bits
 /// (empty for more than 32 values), and else the skips' offsets, the skips, each movie's
-/// bloom. One list is held at a time, and the movies' bits (4 bytes a movie at most).
+/// bloom. One list is held at a time, and the bits of a window of movies.
 pub fn write<S: Sink, L: Lists>(lists: &L, movies: usize, w: &mut Writer<S>) -> Result<(), Error> {
     let mut kept = Vec::new();
     let (mut lists_at, mut counts) = (vec![0u32], Vec::new());
@@ -60,21 +55,15 @@ pub fn write<S: Sink, L: Lists>(lists: &L, movies: usize, w: &mut Writer<S>) -> 
     // fewer, which then keeps both), else bits.
     let skipping = width(lists.len()) == 0;
     let (mut skips, mut skips_at) = (Vec::new(), vec![0u32]);
-    let at_once = movies * 4 <= BITS_AT_ONCE && !lists.has_marks(skipping);
-    let mut marks = vec![0u32; if at_once { movies } else { 0 }];
     let mut s = w.stream::<u8>();
     for i in 0..lists.len() {
         let start = s.len();
-        let bit = if skipping { bloom_bit(lists.name(i)) } else { 1 << kept.len() };
         let mut n = 0u32;
         let mut each = |r: u32, offset: usize| {
             n += 1;
             if skipping && n.is_multiple_of(SKIP) {
                 // (a list is less than 4 GiB: its section's length is checked below)
                 skips.extend([r, offset as u32]);
-            }
-            if let Some(m) = marks.get_mut(r as usize) {
-                *m |= bit;
             }
         };
         if let Some((bytes, count)) = lists.encoded(i) {
@@ -116,43 +105,23 @@ pub fn write<S: Sink, L: Lists>(lists: &L, movies: usize, w: &mut Writer<S>) -> 
         s.extend(lists.name(i).as_bytes());
     }
     s.finish()?;
-    // The marks are bits if not skipping, blooms if skipping (both if a merge left 32 values
-    // or fewer of more: then the bits are made a window at a time).
-    let made = |bits: bool| {
-        if bits == skipping {
-            Made::No
-        } else if lists.has_marks(!bits) {
-            Made::ByLists(!bits)
-        } else if marks.len() == movies {
-            Made::Here(&marks)
-        } else {
-            Made::No
-        }
-    };
+    // Bits if not skipping, blooms if skipping (both if a merge left 32 values or fewer of
+    // more: then the bits are made from the lists).
+    let made = |bloom: bool| lists.has_marks(bloom).then_some(bloom);
     let value = |j: usize, _| 1 << j;
     match width(kept.len()) {
-        1 => bits::<S, L, u8>(lists, &kept, value, made(true), movies, w)?,
-        2 => bits::<S, L, u16>(lists, &kept, value, made(true), movies, w)?,
-        4 => bits::<S, L, u32>(lists, &kept, value, made(true), movies, w)?,
+        1 => bits::<S, L, u8>(lists, &kept, value, made(false), movies, w)?,
+        2 => bits::<S, L, u16>(lists, &kept, value, made(false), movies, w)?,
+        4 => bits::<S, L, u32>(lists, &kept, value, made(false), movies, w)?,
         _ => w.section::<u32>(&[])?,
     }
     w.section(if skipping { &skips_at[..] } else { &[] })?;
     w.section(&skips)?;
     if skipping {
-        bits::<S, L, u16>(lists, &kept, |_, i| bloom_bit(lists.name(i)), made(false), movies, w)
+        bits::<S, L, u16>(lists, &kept, |_, i| bloom_bit(lists.name(i)), made(true), movies, w)
     } else {
         w.section::<u16>(&[])
     }
-}
-
-/// Where each movie's bits come from: made with the lists, told by them, or neither (a window
-/// at a time, the lists read again for each).
-#[derive(Clone, Copy)]
-enum Made<'a> {
-    Here(&'a [u32]),
-    /// Blooms if true.
-    ByLists(bool),
-    No,
 }
 
 /// A value's bit in a movie's bloom (each movie's values of a table with skips, 16 bits).
@@ -160,24 +129,20 @@ pub fn bloom_bit(name: &str) -> u32 {
     1 << (xxhash_rust::xxh3::xxh3_64(name.as_bytes()) & 15)
 }
 
-/// Each movie's bits: those made with the lists, or a window of ranks at a time.
+/// Each movie's bits (or blooms): told by the lists (`told`: blooms if true), or made from
+/// them a window of ranks at a time.
 fn bits<S: Sink, L: Lists, T: bytemuck::Pod + TryFrom<u32> + std::ops::BitOrAssign>(
     lists: &L,
     kept: &[usize],
     bit_of: impl Fn(usize, usize) -> u32,
-    made: Made<'_>,
+    told: Option<bool>,
     movies: usize,
     w: &mut Writer<S>,
 ) -> Result<(), Error> {
-    let narrow = |b: u32| T::try_from(b).unwrap_or_else(|_| T::zeroed());
-    match made {
-        Made::Here(marks) => return w.column(marks.iter().map(|&b| narrow(b))),
-        Made::ByLists(bloom) => {
-            let mut s = w.stream::<T>();
-            lists.marks(kept, bloom, &mut |b| s.push(narrow(b)));
-            return s.finish();
-        }
-        Made::No => {}
+    if let Some(bloom) = told {
+        let mut s = w.stream::<T>();
+        lists.marks(kept, bloom, &mut |b| s.push(T::try_from(b).unwrap_or_else(|_| T::zeroed())));
+        return s.finish();
     }
     let window = BITS_WINDOW / size_of::<T>();
     let mut bits = vec![T::zeroed(); window.min(movies)];
