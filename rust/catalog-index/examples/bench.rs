@@ -37,6 +37,13 @@ fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1e6
 }
 
+/// CPU time this thread has run, in ms (what other processes on the machine take from it
+/// is not counted: a steadier figure than the elapsed time on a loaded machine).
+fn cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    stat.split(' ').next().and_then(|ns| ns.parse::<f64>().ok()).unwrap_or(0.0) / 1e6
+}
+
 /// Run `f`, printing its time and how far the heap (counted) and RSS grew above where they
 /// started at their peak (RSS can grow less than the heap when the allocator reuses memory
 /// freed before).
@@ -45,12 +52,13 @@ fn measured<T>(what: &str, f: impl FnOnce() -> T) -> T {
     let heap_before = heap::now();
     reset_peak();
     heap::reset_peak();
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), cpu_ms());
     let out = f();
     let seconds = started.elapsed().as_secs_f64();
+    let cpu = cpu_ms() - cpu;
     let after = rss();
     println!(
-        "{what}: {:.1} ms, peak heap +{:.1} MB (held after: +{:.1} MB), peak RSS +{:.0} MB",
+        "{what}: {:.1} ms (CPU {cpu:.0} ms), peak heap +{:.1} MB (held after: +{:.1} MB), peak RSS +{:.0} MB",
         seconds * 1e3,
         mb(heap::peak().saturating_sub(heap_before) as u64),
         mb(heap::now().saturating_sub(heap_before) as u64),
