@@ -469,24 +469,6 @@ impl<'a> Table<'a> {
             + self.blooms.len() * 2
     }
 
-    /// One skip every `SKIP` ranks of list `i` (a whole list), each its rank and offset.
-    fn skips_agree(&self, i: usize) -> bool {
-        let (from, to) = (self.skips_at[i] as usize, self.skips_at[i + 1] as usize);
-        if to - from != (self.counts[i] / SKIP) as usize {
-            return false;
-        }
-        let mut ranks = self.list(i);
-        let mut skips = self.skips[2 * from..2 * to].chunks_exact(2);
-        let mut n = 0u32;
-        while let Some(r) = ranks.next() {
-            n += 1;
-            if n.is_multiple_of(SKIP) && skips.next().is_none_or(|s| s != [r, ranks.offset() as u32]) {
-                return false;
-            }
-        }
-        true
-    }
-
     /// Offsets in bounds and ascending, names UTF-8 and strictly ascending, lists whole and
     /// below `movies`, the bits those of the lists.
     pub fn validate(&self, what: &str, movies: usize) -> Result<(), Error> {
@@ -525,26 +507,35 @@ impl<'a> Table<'a> {
             if i > 0 && self.name_bytes(i - 1) >= self.name_bytes(i) {
                 return Err(bad("names out of order"));
             }
-            if !self.list(i).check(self.counts[i], movies) {
-                return Err(bad("a posting list is damaged"));
-            }
-            if skipping && !self.skips_agree(i) {
+            // Each list read once: whole, below `movies`, its skips its own, its movies' bits.
+            let bit = if skipping { bloom_bit(self.name(i)) as u16 } else { 0 };
+            let (from, to) =
+                if skipping { (self.skips_at[i] as usize, self.skips_at[i + 1] as usize) } else { (0, 0) };
+            if to - from != if skipping { (self.counts[i] / SKIP) as usize } else { 0 } {
                 return Err(bad("a list's skips disagree with it"));
             }
-            let bit = if skipping {
-                bloom_bit(std::str::from_utf8(self.name_bytes(i)).unwrap_or_default())
-            } else {
-                0
-            };
-            for r in self.list(i).filter(|_| skipping) {
-                if let Some(b) = blooms.get_mut(r as usize) {
-                    *b |= bit as u16;
+            let mut skips = self.skips[2 * from..2 * to].chunks_exact(2);
+            let mut ranks = self.list(i);
+            let (mut n, mut last) = (0u32, None);
+            while let Some(r) = ranks.next() {
+                n += 1;
+                last = Some(r);
+                if skipping {
+                    if n.is_multiple_of(SKIP) && skips.next().is_none_or(|s| s != [r, ranks.offset() as u32])
+                    {
+                        return Err(bad("a list's skips disagree with it"));
+                    }
+                    if let Some(b) = blooms.get_mut(r as usize) {
+                        *b |= bit;
+                    }
                 }
-            }
-            for r in self.list(i).filter(|_| keeps_bits) {
                 if let Some(b) = bits.get_mut(r as usize) {
                     *b |= 1 << i;
                 }
+            }
+            let whole = ranks.offset() == (self.lists_at[i + 1] - self.lists_at[i]) as usize;
+            if n != self.counts[i] || !whole || last.is_some_and(|r| r as usize >= movies) {
+                return Err(bad("a posting list is damaged"));
             }
         }
         if blooms != self.blooms {
