@@ -37,8 +37,8 @@
 //! varint-coded and gathers the other columns in pieces (`spill.rs`: in memory, or files of
 //! the segments' folder moved into the segment a piece at a time). The trigram lists are
 //! counted, then filled a window of 32 MB at a time, the titles read again for each. At 3 M
-//! movies a merge of a 110,000-movie delta grows the heap by 35 MB at its peak (it was 276),
-//! a build into a file by 41 MB (it was 319).
+//! movies a merge of a 110,000-movie delta grows the heap by 36 MB at its peak (it was 276),
+//! a build into a file by 41 MB (it was 319), in about the time they took.
 //!
 //! **Titles** are found through trigrams instead of a suffix array (4 bytes a title byte):
 //! the rarest lists of the needle's trigrams give candidates, checked with `memmem`; a 1- or
