@@ -73,6 +73,7 @@ mod parts;
 mod renumber;
 mod search;
 mod spill;
+mod tables;
 mod tombstones;
 mod trigram;
 mod values;

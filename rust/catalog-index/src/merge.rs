@@ -15,7 +15,8 @@ use crate::index::write_atomically;
 use crate::ints::Narrow;
 use crate::merge_lists::Merged;
 use crate::renumber::NewRanks;
-use crate::values::{self, u32_len};
+use crate::tables;
+use crate::values::u32_len;
 use crate::{trigram, Index};
 use std::path::Path;
 
@@ -44,7 +45,7 @@ impl Index {
         let m = Merge::new(self.base.view(), &self.delta)?;
         let mut w = Writer::new(sink)?;
         for which in 0..3 {
-            values::write(&Merged::new(&m.v, m.d, &m.new_rank, &m.delta_rank, which), m.n, &mut w)?;
+            tables::write(&Merged::new(&m.v, m.d, &m.new_rank, &m.delta_rank, which), m.n, &mut w)?;
         }
         m.id.write(&mut w, m.live().map(|l| m.id(l)))?;
         w.column(m.live().map(|l| m.hash(l)))?;

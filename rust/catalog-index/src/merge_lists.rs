@@ -8,7 +8,8 @@ use crate::delta::{Delta, Entry};
 use crate::hash::FastMap;
 use crate::merge::{Live, Walk};
 use crate::renumber::NewRanks;
-use crate::values::{bloom_bit, Lists, Table};
+use crate::tables::Lists;
+use crate::values::{bloom_bit, Table};
 use std::ops::Range;
 
 pub struct Merged<'a> {

@@ -8,8 +8,9 @@ use crate::error::Error;
 use crate::format::{Header, Sink, Writer};
 use crate::ints::{Ints, Narrow};
 use crate::spill::{read_items, Column};
+use crate::tables::{self, Postings};
 use crate::trigram;
-use crate::values::{self, u32_len, Postings};
+use crate::values::u32_len;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
@@ -85,7 +86,7 @@ impl Parts {
         let Parts { ids, hashes, years, starts, text, n, text_len, genres, cast, providers, .. } = self;
         let mut w = Writer::new(sink)?;
         for postings in [genres, cast, providers] {
-            values::write(&postings.sorted(), n, &mut w)?;
+            tables::write(&postings.sorted(), n, &mut w)?;
         }
         let ids = Held::read::<i64>(ids, id, n)?;
         ids.write(&mut w)?;
