@@ -85,7 +85,9 @@ def decode_copy(data: bytes) -> list[MovieDict]: ...
 class IndexBuilder:
     """Reads ``COPY (SELECT <INDEX_COLUMNS> ... ORDER BY title, id) TO STDOUT (FORMAT binary)``."""
 
-    def __new__(cls) -> IndexBuilder: ...
+    def __new__(cls, folder: str | os.PathLike[str] | None = None) -> IndexBuilder:
+        """With a folder (the segments' tmpfs), the movies' columns are gathered in files
+        there until ``finish(path)`` moves them into the segment."""
     def feed(self, chunk: bytes) -> None: ...
     def finish(self, path: str | os.PathLike[str] | None = None) -> SearchIndex:
         """The index; with a path, it is written there (as ``save`` does) and mapped."""

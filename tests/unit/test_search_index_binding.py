@@ -175,11 +175,12 @@ def test_a_saved_index_is_opened_mapped(tmp_path: Path) -> None:
     assert search(changed, title="lien") == (1, [3])
     merged = changed.merged(tmp_path / "merged.idx")  # written there, and mapped
     assert merged.mapped_bytes > 0 and search(merged, title="lien") == (1, [3])
-    builder = IndexBuilder()
+    builder = IndexBuilder(tmp_path)  # its columns gathered in files there meanwhile
     builder.feed(copy_data(MOVIES))
+    assert any(p.name.startswith(".spill-") for p in tmp_path.iterdir())
     fresh = builder.finish(tmp_path / "fresh.idx")  # likewise
     assert fresh.mapped_bytes > 0 and search(fresh, title="lien") == (2, [3, 1])
-    names = ["catalog.idx", "fresh.idx", "merged.idx"]
+    names = ["catalog.idx", "fresh.idx", "merged.idx"]  # the gathered columns gone
     assert [p.name for p in sorted(tmp_path.iterdir())] == names
 
 

@@ -123,7 +123,9 @@ def build(conn: psycopg.Connection, segments: Segments | None = None) -> Built:
     open; one is opened and ended here); written to the pod's shared directory and mapped
     (never held twice) when there is one."""
     started = time.perf_counter()
-    builder = IndexBuilder()
+    # With the pod's folder, the movies' columns wait there (moved into the segment when it
+    # is written), not in this process's heap: the build holds ~40 MB at 3 M movies.
+    builder = IndexBuilder(None if segments is None else str(segments.directory))
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         version = reads.catalog_version(conn)

@@ -7,7 +7,10 @@
 //! cargo run --release -p moviestore-catalog-index --example bench -- 300000 /dev/shm
 //! ```
 //!
-//! With a third argument `into`, only the build straight into a file is measured.
+//! With a third argument `into`, only the build straight into a file is measured (its columns
+//! gathered in files of the folder, as the API does); with
+//! `merge [CHANGED]`, only a change set of CHANGED movies (110,000 unless given) applied to the
+//! base and the merge of that delta straight into a file, each one's peak RSS growth its own.
 //! With `KEEP=1` the segment files written in that folder stay (`bench-N.idx`, the base;
 //! `bench-N-merged.idx`, after the change sets), to be opened from Python.
 #![allow(clippy::cast_precision_loss, clippy::cast_possible_wrap, clippy::cast_sign_loss)]
@@ -18,6 +21,11 @@ mod catalog;
 mod changes;
 #[path = "common/copy.rs"]
 mod copy;
+#[path = "common/heap.rs"]
+mod heap;
+
+#[global_allocator]
+static HEAP: heap::Counting = heap::Counting;
 
 use catalog::{reset_peak, rss, Catalog};
 use catalog_index::{Index, Query, Sort};
@@ -29,15 +37,33 @@ fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1e6
 }
 
-/// Run `f`, printing its time and how far RSS grew above where it started.
+/// CPU time this thread has run, in ms (what other processes on the machine take from it
+/// is not counted: a steadier figure than the elapsed time on a loaded machine).
+fn cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    stat.split(' ').next().and_then(|ns| ns.parse::<f64>().ok()).unwrap_or(0.0) / 1e6
+}
+
+/// Run `f`, printing its time and how far the heap (counted) and RSS grew above where they
+/// started at their peak (RSS can grow less than the heap when the allocator reuses memory
+/// freed before).
 fn measured<T>(what: &str, f: impl FnOnce() -> T) -> T {
     let before = rss().0;
+    let heap_before = heap::now();
     reset_peak();
-    let started = Instant::now();
+    heap::reset_peak();
+    let (started, cpu) = (Instant::now(), cpu_ms());
     let out = f();
     let seconds = started.elapsed().as_secs_f64();
+    let cpu = cpu_ms() - cpu;
     let after = rss();
-    println!("{what}: {:.1} ms, peak RSS +{:.0} MB", seconds * 1e3, mb(after.1.saturating_sub(before)));
+    println!(
+        "{what}: {:.1} ms (CPU {cpu:.0} ms), peak heap +{:.1} MB (held after: +{:.1} MB), peak RSS +{:.0} MB",
+        seconds * 1e3,
+        mb(heap::peak().saturating_sub(heap_before) as u64),
+        mb(heap::now().saturating_sub(heap_before) as u64),
+        mb(after.1.saturating_sub(before))
+    );
     out
 }
 
@@ -53,11 +79,21 @@ fn main() {
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(300_000);
     let dir = PathBuf::from(args.next().unwrap_or_else(|| "/dev/shm".into()));
     let catalog = Catalog::new(n, 7);
-    if args.next().as_deref() == Some("into") {
+    let mode = args.next();
+    if mode.as_deref() == Some("into") {
         // Alone in a fresh process, so that the peak is the build's own.
         let path = dir.join(format!("bench-{n}-built.idx"));
         measured("build into a file", || catalog.build_into(&path));
         let _ = std::fs::remove_file(&path);
+        return;
+    }
+    if mode.as_deref() == Some("attributes") {
+        attributes(&catalog, &catalog.build(), 200);
+        return;
+    }
+    if mode.as_deref() == Some("merge") {
+        let size: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(110_000);
+        merge_alone(&catalog, &dir, size.min(n / 2));
         return;
     }
     let index = measured(&format!("build of {n} movies"), || catalog.build());
@@ -72,9 +108,8 @@ fn main() {
 
     let path = dir.join(format!("bench-{n}.idx"));
     measured("save", || or_exit(index.save(&path)));
-    let ids: Vec<i64> = catalog.ids.iter().step_by(n / 10).copied().collect();
-    let found = measured("attributes of 10 movies", || index.attributes(&ids));
-    assert!(found.iter().all(Option::is_some));
+    attributes(&catalog, &index, 21);
+
     measured("read + check (no mapping)", || drop(or_exit(Index::read(&path))));
 
     let mut changes = Changes::new(&catalog, 11);
@@ -110,6 +145,42 @@ fn main() {
         let _ = std::fs::remove_file(&path);
         let _ = std::fs::remove_file(&merged_path);
     }
+}
+
+/// The time of `index.attributes` for `sets` sets of ten movies spread over the title order.
+fn attributes(catalog: &Catalog, index: &Index, sets: usize) {
+    let n = catalog.len();
+    let mut times = Vec::new();
+    for k in 0..sets {
+        let ids: Vec<i64> = catalog.ids.iter().skip(k * 7919).step_by(n / 10).take(10).copied().collect();
+        let started = Instant::now();
+        let found = index.attributes(&ids);
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+        assert!(found.iter().all(Option::is_some));
+    }
+    report(&format!("attributes of 10 movies ({sets} sets)"), &mut times);
+}
+
+/// A change set applied to the base, and the merge of that delta into a file: the peak RSS
+/// growth of each is its own (the base and the delta are held before it starts).
+fn merge_alone(catalog: &Catalog, dir: &std::path::Path, size: usize) {
+    let n = catalog.len();
+    let index = catalog.build();
+    let mut changes = Changes::new(catalog, 11);
+    let (ids, rows) = changes.next(size);
+    let applied = measured(&format!("apply {size} movies"), || or_exit(index.apply(&ids, &rows)));
+    let delta = applied.heap_bytes() - index.heap_bytes();
+    drop((ids, rows, index));
+    println!(
+        "  delta {} movies, {} base movies removed, delta heap {:.1} MB ({:.0} bytes a delta movie)",
+        applied.delta_movies(),
+        applied.removed_movies(),
+        mb(delta as u64),
+        delta as f64 / applied.delta_movies().max(1) as f64
+    );
+    let path = dir.join(format!("bench-{n}-merged.idx"));
+    measured("merge into a file", || or_exit(applied.merge_into(&path)));
+    let _ = std::fs::remove_file(&path);
 }
 
 /// Apply each change set in turn, reporting the times.

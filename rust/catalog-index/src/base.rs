@@ -51,33 +51,37 @@ fn view<'a>(bytes: &'a [u8], h: &Header, r: &[Range<usize>]) -> Result<View<'a>,
         Ints::view(&bytes[r[s].clone()], width, base).ok_or_else(|| segment("a column of unknown width"))
     };
     let table = |s: usize| -> Result<Table<'a>, Error> {
+        // Written in the order lists, list offsets, counts, name offsets, names, bits, skip
+        // offsets, skips, blooms.
         let sections = (
-            cast(bytes, &r[s])?,
-            cast(bytes, &r[s + 1])?,
-            cast(bytes, &r[s + 2])?,
             cast(bytes, &r[s + 3])?,
             cast(bytes, &r[s + 4])?,
+            cast(bytes, &r[s + 1])?,
+            cast(bytes, &r[s + 2])?,
+            cast(bytes, &r[s])?,
             &bytes[r[s + 5].clone()],
         );
-        Table::new(sections).ok_or_else(|| segment("a column's bits are misaligned"))
+        let t = Table::new(sections).ok_or_else(|| segment("a column's bits are misaligned"))?;
+        Ok(t.with_skips(cast(bytes, &r[s + 6])?, cast(bytes, &r[s + 7])?, cast(bytes, &r[s + 8])?))
     };
+    // The order they are written in: the tables first (the builder lets their lists go).
     Ok(View {
         n: usize::try_from(h.movies).map_err(|_| segment("too many movies"))?,
-        ids: ints(0, h.id_width, h.id_base)?,
-        hashes: cast(bytes, &r[1])?,
-        years: ints(2, h.year_width, h.year_base)?,
-        starts: cast(bytes, &r[3])?,
-        text: cast(bytes, &r[4])?,
-        by_year: cast(bytes, &r[5])?,
-        by_id: cast(bytes, &r[6])?,
-        genres: table(7)?,
-        cast: table(13)?,
-        providers: table(19)?,
+        genres: table(0)?,
+        cast: table(9)?,
+        providers: table(18)?,
+        ids: ints(27, h.id_width, h.id_base)?,
+        hashes: cast(bytes, &r[28])?,
+        years: ints(29, h.year_width, h.year_base)?,
+        starts: cast(bytes, &r[30])?,
+        text: cast(bytes, &r[31])?,
+        by_year: cast(bytes, &r[32])?,
+        by_id: cast(bytes, &r[33])?,
         trigrams: Trigrams::new(
-            cast(bytes, &r[25])?,
-            cast(bytes, &r[26])?,
-            cast(bytes, &r[27])?,
-            cast(bytes, &r[28])?,
+            cast(bytes, &r[34])?,
+            cast(bytes, &r[35])?,
+            cast(bytes, &r[36])?,
+            cast(bytes, &r[37])?,
         ),
     })
 }

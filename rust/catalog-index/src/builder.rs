@@ -38,14 +38,31 @@ impl Default for Builder {
 }
 
 impl Builder {
+    /// A builder that gathers the movies' columns in memory.
     pub fn new() -> Self {
-        Builder { pending: Vec::new(), header_read: false, ended: false, parts: Parts::default() }
+        Builder::gathering_in(None)
+    }
+
+    /// A builder that gathers the movies' columns (ids, title hashes, years, titles) in files
+    /// of `folder` (the segments' tmpfs), in pieces, until [`Builder::finish_into`] moves them
+    /// into the segment file there: held in memory meanwhile are the posting lists only.
+    pub fn spilling(folder: &std::path::Path) -> Self {
+        Builder::gathering_in(Some(folder))
+    }
+
+    fn gathering_in(folder: Option<&std::path::Path>) -> Self {
+        Builder { pending: Vec::new(), header_read: false, ended: false, parts: Parts::new(folder) }
     }
 
     /// The next movie in title order.
     pub fn push(&mut self, movie: &Movie<'_>) -> Result<(), Error> {
         if movie.title_search.contains('\0') {
             return Err(Error::Copy("a title holds a NUL character".into()));
+        }
+        // (`PostgreSQL`'s text holds none; a delta's entries keep their names NUL-ended)
+        let names = movie.genres.iter().chain(&movie.cast).chain([&movie.provider]);
+        if names.into_iter().any(|n| n.contains('\0')) {
+            return Err(Error::Copy("a name holds a NUL character".into()));
         }
         let p = &mut self.parts;
         let rank = p.push(movie.id, xxh3_64(movie.title), movie.year, movie.title_search.as_bytes())?;
@@ -124,7 +141,7 @@ impl Builder {
 
     /// The index; the COPY data, if fed, must have ended.
     pub fn finish(self) -> Result<Index, Error> {
-        let mut bytes = self.parts()?.write(Aligned::default())?;
+        let mut bytes = self.parts()?.write(Aligned::default(), None)?;
         bytes.shrink();
         Ok(Index::from_base(Base::built(bytes)?))
     }
@@ -133,7 +150,7 @@ impl Builder {
     /// holding it in memory as well: open the file to use it.
     pub fn finish_into(self, path: &std::path::Path) -> Result<(), Error> {
         let parts = self.parts()?;
-        crate::index::write_atomically(path, |w| parts.write(w))
+        crate::index::write_atomically(path, |w, written| parts.write(w, Some(written)))
     }
 
     fn parts(self) -> Result<Parts, Error> {

@@ -57,14 +57,8 @@ fn row(r: &mut Reader<'_>) -> Result<Option<Change>, CopyError> {
     let hash = xxh3_64(r.bytes("title")?);
     let year = r.int4("year")?;
     let provider = r.text("provider")?;
-    let names = |v: Vec<&str>| {
-        let mut v: Vec<Box<str>> = v.into_iter().map(Box::from).collect();
-        v.sort_unstable();
-        v.dedup();
-        v.into_boxed_slice()
-    };
-    let genres = names(r.text_array("genres")?);
-    let cast = names(r.text_array("cast")?);
+    let genres = sorted(r.text_array("genres")?);
+    let cast = sorted(r.text_array("cast")?);
     let after = match r.field()? {
         None => None,
         Some(b) => Some(
@@ -73,8 +67,14 @@ fn row(r: &mut Reader<'_>) -> Result<Option<Change>, CopyError> {
                 .map_err(|_| crate::copy::invalid("after_id is not an int8"))?,
         ),
     };
-    let bloom = crate::delta::entry_bloom(provider, &genres, &cast);
-    let (title, provider) = (title.into(), provider.into());
-    let entry = Entry { id, year, hash, title, provider, genres, cast, bloom };
+    let entry = Entry::new(id, hash, year, title, provider, &genres, &cast)
+        .ok_or_else(|| crate::copy::invalid("a name holds a NUL character, or there are too many"))?;
     Ok(Some(Change { entry, after }))
+}
+
+/// Each name once, in order.
+fn sorted(mut names: Vec<&str>) -> Vec<&str> {
+    names.sort_unstable();
+    names.dedup();
+    names
 }

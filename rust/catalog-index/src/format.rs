@@ -18,9 +18,13 @@ use std::ops::Range;
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 pub const MAGIC: [u8; 8] = *b"MSINDEX\0";
-pub const VERSION: u32 = 1;
+/// 2: the tables first (genres, cast, providers: the builder lets their lists go first), each
+/// table's posting lists before their offsets, counts and names (a merge streams them), and
+/// skips into the lists of a table of more than 32 values and each movie's bloom of them (each
+/// movie's values found fast).
+pub const VERSION: u32 = 2;
 const ENDIAN: u32 = 0x0102_0304;
-pub const SECTIONS: usize = 29;
+pub const SECTIONS: usize = 38;
 const HEADER_BYTES: usize = 80;
 const CHECKED_HEADER: usize = 72; // everything before the header's own checksum
 pub const BODY_START: usize = HEADER_BYTES + SECTIONS * 16;
@@ -40,6 +44,10 @@ pub trait Sink {
     fn put(&mut self, bytes: &[u8]) -> Result<(), Error>;
     /// Overwrite bytes already put (the header, written last).
     fn patch(&mut self, at: usize, bytes: &[u8]) -> Result<(), Error>;
+    /// Hand on what is buffered (so that a file's bytes can be read back).
+    fn flush(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// A byte buffer whose start is 8-aligned (a `Vec<u8>` gives no such promise).
@@ -102,7 +110,14 @@ impl<W: Write + Seek> Sink for std::io::BufWriter<W> {
         self.seek(SeekFrom::Start(end))?;
         Ok(())
     }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        Ok(Write::flush(self)?)
+    }
 }
+
+/// Bytes a [`Stream`] gathers before it hands them on.
+const CHUNK: usize = 1 << 16;
 
 /// Writes the sections in order, then the header.
 pub struct Writer<S: Sink> {
@@ -110,12 +125,15 @@ pub struct Writer<S: Sink> {
     at: usize,
     table: Vec<(u64, u64)>,
     body: Xxh3,
+    /// Where the section being streamed starts.
+    open: Option<usize>,
 }
 
 impl<S: Sink> Writer<S> {
     pub fn new(mut sink: S) -> Result<Self, Error> {
         sink.put(&[0; BODY_START])?;
-        Ok(Writer { sink, at: BODY_START, table: Vec::with_capacity(SECTIONS), body: Xxh3::new() })
+        let table = Vec::with_capacity(SECTIONS);
+        Ok(Writer { sink, at: BODY_START, table, body: Xxh3::new(), open: None })
     }
 
     fn put(&mut self, bytes: &[u8]) -> Result<(), Error> {
@@ -124,13 +142,43 @@ impl<S: Sink> Writer<S> {
         self.sink.put(bytes)
     }
 
-    /// The next section.
+    /// The next section, whole.
     pub fn section<T: bytemuck::Pod>(&mut self, items: &[T]) -> Result<(), Error> {
+        let mut s = self.stream();
+        s.extend(items);
+        s.finish()
+    }
+
+    /// The next section, from an iterator (a chunk of it held at a time).
+    pub fn column<T: bytemuck::Pod>(&mut self, items: impl IntoIterator<Item = T>) -> Result<(), Error> {
+        let mut s = self.stream();
+        for x in items {
+            s.push(x);
+        }
+        s.finish()
+    }
+
+    /// The next section, written as it is pushed: see [`Stream`].
+    pub fn stream<T: bytemuck::Pod>(&mut self) -> Stream<'_, S, T> {
         let pad = self.at.next_multiple_of(8) - self.at;
-        self.put(&[0; 8][..pad])?;
-        let bytes: &[u8] = bytemuck::cast_slice(items);
-        self.table.push((self.at as u64, bytes.len() as u64));
-        self.put(bytes)
+        let error = self.put(&[0; 8][..pad]).err();
+        self.open = Some(self.at);
+        Stream { w: self, buf: Vec::with_capacity(CHUNK / size_of::<T>().max(1)), error }
+    }
+
+    /// Where the last section written lies.
+    pub fn last_section(&self) -> std::ops::Range<usize> {
+        self.table.last().map_or(0..0, |&(at, len)| at as usize..(at + len) as usize)
+    }
+
+    /// Hand on what the sink buffers.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.sink.flush()
+    }
+
+    fn end(&mut self) {
+        let start = self.open.take().unwrap_or(self.at);
+        self.table.push((start as u64, (self.at - start) as u64));
     }
 
     pub fn finish(mut self, h: &Header) -> Result<S, Error> {
@@ -158,6 +206,74 @@ impl<S: Sink> Writer<S> {
         head.extend(table);
         self.sink.patch(0, &head)?;
         Ok(self.sink)
+    }
+}
+
+/// A section being written, a chunk at a time: pushing cannot fail (a closure that pushes
+/// need not return errors); the first error of the sink is returned by [`Stream::finish`],
+/// whatever was pushed after it dropped.
+pub struct Stream<'w, S: Sink, T: bytemuck::Pod> {
+    w: &'w mut Writer<S>,
+    buf: Vec<T>,
+    error: Option<Error>,
+}
+
+impl<S: Sink, T: bytemuck::Pod> Stream<'_, S, T> {
+    #[inline]
+    pub fn push(&mut self, x: T) {
+        self.buf.push(x);
+        if self.buf.len() == self.buf.capacity() {
+            self.flush();
+        }
+    }
+
+    pub fn extend(&mut self, xs: &[T]) {
+        if self.buf.len() + xs.len() > self.buf.capacity() {
+            self.flush();
+        }
+        if xs.len() >= self.buf.capacity() {
+            self.hand_on(xs);
+        } else {
+            self.buf.extend_from_slice(xs);
+        }
+    }
+
+    /// The items not yet handed on, to push into in place (then [`Stream::flush_if_full`]).
+    pub fn buffer(&mut self) -> &mut Vec<T> {
+        &mut self.buf
+    }
+
+    #[inline]
+    pub fn flush_if_full(&mut self) {
+        if self.buf.len() * size_of::<T>() >= CHUNK {
+            self.flush();
+        }
+    }
+
+    /// Items pushed so far.
+    pub fn len(&self) -> usize {
+        let start = self.w.open.unwrap_or(self.w.at);
+        (self.w.at - start) / size_of::<T>().max(1) + self.buf.len()
+    }
+
+    fn flush(&mut self) {
+        let buf = std::mem::take(&mut self.buf);
+        self.hand_on(&buf);
+        self.buf = buf;
+        self.buf.clear();
+    }
+
+    fn hand_on(&mut self, xs: &[T]) {
+        if self.error.is_none() {
+            self.error = self.w.put(bytemuck::cast_slice(xs)).err();
+        }
+    }
+
+    /// The section ends.
+    pub fn finish(mut self) -> Result<(), Error> {
+        self.flush();
+        self.w.end();
+        self.error.map_or(Ok(()), Err)
     }
 }
 

@@ -91,7 +91,7 @@ impl Index {
         if !self.delta.is_empty() {
             return Err(Error::State("the index holds changes: save the merged index"));
         }
-        write_atomically(path, |mut w| {
+        write_atomically(path, |mut w, _| {
             w.write_all(self.base.bytes())?;
             Ok(w)
         })
@@ -104,13 +104,12 @@ impl Index {
         let mut in_base: Vec<(u32, usize)> = Vec::new();
         for (slot, &id) in ids.iter().enumerate() {
             if let Some(e) = self.delta.entry(id) {
-                let names = |v: &[Box<str>]| v.iter().map(ToString::to_string).collect();
                 out.push(Some(Attributes {
-                    title: e.title.to_string(),
+                    title: e.title().to_owned(),
                     year: e.year,
-                    provider: e.provider.to_string(),
-                    genres: names(&e.genres),
-                    cast: names(&e.cast),
+                    provider: e.provider().to_owned(),
+                    genres: e.genres().map(str::to_owned).collect(),
+                    cast: e.cast().map(str::to_owned).collect(),
                 }));
             } else if let Some(rank) = v.rank_of(id).filter(|&r| !self.delta.removed.has(r)) {
                 let title = String::from_utf8_lossy(v.title(rank)).into_owned();
@@ -121,24 +120,35 @@ impl Index {
                 out.push(None);
             }
         }
-        // A base keeps each movie's values only as bits for small columns: each list of the
-        // others is read (a few ms for 4,000 names).
+        // A base keeps each movie's values as bits for small columns, and skips into the lists
+        // of the others: each list is searched, not read.
         in_base.sort_unstable();
         for (which, table) in [v.genres, v.cast, v.providers].iter().enumerate() {
-            for i in 0..table.len() {
-                let mut list = table.list(i).peekable();
-                for &(rank, slot) in &in_base {
-                    let has = table.has(rank, i).unwrap_or_else(|| {
-                        while list.next_if(|&r| r < rank).is_some() {}
-                        list.peek() == Some(&rank)
-                    });
-                    if let (true, Some(Some(a))) = (has, out.get_mut(slot)) {
-                        let name = table.name(i).to_owned();
-                        match which {
-                            0 => a.genres.push(name),
-                            1 => a.cast.push(name),
-                            _ => a.provider = name,
+            let found: Vec<(usize, usize)> = if table.keeps_skips() && !table.keeps_bits() {
+                table.holding(&in_base)
+            } else {
+                let mut found = Vec::new();
+                for i in 0..table.len() {
+                    let mut list = table.list(i).peekable();
+                    for &(rank, slot) in &in_base {
+                        let has = table.has(rank, i).unwrap_or_else(|| {
+                            while list.next_if(|&r| r < rank).is_some() {}
+                            list.peek() == Some(&rank)
+                        });
+                        if has {
+                            found.push((i, slot));
                         }
+                    }
+                }
+                found
+            };
+            for (i, slot) in found {
+                if let Some(Some(a)) = out.get_mut(slot) {
+                    let name = table.name(i).to_owned();
+                    match which {
+                        0 => a.genres.push(name),
+                        1 => a.cast.push(name),
+                        _ => a.provider = name,
                     }
                 }
             }
@@ -149,11 +159,12 @@ impl Index {
 
 static TEMPORARY: AtomicU64 = AtomicU64::new(0);
 
-/// Write a file whole under a temporary name in the same folder, sync it and rename it into
-/// place: readers see the old file or the new one, never a part.
+/// Write a file whole under a temporary name in the same folder (handed to `write` with the
+/// writer, to read back what it wrote), sync it and rename it into place: readers see the
+/// old file or the new one, never a part.
 pub(crate) fn write_atomically(
     path: &Path,
-    write: impl FnOnce(BufWriter<File>) -> Result<BufWriter<File>, Error>,
+    write: impl FnOnce(BufWriter<File>, &Path) -> Result<BufWriter<File>, Error>,
 ) -> Result<(), Error> {
     let name = path.file_name().ok_or_else(|| {
         Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path names no file"))
@@ -165,7 +176,7 @@ pub(crate) fn write_atomically(
     let n = TEMPORARY.fetch_add(1, Ordering::Relaxed);
     let tmp = dir.join(format!(".{}.{}-{n}.tmp", name.to_string_lossy(), std::process::id()));
     let result = (|| {
-        let w = write(BufWriter::with_capacity(1 << 20, File::create(&tmp)?))?;
+        let w = write(BufWriter::with_capacity(1 << 20, File::create(&tmp)?), &tmp)?;
         let file = w.into_inner().map_err(std::io::IntoInnerError::into_error)?;
         file.sync_all()?;
         fs::rename(&tmp, path)?;

@@ -1,7 +1,8 @@
 //! A column of integers stored in the fewest bytes their range allows: 2, 4 or 8 bytes a
 //! value, as an offset from the column's smallest value.
 
-use bytemuck::cast_slice;
+use crate::error::Error;
+use crate::format::{Sink, Writer};
 
 #[derive(Clone, Copy)]
 pub enum Ints<'a> {
@@ -49,21 +50,34 @@ impl<'a> Ints<'a> {
     }
 }
 
-/// `(width, base, bytes)`: the narrowest of 2, 4 or 8 bytes a value that holds every value.
-pub fn encode<T: Copy + Into<i64>>(values: &[T], min_width: u32) -> (u32, i64, Vec<u8>) {
-    let all = || values.iter().map(|&x| x.into());
-    let lo = all().min().unwrap_or(0);
-    let hi = all().max().unwrap_or(0);
-    let span = i128::from(hi) - i128::from(lo);
-    if min_width <= 2 && span <= i128::from(u16::MAX) {
-        let v: Vec<u16> = all().map(|x| u16::try_from(x - lo).unwrap_or(u16::MAX)).collect();
-        (2, lo, cast_slice(&v).to_vec())
-    } else if min_width <= 4 && span <= i128::from(u32::MAX) {
-        let v: Vec<u32> = all().map(|x| u32::try_from(x - lo).unwrap_or(u32::MAX)).collect();
-        (4, lo, cast_slice(&v).to_vec())
-    } else {
-        let v: Vec<i64> = all().collect();
-        (8, 0, cast_slice(&v).to_vec())
+/// How a column is stored: the narrowest of 2, 4 or 8 bytes a value (no fewer than
+/// `min_width`) that holds every value from `lo` to `hi`, as an offset from `base`.
+#[derive(Clone, Copy, Debug)]
+pub struct Narrow {
+    pub width: u32,
+    pub base: i64,
+}
+
+impl Narrow {
+    pub fn new(lo: i64, hi: i64, min_width: u32) -> Narrow {
+        let span = i128::from(hi) - i128::from(lo);
+        if min_width <= 2 && span <= i128::from(u16::MAX) {
+            Narrow { width: 2, base: lo }
+        } else if min_width <= 4 && span <= i128::from(u32::MAX) {
+            Narrow { width: 4, base: lo }
+        } else {
+            Narrow { width: 8, base: 0 }
+        }
+    }
+
+    /// The values (between the bounds it was made for) as the next section.
+    pub fn write<S: Sink>(&self, w: &mut Writer<S>, values: impl Iterator<Item = i64>) -> Result<(), Error> {
+        let base = self.base;
+        match self.width {
+            2 => w.column(values.map(|x| u16::try_from(x.wrapping_sub(base)).unwrap_or(u16::MAX))),
+            4 => w.column(values.map(|x| u32::try_from(x.wrapping_sub(base)).unwrap_or(u32::MAX))),
+            _ => w.column(values),
+        }
     }
 }
 

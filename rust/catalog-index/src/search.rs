@@ -58,15 +58,14 @@ impl Filter<'_> {
     }
 
     fn accepts(&self, e: &Entry, title: Option<&Finder<'_>>) -> bool {
-        let has = |names: &[Box<str>], name: &&str| names.binary_search_by(|n| (**n).cmp(name)).is_ok();
         e.year >= self.years.0
             && e.year <= self.years.1
-            && self.provider.is_none_or(|p| *e.provider == *p)
-            && self.genres.iter().all(|g| has(&e.genres, g))
-            && (self.any_genres.is_empty() || self.any_genres.iter().any(|g| has(&e.genres, g)))
-            && !self.exclude_genres.iter().any(|g| has(&e.genres, g))
-            && self.cast.iter().all(|c| has(&e.cast, c))
-            && title.is_none_or(|f| f.find(e.title.as_bytes()).is_some())
+            && self.provider.is_none_or(|p| e.provider() == p)
+            && self.genres.iter().all(|g| e.genres().any(|x| x == *g))
+            && (self.any_genres.is_empty() || self.any_genres.iter().any(|g| e.genres().any(|x| x == *g)))
+            && !self.exclude_genres.iter().any(|g| e.genres().any(|x| x == *g))
+            && self.cast.iter().all(|c| e.cast().any(|x| x == *c))
+            && title.is_none_or(|f| f.find(e.title().as_bytes()).is_some())
     }
 }
 

@@ -40,6 +40,15 @@ impl Tombstones {
         new
     }
 
+    /// Ranks `64 w` to `64 w + 63`, one bit each.
+    #[inline]
+    pub fn word(&self, w: usize) -> u64 {
+        match self.chunks.get(w / WORDS) {
+            Some(Some(chunk)) => chunk[w % WORDS],
+            _ => 0,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.count
     }

@@ -10,57 +10,113 @@ use crate::hash::FastMap;
 use crate::values::u32_len;
 use crate::varint::{self, Ranks};
 
-struct List {
-    next: u32,
-    count: u32,
-    bytes: Vec<u8>,
-}
+/// Bytes of posting lists filled at a time: the lists of a range of trigrams, the titles
+/// read once for each range.
+const WINDOW: usize = 32 << 20;
 
-/// The trigrams of `title` read with two end marks, each once, ascending.
-fn trigrams_of(title: &[u8], out: &mut Vec<u32>) {
-    out.clear();
-    let at = |i: usize| u32::from(title.get(i).copied().unwrap_or(0));
-    for i in 0..title.len() {
-        out.push(at(i) << 16 | at(i + 1) << 8 | at(i + 2));
-    }
-    out.sort_unstable();
-    out.dedup();
-}
+/// The titles in rank order, handed to the closure as often as asked.
+pub type Titles<'a> = &'a dyn Fn(&mut dyn FnMut(u32, &[u8]));
 
-/// Four sections: keys, counts, list offsets, postings.
-pub fn write<S: Sink>(text: &[u8], starts: &[u32], w: &mut Writer<S>) -> Result<(), Error> {
-    let mut slots: FastMap<u32, u32> = FastMap::default();
-    let mut lists: Vec<List> = Vec::new();
-    let mut keys = Vec::new();
-    for (rank, pair) in starts.windows(2).enumerate() {
-        trigrams_of(&text[pair[0] as usize..pair[1] as usize], &mut keys);
-        for &key in &keys {
-            let slot = *slots.entry(key).or_insert_with(|| {
-                lists.push(List { next: 0, count: 0, bytes: Vec::new() });
-                lists.len() as u32 - 1
-            });
-            let list = &mut lists[slot as usize];
-            varint::put(&mut list.bytes, rank as u32 - list.next);
-            list.next = rank as u32 + 1;
-            list.count += 1;
+/// Each trigram of `title` read with two end marks (repeats included).
+#[inline]
+fn each_trigram(title: &[u8], mut f: impl FnMut(u32)) {
+    match title {
+        [] => {}
+        [a] => f(u32::from(*a) << 16),
+        [a, b, rest @ ..] => {
+            let mut key = u32::from(*a) << 8 | u32::from(*b);
+            for &c in rest {
+                key = (key << 8 | u32::from(c)) & 0x00ff_ffff;
+                f(key);
+            }
+            f((key << 8) & 0x00ff_ffff);
+            f((key << 16) & 0x00ff_ffff);
         }
     }
-    let mut order: Vec<(u32, u32)> = slots.into_iter().collect();
-    order.sort_unstable();
-    let keys: Vec<u32> = order.iter().map(|&(k, _)| k).collect();
-    let counts: Vec<u32> = order.iter().map(|&(_, s)| lists[s as usize].count).collect();
-    let mut at = Vec::with_capacity(order.len() + 1);
-    at.push(0u32);
-    let mut postings = Vec::with_capacity(lists.iter().map(|l| l.bytes.len()).sum());
-    for &(_, s) in &order {
-        postings.extend(std::mem::take(&mut lists[s as usize].bytes));
-        at.push(u32_len(postings.len())?);
+}
+
+/// A trigram's list while it is counted, then filled.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    count: u32,
+    bytes: u32,
+    /// The last rank put, plus one (0: none).
+    next: u32,
+    /// While filling: where the next rank goes in the window.
+    at: u32,
+}
+
+/// Four sections: keys, counts, list offsets, postings. The titles are read once to count
+/// each trigram's ranks and bytes, then once for each window of trigrams whose lists take up
+/// to [`WINDOW`] bytes, filled in place and written: never more than a window of lists held.
+pub fn write<S: Sink>(titles: Titles<'_>, w: &mut Writer<S>) -> Result<(), Error> {
+    let mut slots_of: FastMap<u32, u32> = FastMap::default();
+    let mut slots: Vec<Slot> = Vec::new();
+    titles(&mut |rank, title| {
+        each_trigram(title, |key| {
+            let slot = *slots_of.entry(key).or_insert_with(|| {
+                slots.push(Slot::default());
+                slots.len() as u32 - 1
+            });
+            let s = &mut slots[slot as usize];
+            if s.next != rank + 1 {
+                // (else twice in one title)
+                s.bytes = s.bytes.saturating_add(varint::len(rank - s.next));
+                s.next = rank + 1;
+                s.count += 1;
+            }
+        });
+    });
+    let mut keys: Vec<u32> = slots_of.keys().copied().collect();
+    keys.sort_unstable();
+    let mut slots: Vec<Slot> =
+        keys.iter().map(|k| slots_of.get(k).map_or_else(Slot::default, |&s| slots[s as usize])).collect();
+    for (i, k) in keys.iter().enumerate() {
+        slots_of.insert(*k, i as u32);
     }
-    drop(lists);
     w.section(&keys)?;
-    w.section(&counts)?;
+    w.column(slots.iter().map(|s| s.count))?;
+    let mut total = 0usize;
+    let at = slots.iter().map(|s| {
+        total += s.bytes as usize;
+        total
+    });
+    let at: Vec<u32> = std::iter::once(Ok(0)).chain(at.map(u32_len)).collect::<Result<_, _>>()?;
     w.section(&at)?;
-    w.section(&postings)
+    drop(at);
+    let mut out = w.stream::<u8>();
+    let (mut lo, mut window) = (0, Vec::new());
+    while lo < keys.len() {
+        let (mut hi, mut bytes) = (lo, 0usize);
+        while hi < keys.len() && (hi == lo || bytes + slots[hi].bytes as usize <= WINDOW) {
+            bytes += slots[hi].bytes as usize;
+            hi += 1;
+        }
+        let mut start = 0;
+        for s in &mut slots[lo..hi] {
+            (s.at, s.next, start) = (start, 0, start + s.bytes);
+        }
+        window.clear();
+        window.resize(bytes, 0);
+        let (first, last) = (keys[lo], keys[hi - 1]);
+        titles(&mut |rank, title| {
+            each_trigram(title, |key| {
+                if key.wrapping_sub(first) > last - first {
+                    return;
+                }
+                // Every key of the titles was counted: the same titles are read again.
+                let Some(s) = slots_of.get(&key).and_then(|&i| slots.get_mut(i as usize)) else { return };
+                if s.next != rank + 1 {
+                    let mut at = s.at as usize;
+                    varint::put_at(&mut window, &mut at, rank - s.next);
+                    (s.at, s.next) = (at as u32, rank + 1);
+                }
+            });
+        });
+        out.extend(&window);
+        lo = hi;
+    }
+    out.finish()
 }
 
 #[derive(Clone, Copy)]

@@ -10,12 +10,32 @@ pub fn put(out: &mut Vec<u8>, mut v: u32) {
     out.push(v as u8);
 }
 
-/// Ascending, distinct ranks.
-pub fn encode(out: &mut Vec<u8>, ranks: &[u32]) {
-    let mut next = 0;
-    for &r in ranks {
-        put(out, r - next);
-        next = r + 1;
+/// Bytes [`put`] takes for `v`.
+#[inline]
+pub fn len(v: u32) -> u32 {
+    match v {
+        0..0x80 => 1,
+        0x80..0x4000 => 2,
+        0x4000..0x20_0000 => 3,
+        0x20_0000..0x1000_0000 => 4,
+        _ => 5,
+    }
+}
+
+/// [`put`] into a slice made long enough (by [`len`]), at `at`, which it moves on; bytes
+/// past the slice's end are dropped (never, with the room counted).
+#[inline]
+pub fn put_at(out: &mut [u8], at: &mut usize, mut v: u32) {
+    loop {
+        let more = v >= 0x80;
+        if let Some(b) = out.get_mut(*at) {
+            *b = (v as u8 & 0x7f) | if more { 0x80 } else { 0 };
+        }
+        *at += 1;
+        v >>= 7;
+        if !more {
+            break;
+        }
     }
 }
 
@@ -30,6 +50,16 @@ pub struct Ranks<'a> {
 impl<'a> Ranks<'a> {
     pub fn new(bytes: &'a [u8], count: u32) -> Self {
         Ranks { bytes, at: 0, next: 0, left: count }
+    }
+
+    /// The rest of a list from a skip: `bytes` start right after a rank of `next - 1`.
+    pub fn resume(bytes: &'a [u8], next: u32, left: u32) -> Self {
+        Ranks { bytes, at: 0, next, left }
+    }
+
+    /// Bytes read so far.
+    pub fn offset(&self) -> usize {
+        self.at
     }
 
     /// Every rank read and every byte used: the list is whole (the check on open).

@@ -16,9 +16,15 @@ pub struct IndexBuilder {
 
 #[pymethods]
 impl IndexBuilder {
+    /// With a folder (the segments' tmpfs), the movies' columns are gathered in files there
+    /// until `finish(path)` moves them into the segment: only the posting lists are held in
+    /// memory meanwhile.
     #[new]
-    fn new() -> Self {
-        IndexBuilder { inner: Some(Builder::new()) }
+    #[pyo3(signature = (folder=None))]
+    #[allow(clippy::needless_pass_by_value)] // extracted by value
+    fn new(folder: Option<PathBuf>) -> Self {
+        let builder = folder.as_deref().map_or_else(Builder::new, Builder::spilling);
+        IndexBuilder { inner: Some(builder) }
     }
 
     /// The next chunk of COPY data, cut anywhere. Raises `ValueError` on malformed data.

@@ -230,16 +230,21 @@ impl Catalog {
         }
     }
 
-    /// The index written straight to a segment file.
+    /// The index written straight to a segment file, its columns gathered in files beside it
+    /// (as the API builds it).
     pub fn build_into(&self, path: &std::path::Path) {
-        if let Err(e) = self.builder().finish_into(path) {
+        let folder = path.parent().unwrap_or(std::path::Path::new("."));
+        if let Err(e) = self.fed(Builder::spilling(folder)).finish_into(path) {
             eprintln!("{e}");
             std::process::exit(1);
         }
     }
 
     fn builder(&self) -> Builder {
-        let mut b = Builder::new();
+        self.fed(Builder::new())
+    }
+
+    fn fed(&self, mut b: Builder) -> Builder {
         for i in 0..self.len() {
             if let Err(e) = b.push(&self.movie(i)) {
                 eprintln!("{e}");

@@ -170,6 +170,8 @@ fn run(seed: u64, initial: usize, steps: usize) {
                 index = Index::read(&path).unwrap_or_else(|e| unreachable!("{e}"));
                 let _ = std::fs::remove_file(&path);
                 assert_eq!((index.delta_movies(), index.removed_movies()), (0, 0));
+                // The base a merge writes is the one a build of the same catalog writes.
+                assert!(index.base.bytes() == built(&movies).base.bytes(), "step {step}: merged bytes");
             }
             _ => {}
         }

@@ -351,6 +351,12 @@ fn malformed_copy_data_is_refused_with_the_movie_it_is_in() {
     null_year[at..at + 4].copy_from_slice(&(-1i32).to_be_bytes());
     null_year.drain(at + 4..at + 8);
     assert_eq!(error(&null_year), "movie 1: year is NULL");
+    let mut nul = movies[0].clone();
+    nul.cast = vec!["Ann\0Lee".into()];
+    assert_eq!(error(&copy_bytes(&[nul.clone()])), "a name holds a NUL character");
+    let index = built(&movies[1..]);
+    let refused = index.apply(&[nul.id], &copy_of(&[nul], Some(&[None]))).err().map(|e| e.to_string());
+    assert!(refused.unwrap_or_default().contains("change row 1: a name holds a NUL character"));
 }
 
 #[test]

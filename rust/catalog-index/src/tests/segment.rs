@@ -105,3 +105,84 @@ fn a_build_written_straight_to_a_file_reads_back_the_same() {
     let _ = std::fs::remove_file(&path);
     assert_eq!(index.base.bytes(), built(&movies).base.bytes());
 }
+
+#[test]
+fn a_build_gathered_in_files_writes_the_same_and_leaves_none() {
+    let mut rng = Rng(25);
+    let movies = catalog(&mut rng, 300);
+    let folder = std::env::temp_dir().join(format!("catalog-index-spill-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap_or_else(|e| unreachable!("{e}"));
+    let path = folder.join("built.idx");
+    let want = built(&movies);
+    for into_file in [true, false] {
+        let mut b = Builder::spilling(&folder);
+        b.feed(&copy_bytes(&movies)).unwrap_or_else(|e| unreachable!("{e}"));
+        let index = if into_file {
+            b.finish_into(&path).unwrap_or_else(|e| unreachable!("{e}"));
+            let index = Index::read(&path).unwrap_or_else(|e| unreachable!("{e}"));
+            let _ = std::fs::remove_file(&path);
+            index
+        } else {
+            b.finish().unwrap_or_else(|e| unreachable!("{e}"))
+        };
+        assert!(index.base.bytes() == want.base.bytes(), "into a file: {into_file}");
+        let left: Vec<_> =
+            std::fs::read_dir(&folder).into_iter().flatten().flatten().map(|e| e.file_name()).collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+    // A builder dropped before it finishes leaves no file either.
+    let mut b = Builder::spilling(&folder);
+    b.feed(&copy_bytes(&movies)[..5000]).unwrap_or_else(|e| unreachable!("{e}"));
+    drop(b);
+    assert!(std::fs::read_dir(&folder).into_iter().flatten().next().is_none());
+    let _ = std::fs::remove_dir(&folder);
+}
+
+#[test]
+fn a_movies_values_are_found_through_skips_and_damaged_skips_are_refused() {
+    let mut rng = Rng(26);
+    let names =
+        |prefix: &str, n: usize| -> Vec<String> { (0..n).map(|i| format!("{prefix} {i:02}")).collect() };
+    let (people, genres) = (names("person", 60), names("genre", 40));
+    let mut movies = catalog(&mut rng, 400);
+    for m in &mut movies {
+        m.cast = (0..rng.below(6)).map(|_| people[rng.below(people.len())].clone()).collect();
+        m.genres = (0..rng.below(3)).map(|_| genres[rng.below(genres.len())].clone()).collect();
+    }
+    let index = built(&movies);
+    let ids: Vec<i64> = movies.iter().map(|m| m.id).collect();
+    for (m, got) in movies.iter().zip(index.attributes(&ids)) {
+        let sorted = |v: &[String]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let got = got.unwrap_or_else(|| unreachable!("{} is live", m.id));
+        assert_eq!((got.genres, got.cast), (sorted(&m.genres), sorted(&m.cast)), "movie {}", m.id);
+    }
+    // A merge writes the skips a build of the same catalog writes.
+    let mut changed = movies.clone();
+    let picked: Vec<usize> = (0..movies.len()).filter(|_| rng.below(10) == 0).collect();
+    for &i in &picked {
+        changed[i].cast = (0..rng.below(6)).map(|_| people[rng.below(people.len())].clone()).collect();
+    }
+    let rows: Vec<Owned> = picked.iter().map(|&i| changed[i].clone()).collect();
+    let after: Vec<Option<i64>> = picked.iter().map(|&i| i.checked_sub(1).map(|p| movies[p].id)).collect();
+    let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
+    let applied = index.apply(&ids, &copy_of(&rows, Some(&after))).unwrap_or_else(|e| unreachable!("{e}"));
+    let merged = applied.merged().unwrap_or_else(|e| unreachable!("{e}"));
+    assert!(merged.base.bytes() == built(&changed).base.bytes());
+    let bytes = saved(&movies);
+    let (_, ranges) = crate::format::parse(&bytes).unwrap_or_else(|e| unreachable!("{e}"));
+    for section in [6, 7, 8, 15, 16, 17] {
+        // The skip offsets, skips and blooms of genres and cast.
+        assert!(!ranges[section].is_empty(), "section {section}");
+        for at in ranges[section].clone().step_by(3) {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 1 << rng.below(8);
+            reseal(&mut damaged);
+            assert!(open(&damaged).is_err(), "section {section}, byte {at}");
+        }
+    }
+}
