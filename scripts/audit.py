@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -47,15 +48,28 @@ def pins(lock: Path) -> set[tuple[str, str]]:
 
 
 def fetch(url: str) -> dict[str, object] | None:
-    """The JSON document at ``url``; None when PyPI has no such record (404)."""
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response:
-            document: dict[str, object] = json.load(response)
-            return document
-    except urllib.error.HTTPError as e:
-        if e.code == 404:
-            return None
-        raise
+    """The JSON document at ``url``; None when PyPI has no such record (404).
+
+    A failure that may pass (a name lookup, a refused or reset connection, a 5xx answer) is
+    retried with backoff, about a minute in all, before the audit gives up."""
+    for wait in RETRY_WAITS:
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                document: dict[str, object] = json.load(response)
+                return document
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            if e.code < 500 or wait is None:
+                raise
+        except OSError:
+            if wait is None:
+                raise
+        time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+RETRY_WAITS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, None)
 
 
 def audit(pin: tuple[str, str]) -> Verdict:
@@ -107,7 +121,7 @@ def main(argv: list[str]) -> int:
     by_lock = {lock: pins(lock) for lock in locks}
     every = sorted(set().union(*by_lock.values()))
     try:
-        with ThreadPoolExecutor(8) as pool:
+        with ThreadPoolExecutor(4) as pool:
             verdicts = dict(zip(every, pool.map(audit, every), strict=True))
     except (OSError, LookupError) as e:
         print(f"audit: PyPI did not answer: {e}", file=sys.stderr)
