@@ -52,7 +52,8 @@ def read_chunks(stream: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
 def iter_batches(
     validator: Validator, chunks: Iterable[bytes], progress: Progress | None = None
 ) -> Iterator[Batch]:
-    """Feed ``chunks`` through ``validator``, yielding non-empty batches of valid records.
+    """Feed ``chunks`` through ``validator``, yielding every batch with valid records or
+    deletion records (``Batch.deleted_keys``).
 
     Raises ``CatalogFileError`` on a whole-file error; ``validator.report`` has the counts.
     """
@@ -60,10 +61,10 @@ def iter_batches(
         batch = validator.feed(chunk)
         if progress is not None:
             progress(len(chunk))
-        if batch.count:
+        if batch.count or batch.deleted_keys:
             yield batch
     last = validator.finish()
-    if last.count:
+    if last.count or last.deleted_keys:
         yield last
 
 

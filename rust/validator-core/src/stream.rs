@@ -101,6 +101,8 @@ pub struct Stream {
     seen_keys: HashMap<u128, u64, BuildHasherDefault<KeyHasher>>,
     out: Vec<u8>,
     out_count: usize,
+    /// Keys (16 bytes, big-endian: a uuid's bytes) of the deletion records since the last call.
+    deleted_keys: Vec<u8>,
     streamed_errors: Vec<RecordError>,
     pub report: Report,
     failed: Option<FileError>,
@@ -127,6 +129,7 @@ impl Stream {
             seen_keys: HashMap::default(),
             out: Vec::new(),
             out_count: 0,
+            deleted_keys: Vec::new(),
             streamed_errors: Vec::new(),
             report: Report::default(),
             failed: None,
@@ -144,6 +147,11 @@ impl Stream {
         self.out.clear();
         self.out_count = 0;
         result
+    }
+
+    /// The keys of the deletion records found since the last call (with `copy`), 16 bytes each.
+    pub fn take_deleted_keys(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.deleted_keys)
     }
 
     /// Every error found since the last call (with `stream_errors`).
@@ -597,14 +605,27 @@ impl Stream {
             return;
         }
         let mark = self.out.len();
-        let id = copy::encode(&mut self.out, &self.parser.movie, buf, &self.parser.scratch, index, line);
+        let deleted = self.parser.movie.deleted;
+        let id = if deleted {
+            let key = copy::record_key(&self.parser.movie, buf, &self.parser.scratch);
+            copy::Identity { key, content: copy::deletion_content() }
+        } else {
+            copy::encode(&mut self.out, &self.parser.movie, buf, &self.parser.scratch, index, line)
+        };
         match self.seen_keys.get(&id.key) {
             None => {
                 self.seen_keys.insert(id.key, id.content);
                 self.report.records_valid += 1;
-                self.out_count += 1;
-                if !self.cfg.copy {
-                    self.out.truncate(mark);
+                if deleted {
+                    self.report.deletions += 1;
+                    if self.cfg.copy {
+                        self.deleted_keys.extend_from_slice(&id.key.to_be_bytes());
+                    }
+                } else {
+                    self.out_count += 1;
+                    if !self.cfg.copy {
+                        self.out.truncate(mark);
+                    }
                 }
             }
             Some(&content) => {
