@@ -9,10 +9,22 @@ from typing import BinaryIO, Literal
 
 from moviestore._validator import Batch, CatalogFileError, Report, Validator
 
-__all__ = ["CHUNK_SIZE", "CatalogFileError", "Limits", "Report", "iter_batches", "validate_path"]
+__all__ = [
+    "CHUNK_SIZE",
+    "DEFAULT_MAX_BYTES",
+    "CatalogFileError",
+    "Limits",
+    "Report",
+    "iter_batches",
+    "validate_path",
+]
 
 # Big enough that per-call overhead vanishes, small enough to keep memory flat.
 CHUNK_SIZE = 1 << 20
+# The largest decompressed file moviestore accepts by default (the worker and `validate`):
+# seven times the largest catalog seen (230 MB), so a small gzip file that inflates to gigabytes
+# costs a worker seconds, not minutes (docs/provider-format.md, "Limits").
+DEFAULT_MAX_BYTES = 3 << 29  # 1.5 GiB
 
 Progress = Callable[[int], None]
 
@@ -23,7 +35,7 @@ class Limits:
 
     max_errors: int = 1000
     max_depth: int = 64
-    max_bytes: int | None = None
+    max_bytes: int | None = DEFAULT_MAX_BYTES
     max_record_bytes: int = 16 << 20
     current_year: int | None = None
     format: Literal["auto", "json", "ndjson"] = "auto"

@@ -368,18 +368,24 @@ def same_content(members: tuple[tuple[str, JValue], ...]) -> st.SearchStrategy[O
     return build()
 
 
-@st.composite
-def deletions(draw: st.DrawFn, earlier: list[Obj]) -> Obj:
+def deletions(earlier: list[Obj]) -> st.SearchStrategy[Obj]:
     """A deletion record: of an earlier record's key (by id, or title, year and href), or of
     another key."""
-    deleted = ("deleted", Raw("true"))
-    if earlier and draw(st.booleans()):
-        base = dict(draw(st.sampled_from(earlier)).members)
-        names = ["id"] if "id" in base else ["title", "year", "href"]
-        members = [(n, base[n]) for n in names if n in base]
-    else:
-        members = [("id", draw(CLEAN_VALUES["id"]))]
-    return Obj(tuple(draw(st.permutations([*members, deleted]))))
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Obj:
+        members: list[tuple[str, JValue]]
+        of_earlier: bool = draw(st.booleans())
+        if earlier and of_earlier:
+            base = dict(draw(st.sampled_from(earlier)).members)
+            names = ["id"] if "id" in base else ["title", "year", "href"]
+            members = [(n, base[n]) for n in names if n in base]
+        else:
+            members = [("id", draw(CLEAN_VALUES["id"]))]
+        members.append(("deleted", Raw("true")))
+        return Obj(tuple(draw(st.permutations(members))))
+
+    return build()
 
 
 @st.composite

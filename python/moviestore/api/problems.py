@@ -18,6 +18,7 @@ TITLES = {
     "unknown-parameter": "A query parameter is not known",
     "too-many-parameters": "The request has too many query parameters",
     "not-found": "No such resource",
+    "gone": "The movie was withdrawn by its provider",
     "method-not-allowed": "Only GET is served here",
     "unavailable": "The catalog database is unavailable; retry shortly",
     "internal": "An internal error; it is logged",

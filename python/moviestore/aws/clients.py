@@ -30,3 +30,10 @@ class Clients:
         self.s3: S3Client = session.client("s3", endpoint_url=endpoint_url, config=_config(60))
         self.sqs: SQSClient = session.client("sqs", endpoint_url=endpoint_url, config=_config(30))
         self.sns: SNSClient = session.client("sns", endpoint_url=endpoint_url, config=_config(30))
+
+    def link(self, bucket: str, key: str, seconds: int) -> str:
+        """A presigned HTTPS GET of one object (signed here, no request made): it works for
+        ``seconds`` or as long as the credentials that signed it, whichever ends first."""
+        return self.s3.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds
+        )
