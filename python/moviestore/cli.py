@@ -9,7 +9,17 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from moviestore import __version__
-from moviestore.commands import api, bench, dev, dlq, migrate, upload, validate, worker
+from moviestore.commands import (
+    api,
+    bench,
+    dev,
+    dlq,
+    ingestions,
+    migrate,
+    upload,
+    validate,
+    worker,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.register(commands)
     api.register(commands)
     dlq.register(commands)
+    ingestions.register(commands)
     dev.register(commands)
     bench.register(commands)
     return parser

@@ -26,6 +26,7 @@ SUBJECTS = {
     Outcome.REJECTED: "rejected",
     Outcome.HELD: "held: it would withdraw too much of your catalog",
     Outcome.SUPERSEDED: "superseded by a newer upload",
+    Outcome.DISCARDED: "discarded by an operator: nothing of it was applied",
 }
 
 

@@ -62,6 +62,7 @@ class Outcome(StrEnum):
     REJECTED = "rejected"
     HELD = "held"
     SUPERSEDED = "superseded"
+    DISCARDED = "discarded"  # a held snapshot an operator dropped (moviestore ingestions)
     ALREADY_DONE = "already_done"
     BUSY = "busy"
 
