@@ -137,11 +137,13 @@ class Ingestor:
         self,
         ref: ObjectRef,
         on_batch: Callable[[], None] | None = None,
-        on_claim: Callable[[int], None] | None = None,
+        on_claim: Callable[[int, Callable[[], None]], None] | None = None,
     ) -> Result:
         """Ingest one object version. ``on_batch`` runs while waiting for the provider's lock
         and between batches; an exception it raises abandons the load (rolled back, nothing
-        half-loaded) and propagates. ``on_claim`` is told the ingestion id once claimed."""
+        half-loaded) and propagates. ``on_claim`` is told the ingestion id once claimed, and a
+        function that cancels the load's statement (from any thread: a load blocked inside
+        PostgreSQL then fails and is rolled back)."""
         started = time.monotonic()
         url = self.settings.database_url.get_secret_value()
         with psycopg.connect(url, autocommit=True) as conn:
@@ -151,7 +153,7 @@ class Ingestor:
                     Outcome.ALREADY_DONE, reason="this object version was already ingested"
                 )
             if on_claim is not None:
-                on_claim(ingestion_id)
+                on_claim(ingestion_id, conn.cancel_safe)
             conn.autocommit = False
             result = self.load_locked(conn, ref, ingestion_id, on_batch)
         event(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -51,10 +52,15 @@ class ShutdownInterruptedError(Exception):
 
 @dataclass
 class Held:
-    """A message in hand, and the claims its files hold."""
+    """A message in hand, the claims its files hold, and how to cancel the load in progress."""
 
     receipt: str
     claims: set[int] = field(default_factory=set)
+    cancel: Callable[[], None] | None = None
+
+    def claimed(self, ingestion_id: int, cancel: Callable[[], None]) -> None:
+        self.claims.add(ingestion_id)
+        self.cancel = cancel
 
 
 class InHand:
@@ -87,6 +93,15 @@ class InHand:
             self.messages.pop(message_id, None)
             metrics.BUSY.set(len(self.messages))
         self.freed.set()
+
+    def cancel_all(self) -> None:
+        with self.lock:
+            cancels = [h.cancel for h in self.messages.values() if h.cancel is not None]
+        for cancel in cancels:
+            try:
+                cancel()
+            except Exception:  # the load just ended: nothing to cancel
+                log.debug("cancel found nothing to cancel", exc_info=True)
 
     def start(self) -> None:
         self.thread.start()
@@ -157,11 +172,16 @@ class Worker:
         metrics.SLOTS.set(self.slots)
 
     def stop(self) -> None:
-        """Stop receiving; the files in hand get ``worker_shutdown_grace_seconds`` to finish."""
+        """Stop receiving; the files in hand get ``worker_shutdown_grace_seconds`` to finish,
+        then their loads are cancelled (even one blocked inside PostgreSQL) and rolled back."""
         if not self.stopping.is_set():
-            self.deadline = time.monotonic() + self.settings.worker_shutdown_grace_seconds
+            grace = self.settings.worker_shutdown_grace_seconds
+            self.deadline = time.monotonic() + grace
             self.stopping.set()
             self.in_hand.freed.set()
+            abandon = threading.Timer(grace, self.in_hand.cancel_all)
+            abandon.daemon = True
+            abandon.start()
             event(
                 log,
                 logging.INFO,
@@ -170,8 +190,11 @@ class Worker:
                 in_hand=len(self.in_hand),
             )
 
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and time.monotonic() > self.deadline
+
     def check_deadline(self) -> None:
-        if self.deadline is not None and time.monotonic() > self.deadline:
+        if self.past_deadline():
             raise ShutdownInterruptedError("the shutdown grace period ran out")
 
     def run(self) -> None:
@@ -231,11 +254,11 @@ class Worker:
         with correlated(message_id=message["MessageId"]):
             try:
                 keep = self.handle_body(body, held)
-            except ShutdownInterruptedError:
-                self.give_back([message])
-                event(log, logging.WARNING, "load abandoned at shutdown; message returned")
-                return
-            except Exception:
+            except Exception as e:
+                if isinstance(e, ShutdownInterruptedError) or self.past_deadline():
+                    self.give_back([message])  # cancelled at the deadline, rolled back
+                    event(log, logging.WARNING, "load abandoned at shutdown; message returned")
+                    return
                 # Not deleted: SQS redelivers it, and after maxReceiveCount dead-letters it.
                 metrics.MESSAGES.labels("failed").inc()
                 log.exception("message failed; it will be retried")
@@ -277,7 +300,7 @@ class Worker:
         with correlated(key=ref.key, provider=ref.provider):
             with metrics.DURATION.time():
                 result = self.ingestor.ingest(
-                    ref, on_batch=self.check_deadline, on_claim=held.claims.add
+                    ref, on_batch=self.check_deadline, on_claim=held.claimed
                 )
             count(result)
             return self.duties.run(ref, result)
