@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -95,6 +94,7 @@ FROM ingestions i WHERE i.status IN ('processing', 'held', 'confirmed')
 ORDER BY i.started_at LIMIT %(limit)s
 """
 
+HELD = "SELECT count(*) FROM ingestions WHERE status = 'held'"
 NOTIFIED = "SELECT notified_at IS NULL FROM ingestions WHERE id = %s"
 MARK_NOTIFIED = "UPDATE ingestions SET notified_at = now() WHERE id = %s"
 BEAT = "UPDATE ingestions SET heartbeat_at = now() WHERE id = ANY(%s) AND status = 'processing'"
@@ -187,6 +187,12 @@ def beat(conn: psycopg.Connection, ingestion_ids: Sequence[int]) -> None:
         conn.execute(BEAT, (list(ingestion_ids),))
 
 
+def held_count(conn: psycopg.Connection) -> int:
+    """Snapshots waiting for an operator's decision."""
+    row = conn.execute(HELD).fetchone()
+    return int(row[0]) if row else 0
+
+
 def settle(conn: psycopg.Connection, ingestion_id: int, status: str, by: str) -> bool:
     """``confirmed`` or ``discarded`` for a held snapshot; False if it is not held."""
     row = conn.execute(SETTLE, {"id": ingestion_id, "status": status, "by": by}).fetchone()
@@ -197,6 +203,3 @@ def complete_versions(conn: psycopg.Connection, bucket: str) -> set[tuple[str, s
     """(key, ETag) of every version of ``bucket`` whose record is complete."""
     return {(key, etag or version) for key, etag, version in conn.execute(COMPLETE, (bucket,))}
 
-
-def stored_at(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()

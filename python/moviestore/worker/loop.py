@@ -137,17 +137,17 @@ class InHand:
                 )
                 for failed in sent.get("Failed", []):
                     event(log, logging.WARNING, "heartbeat refused", detail=failed.get("Message"))
-        claims = [c for h in held for c in h.claims]
-        if claims:
-            self.beat_claims(claims)
+        self.beat_claims([c for h in held for c in h.claims])
 
     def beat_claims(self, claims: list[int]) -> None:
-        """Move the claims' ``heartbeat_at``: a claim whose heartbeat stops is stale."""
+        """Move the claims' ``heartbeat_at`` (a claim whose heartbeat stops is stale), and count
+        the held snapshots waiting for an operator (an alert of their own)."""
         try:
             if self.conn is None or self.conn.closed:
                 url = self.settings.database_url.get_secret_value()
                 self.conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
             ingestions.beat(self.conn, claims)
+            metrics.HELD.set(ingestions.held_count(self.conn))
         except psycopg.Error:
             if self.conn is not None:
                 self.conn.close()
