@@ -16,7 +16,8 @@ import pytest
 import redis
 
 from moviestore.aws.clients import Clients
-from moviestore.localstack.stack import REGION, LocalStack, set_env
+from moviestore.localstack.stack import REGION, Endpoints, LocalStack, set_env
+from tests.cli import moviestore
 
 
 def start(state: Path, log: Path, *flags: str) -> subprocess.Popen[bytes]:
@@ -181,6 +182,27 @@ def test_a_killed_worker_is_restarted_and_redis_wants_its_password(tmp_path: Pat
         with pytest.raises(redis.AuthenticationError):
             redis.Redis(host="127.0.0.1", port=port).set("moviestore:answer:x", b"forged")
         assert redis.Redis.from_url(endpoints["redis_url"]).ping()
+
+        # A provider waits for its outcome (the API's ingestions endpoint) and gets its exit code.
+        env = {**os.environ, **Endpoints(**endpoints).settings_env()}
+        whole = tmp_path / "whole.ndjson"
+        whole.write_bytes(b"\n".join(orjson.dumps({"id": f"w{i}", "title": f"W{i}",
+                                                   "year": 2002}) for i in range(10)))  # fmt: skip
+        done = moviestore("upload", "--provider", "waits", whole, "--wait", env=env)
+        assert done.returncode == 0 and "loaded" in done.stdout, done.stdout + done.stderr
+        partial = tmp_path / "partial.ndjson"
+        partial.write_bytes(b'{"id": "w1", "title": "W1", "year": 2002}\n{"id": "w2"}\n')
+        done = moviestore("upload", "--provider", "waits", partial, "--wait", env=env)
+        assert done.returncode == 1 and "partially_loaded" in done.stdout, done.stdout
+        assert "required" in done.stdout and "full report: http" in done.stdout
+        done = moviestore("upload", "--provider", "waits", "--snapshot", "--name", "s.ndjson",
+                          partial, "--wait", env=env)  # fmt: skip
+        # It has an invalid record: it withdraws nothing by absence (not held, partly loaded).
+        assert done.returncode == 1, done.stdout
+        tiny = tmp_path / "tiny.ndjson"
+        tiny.write_bytes(b'{"id": "w1", "title": "W1", "year": 2002}\n')
+        done = moviestore("upload", "--provider", "waits", "--snapshot", tiny, "--wait", env=env)
+        assert done.returncode == 2 and "held" in done.stdout, done.stdout  # 9 of 10 withdrawn
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(90) == 0, log.read_text()[-3000:]
