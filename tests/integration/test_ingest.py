@@ -16,6 +16,7 @@ from moviestore.ingest.events import ObjectRef
 from moviestore.ingest.pipeline import Ingestor, Outcome, Result
 from moviestore.localstack.stack import REGION, Endpoints
 from moviestore.settings import Settings
+from tests.integration.s3_events import subscribe
 
 CARMEN = {"title": "Carmen", "year": 1915, "href": "Carmen_(DeMille)"}
 
@@ -122,22 +123,6 @@ def test_two_workers_at_once_load_it_exactly_once(
     assert count(db, "SELECT count(*) FROM movies") == 20_000
 
 
-def subscribe_inbox(clients: Clients, endpoints: Endpoints, provider: str) -> str:
-    """A queue subscribed to the provider topic with the provider's filter policy."""
-    inbox = clients.sqs.create_queue(QueueName=f"{provider}-inbox")["QueueUrl"]
-    arn = clients.sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])
-    clients.sns.subscribe(
-        TopicArn=endpoints.provider_topic_arn,
-        Protocol="sqs",
-        Endpoint=arn["Attributes"]["QueueArn"],
-        Attributes={
-            "FilterPolicy": orjson.dumps({"provider": [provider]}).decode(),
-            "RawMessageDelivery": "true",
-        },
-    )
-    return inbox
-
-
 def drain(clients: Clients, url: str) -> list[dict[str, Any]]:
     found = []
     while got := clients.sqs.receive_message(
@@ -152,8 +137,8 @@ def drain(clients: Clients, url: str) -> list[dict[str, Any]]:
 def test_every_outcome_is_told_to_its_provider_only_and_never_dead_lettered(
     clients: Clients, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
-    inbox = subscribe_inbox(clients, endpoints, "acme")
-    other = subscribe_inbox(clients, endpoints, "other")
+    inbox = subscribe(clients, endpoints.provider_topic_arn, "acme-inbox", "acme")
+    other = subscribe(clients, endpoints.provider_topic_arn, "other-inbox", "other")
     drain(clients, endpoints.dlq_url)
     ingestor = Ingestor(settings(), clients, "test")
     broken = ingest(ingestor, put(clients, endpoints, "providers/acme/notify.json", b"[1,]"))

@@ -25,6 +25,7 @@ from moviestore.localstack.stack import REGION, Endpoints
 from moviestore.settings import Settings
 from moviestore.store.migrate import migrate
 from moviestore.worker.loop import Worker
+from tests.integration.s3_events import announce, subscribe
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
@@ -40,35 +41,17 @@ class Stage:
         sqs = self.clients.sqs
         self.queue = sqs.create_queue(QueueName=f"{self.provider}-ingest")["QueueUrl"]
         self.dlq = sqs.create_queue(QueueName=f"{self.provider}-dlq")["QueueUrl"]
-        self.inbox = sqs.create_queue(QueueName=f"{self.provider}-inbox")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=self.inbox, AttributeNames=["QueueArn"])
-        self.clients.sns.subscribe(
-            TopicArn=endpoints.provider_topic_arn,
-            Protocol="sqs",
-            Endpoint=arn["Attributes"]["QueueArn"],
-            Attributes={
-                "FilterPolicy": orjson.dumps({"provider": [self.provider]}).decode(),
-                "RawMessageDelivery": "true",
-            },
+        self.inbox = subscribe(
+            self.clients, endpoints.provider_topic_arn, f"{self.provider}-inbox", self.provider
         )
         overrides: dict[str, Any] = {"sqs_queue_url": self.queue, "sqs_dlq_url": self.dlq}
         settings = Settings(**overrides)  # the rest from the stack's environment
         self.worker = Worker(settings, self.clients, Ingestor(settings, self.clients, "test"))
 
-    def upload(self, name: str, data: bytes) -> str:
+    def upload(self, name: str, data: bytes, **put: Any) -> str:
         """Put the object and the S3 event naming it on the queue; the event's body."""
         key = f"providers/{self.provider}/{name}"
-        etag = self.clients.s3.put_object(Bucket=self.endpoints.bucket, Key=key, Body=data)
-        record = {
-            "eventName": "ObjectCreated:Put",
-            "s3": {
-                "bucket": {"name": self.endpoints.bucket},
-                "object": {"key": key, "size": len(data), "eTag": etag["ETag"]},
-            },
-        }
-        body = orjson.dumps({"Records": [record]}).decode()
-        self.clients.sqs.send_message(QueueUrl=self.queue, MessageBody=body)
-        return body
+        return announce(self.clients, self.endpoints.bucket, self.queue, key, data, **put)
 
     def deliver(self) -> MessageTypeDef:
         """Receive the queue's one message and hand it to the worker."""

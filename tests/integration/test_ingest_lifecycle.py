@@ -17,6 +17,7 @@ from moviestore.localstack.stack import Endpoints
 from moviestore.store import reads
 from moviestore.store.migrate import migrate
 from tests.cli import moviestore
+from tests.integration.s3_events import subscribe
 from tests.integration.test_ingest_duties import Stage
 
 
@@ -25,36 +26,17 @@ class Lifecycle(Stage):
 
     def __init__(self, endpoints: Endpoints, db: psycopg.Connection):
         super().__init__(endpoints, db)
-        sqs = self.clients.sqs
-        self.operators = sqs.create_queue(QueueName=f"{self.provider}-operators")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=self.operators, AttributeNames=["QueueArn"])
-        self.clients.sns.subscribe(
-            TopicArn=endpoints.alerts_topic_arn,
-            Protocol="sqs",
-            Endpoint=arn["Attributes"]["QueueArn"],
-            Attributes={"RawMessageDelivery": "true"},
+        self.operators = subscribe(
+            self.clients, endpoints.alerts_topic_arn, f"{self.provider}-operators", None
         )
 
     def put(self, name: str, ids: range, snapshot: bool = False) -> None:
         """Upload movies ``ids`` and deliver the event to the worker."""
-        key = f"providers/{self.provider}/{name}"
         body = b"\n".join(
             orjson.dumps({"id": f"m{i}", "title": f"T{i}", "year": 2000}) for i in ids
         )
         extra: dict[str, Any] = {"Metadata": {"mode": "snapshot"}} if snapshot else {}
-        etag = self.clients.s3.put_object(
-            Bucket=self.endpoints.bucket, Key=key, Body=body, **extra
-        )["ETag"].strip('"')
-        record = {
-            "eventName": "ObjectCreated:Put",
-            "s3": {
-                "bucket": {"name": self.endpoints.bucket},
-                "object": {"key": key, "size": len(body), "eTag": etag},
-            },
-        }
-        self.clients.sqs.send_message(
-            QueueUrl=self.queue, MessageBody=orjson.dumps({"Records": [record]}).decode()
-        )
+        self.upload(name, body, **extra)
         self.deliver()
 
     def latest(self) -> dict[str, Any]:
