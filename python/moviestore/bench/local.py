@@ -25,7 +25,7 @@ from moviestore.store.migrate import migrate
 GENERATOR = repo_path("benchmarks/generate.py")
 PROVIDER = "bench"
 LOADED = ("loaded", "partially_loaded")
-NOT_LOADED = ("rejected", "failed")
+NOT_LOADED = ("rejected", "failed", "held", "superseded", "discarded")
 
 Say = Callable[[str], None]
 

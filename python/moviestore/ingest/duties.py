@@ -22,7 +22,7 @@ import psycopg
 from moviestore.aws.clients import Clients
 from moviestore.ingest.events import ObjectRef
 from moviestore.ingest.notify import Notices
-from moviestore.ingest.pipeline import Result, lock_version
+from moviestore.ingest.pipeline import Result
 from moviestore.ingest.publisher import CatalogPublisher
 from moviestore.logs import event
 from moviestore.settings import Settings
@@ -55,7 +55,7 @@ class Duties:
             return False
         url = self.settings.database_url.get_secret_value()
         with psycopg.connect(url) as conn, conn.transaction():
-            if not lock_version(conn, ref):
+            if not ingestions.lock_version(conn, ref.bucket, ref.key, ref.version):
                 return True
             if not ingestions.notices_pending(conn, result.ingestion_id):
                 return False  # done by another delivery meanwhile

@@ -293,16 +293,6 @@ def wait_for_provider(
         tries += 1
 
 
-def lock_version(conn: psycopg.Connection, ref: ObjectRef) -> bool:
-    """Take the object version's advisory lock for the transaction (the duties' lock); False if
-    someone has it."""
-    row = conn.execute(
-        "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
-        (f"{ref.bucket}\n{ref.key}\n{ref.version}",),
-    ).fetchone()
-    return row is not None and bool(row[0])
-
-
 def resumed(conn: psycopg.Connection, ref: ObjectRef) -> Result | None:
     """The stored outcome of a final version whose duties were never done, else None."""
     stored = ingestions.unnotified(conn, ref.params())

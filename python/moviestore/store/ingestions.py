@@ -95,6 +95,9 @@ ORDER BY i.started_at LIMIT %(limit)s
 """
 
 HELD = "SELECT count(*) FROM ingestions WHERE status = 'held'"
+# The object version's advisory lock, for the duties after its commit ('provider:' starts the
+# loads' lock, never bucket\nkey\nversion).
+LOCK_VERSION = "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))"
 NOTIFIED = "SELECT notified_at IS NULL FROM ingestions WHERE id = %s"
 MARK_NOTIFIED = "UPDATE ingestions SET notified_at = now() WHERE id = %s"
 BEAT = "UPDATE ingestions SET heartbeat_at = now() WHERE id = ANY(%s) AND status = 'processing'"
@@ -170,6 +173,12 @@ def open_claims(conn: psycopg.Connection, stale_after: float, limit: int) -> lis
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(OPEN_CLAIMS, {"stale_after": stale_after, "limit": limit}).fetchall()
     return [Stored(r) for r in rows]
+
+
+def lock_version(conn: psycopg.Connection, bucket: str, key: str, version: str) -> bool:
+    """Take the object version's advisory lock for the transaction; False if someone has it."""
+    row = conn.execute(LOCK_VERSION, (f"{bucket}\n{key}\n{version}",)).fetchone()
+    return row is not None and bool(row[0])
 
 
 def notices_pending(conn: psycopg.Connection, ingestion_id: int) -> bool:
