@@ -64,7 +64,6 @@ class Outcome(StrEnum):
     SUPERSEDED = "superseded"
     DISCARDED = "discarded"  # a held snapshot an operator dropped (moviestore ingestions)
     ALREADY_DONE = "already_done"
-    BUSY = "busy"
 
 
 @dataclass
@@ -81,10 +80,6 @@ class Result:
     pending: bool = False
     # Read back from an earlier delivery that committed but never did its duties.
     resumed: bool = False
-
-    @property
-    def final(self) -> bool:
-        return self.outcome not in (Outcome.ALREADY_DONE, Outcome.BUSY)
 
     @property
     def changed_movies(self) -> int:

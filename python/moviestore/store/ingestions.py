@@ -19,7 +19,6 @@ from psycopg.rows import dict_row
 
 # A delivery of a version with one of these statuses is only acknowledged (its notices aside).
 FINAL = ("loaded", "partially_loaded", "rejected", "superseded", "held", "discarded")
-OPEN = ("processing", "held", "confirmed")
 
 # A new version is claimed; a claim left by a worker that died (processing, or failed) is taken
 # over, and so is a held snapshot an operator confirmed. None: the version is final.
@@ -128,10 +127,6 @@ class Stored:
     def __getitem__(self, name: str) -> Any:
         return self.row[name]
 
-    @property
-    def settled(self) -> bool:
-        return self.row["settled_at"] is not None
-
 
 def claim(conn: psycopg.Connection, ref: dict[str, Any], worker: str) -> int | None:
     row = conn.execute(CLAIM, {**ref, "worker": worker}).fetchone()
@@ -211,4 +206,3 @@ def settle(conn: psycopg.Connection, ingestion_id: int, status: str, by: str) ->
 def complete_versions(conn: psycopg.Connection, bucket: str) -> set[tuple[str, str | None]]:
     """(key, ETag) of every version of ``bucket`` whose record is complete."""
     return {(key, etag or version) for key, etag, version in conn.execute(COMPLETE, (bucket,))}
-
