@@ -533,7 +533,7 @@ def changes(url: str, count: int) -> None:
         assert row is not None
         ingestion = row[0]
         conn.execute(
-            "WITH changed AS (UPDATE movies SET year = year % 120 + 1900, ingestion_id = %s"
+            "WITH changed AS (UPDATE movies SET year = year %% 120 + 1900, ingestion_id = %s"
             " WHERE id IN (SELECT id FROM movies ORDER BY random() LIMIT %s) RETURNING id)"
             " INSERT INTO catalog_changes SELECT %s, id, 'updated' FROM changed",
             (ingestion, count, ingestion),
