@@ -114,6 +114,11 @@ INSERT INTO catalog_changes (ingestion_id, movie_id, change)
 SELECT %(ingestion_id)s, id, 'inserted' FROM movies WHERE provider = %(provider)s
 """
 
+# A snapshot's keys, indexed: whatever the planner believes of a freshly loaded provider (no
+# statistics yet: "20 rows"), what it lacks is found by index probes, never by scanning the
+# staged file once per movie (measured: minutes for 300,000 movies; with the index, 3 s).
+INDEX_STAGED_KEYS = "CREATE INDEX ON staging_movies (record_key); ANALYZE staging_movies"
+
 # A snapshot's effect on the provider's live catalog: its movies, and those the file lacks.
 SNAPSHOT_COUNTS = """
 SELECT count(*), count(*) FILTER (WHERE s.record_key IS NULL)
@@ -268,6 +273,7 @@ def withdraw_missing(
     conn: psycopg.Connection, report: Report, params: dict[str, object], snapshot: Snapshot
 ) -> int:
     """Withdraw the live movies the staged snapshot lacks, unless the brake holds it."""
+    conn.execute(INDEX_STAGED_KEYS)
     row = conn.execute(SNAPSHOT_COUNTS, params).fetchone()
     live, missing = (int(row[0]), int(row[1])) if row is not None else (0, 0)
     if not missing:
