@@ -169,6 +169,18 @@ class Platform:
         """When the API first answered at ``version`` or later."""
         return next((t for t, v in self.versions if v >= version), None)
 
+    def await_queryable(self, version: int) -> float:
+        """When the API answered at ``version``, waiting for it (its log shown if never)."""
+        try:
+            wait_until(lambda: self.queryable_at(version) is not None, 300, "the API", self.api)
+        except Exception:
+            log = self.stack.state / "logs" / "api.log"
+            print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
+            raise
+        at = self.queryable_at(version)
+        assert at is not None
+        return at
+
     def worker(self, concurrency: int) -> Server:
         port = free_port()
         worker = self.start("worker", MOVIESTORE_METRICS_PORT=str(port),
@@ -275,8 +287,7 @@ def burst(p: Platform, sizes: Sizes, concurrency: int) -> Burst:
             p.clients.s3.put_object(Bucket=p.endpoints.bucket, Key=key, Body=content)
     keys = [key for _, key, _, _ in uploads]
     done = p.committed(keys, 3600)
-    last_version = max(v for _, v, _ in done.values() if v is not None)
-    wait_until(lambda: p.queryable_at(last_version) is not None, 120, "the API")
+    p.await_queryable(max(v for _, v, _ in done.values() if v is not None))
     result = Burst(concurrency, 0, 0, sum(m for *_, m in uploads), len(uploads), 0)
     ready: dict[str, float] = {}
     for cls, key, _, _ in uploads:
@@ -384,9 +395,7 @@ def big_file(p: Platform, sizes: Sizes) -> BigFile:
     uploaded = time.time()
     status, version, committed = p.committed([key], 3600)[key]
     assert status == "loaded" and version is not None and committed is not None
-    wait_until(lambda: p.queryable_at(version) is not None, 120, "the API")
-    queryable = p.queryable_at(version)
-    assert queryable is not None
+    queryable = p.await_queryable(version)
     worker.stop()
     return BigFile(rows, data.stat().st_size / 1e6, copy_seconds, uploaded - started,
                    committed - started, queryable - started)  # fmt: skip
