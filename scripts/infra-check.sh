@@ -93,7 +93,7 @@ out="$("$VENV/bin/kubernetes-validate" --strict --quiet "${version_args[@]}" \
 # Custom resources have no schema there: tests/infra/test_infra_k8s_schemas.py validates them
 # against tests/infra/crd_schemas.yaml. Any other kind without a schema is a failure.
 unknown="$(printf '%s\n' "$out" | grep -E '^WARN' |
-    grep -vE "kind (ExternalSecret|SecretStore|ServiceMonitor|ScaledObject|TriggerAuthentication) with api version (external-secrets.io/v1|monitoring.coreos.com/v1|keda.sh/v1alpha1) " || true)"
+    grep -vE "kind (ExternalSecret|SecretStore|ServiceMonitor|PrometheusRule|ScaledObject|TriggerAuthentication) with api version (external-secrets.io/v1|monitoring.coreos.com/v1|keda.sh/v1alpha1) " || true)"
 [ -z "$unknown" ] || { printf '%s\n' "$unknown"; die "manifests of kinds without a schema"; }
 if printf '%s\n' "$out" | grep -E '^(ERROR|FATAL)'; then die "kubernetes-validate reported errors"; fi
 

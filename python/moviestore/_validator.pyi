@@ -39,6 +39,7 @@ class CatalogFileError(ValueError):
 class Report:
     records_total: int
     records_valid: int
+    deletions: int
     records_invalid: int
     duplicates_collapsed: int
     bytes_read: int
@@ -52,6 +53,7 @@ class Report:
 class Batch:
     copy_data: bytes
     count: int
+    deleted_keys: bytes
     def records(self) -> list[MovieDict]: ...
     def __len__(self) -> int: ...
 

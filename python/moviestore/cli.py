@@ -34,6 +34,7 @@ COMMANDS = {
     "worker": Command("run the ingestion worker"),
     "api": Command("serve the catalog API"),
     "keys": Command("create, list and revoke the API's keys"),
+    "ingestions": Command("list open claims; confirm or discard a held snapshot"),
     "dev": Command("run the platform locally with sample data", dev_modules=("moto", "flask")),
     "env": Command("print the settings of a running `moviestore dev` as shell exports"),
     "bench": Command("load tests and release gates", dev_modules=("moto", "flask", "locust")),

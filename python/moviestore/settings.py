@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from moviestore.validation import DEFAULT_MAX_BYTES
+
 
 class Settings(BaseSettings):
     # hide_input_in_errors: a bad value's message would otherwise quote the input, secrets too.
@@ -97,15 +99,27 @@ class Settings(BaseSettings):
     api_cors_origins: list[str] = Field(default_factory=list)
     metrics_port: int = Field(default=9090, ge=0, le=65535)
 
+    # Files one worker loads at once; it receives only as many messages as it has free slots.
     worker_concurrency: int = Field(default=1, ge=1, le=16)
     worker_shutdown_grace_seconds: float = Field(default=300, ge=0)
     sqs_visibility_timeout_seconds: int = Field(default=120, ge=10, le=43200)
     sqs_wait_seconds: int = Field(default=20, ge=0, le=20)
-    max_file_bytes: int | None = Field(default=50 << 30, ge=1)
+    # The largest decompressed file (docs/provider-format.md, "Limits").
+    max_file_bytes: int | None = Field(default=DEFAULT_MAX_BYTES, ge=1)
     max_record_bytes: int = Field(default=16 << 20, ge=1024)
     # A file with more invalid records than this share is rejected whole: its export is broken.
     reject_invalid_ratio: float = Field(default=0.5, ge=0, le=1)
     report_max_errors: int = Field(default=1000, ge=0)
+    # A snapshot that would withdraw more than this share of its provider's live catalog is
+    # held for an operator (docs/provider-format.md, "The brake").
+    snapshot_brake_ratio: float = Field(default=0.2, ge=0, le=1)
+    # How long a presigned link to an error report works (at most as long as the credentials
+    # that signed it: a role's session).
+    report_link_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+    # The API's base URL, for `moviestore upload --wait` (it follows the ingestions endpoint).
+    api_url: str | None = None
+    # The provider's API key for `moviestore upload --wait` (its ingestions need the key).
+    api_key: SecretStr | None = None
 
     # The catalog cache (Redis, and each API process's memory in front of it).
     cache_ttl_seconds: int = Field(default=300, ge=1, le=86400)

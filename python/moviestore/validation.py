@@ -9,13 +9,25 @@ from typing import BinaryIO, Literal
 
 from moviestore._validator import Batch, CatalogFileError, Report, Validator
 
-__all__ = ["CHUNK_SIZE", "CatalogFileError", "Limits", "Report", "iter_batches", "validate_path"]
+__all__ = [
+    "CHUNK_SIZE",
+    "DEFAULT_MAX_BYTES",
+    "CatalogFileError",
+    "Limits",
+    "Report",
+    "iter_batches",
+    "validate_path",
+]
 
 # Big enough that per-call overhead vanishes, small enough to keep memory flat.
 CHUNK_SIZE = 1 << 20
 # With two threads, each chunk's lines are shared out and joined again: larger chunks make
 # starting the second thread negligible (validate_path only; the worker keeps one thread).
 THREADED_CHUNK_SIZE = 4 << 20
+# The largest decompressed file moviestore accepts by default (the worker and `validate`):
+# seven times the largest catalog seen (230 MB), so a small gzip file that inflates to gigabytes
+# costs a worker seconds, not minutes (docs/provider-format.md, "Limits").
+DEFAULT_MAX_BYTES = 3 << 29  # 1.5 GiB
 
 Progress = Callable[[int], None]
 
@@ -26,7 +38,7 @@ class Limits:
 
     max_errors: int = 1000
     max_depth: int = 64
-    max_bytes: int | None = None
+    max_bytes: int | None = DEFAULT_MAX_BYTES
     max_record_bytes: int = 16 << 20
     current_year: int | None = None
     format: Literal["auto", "json", "ndjson"] = "auto"
@@ -58,7 +70,8 @@ def read_chunks(stream: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
 def iter_batches(
     validator: Validator, chunks: Iterable[bytes], progress: Progress | None = None
 ) -> Iterator[Batch]:
-    """Feed ``chunks`` through ``validator``, yielding non-empty batches of valid records.
+    """Feed ``chunks`` through ``validator``, yielding every batch with valid records or
+    deletion records (``Batch.deleted_keys``).
 
     Raises ``CatalogFileError`` on a whole-file error; ``validator.report`` has the counts.
     """
@@ -66,10 +79,10 @@ def iter_batches(
         batch = validator.feed(chunk)
         if progress is not None:
             progress(len(chunk))
-        if batch.count:
+        if batch.count or batch.deleted_keys:
             yield batch
     last = validator.finish()
-    if last.count:
+    if last.count or last.deleted_keys:
         yield last
 
 

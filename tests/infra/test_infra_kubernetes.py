@@ -585,6 +585,27 @@ def test_services_and_service_monitors_reach_the_metrics(
         assert (endpoint["port"], endpoint["path"]) == (port_name, "/metrics")
 
 
+@pytest.mark.parametrize("target", TARGETS)
+def test_ingestion_alerts_use_the_workers_metrics_and_have_runbooks(
+    rendered: dict[str, list[Object]], target: str
+) -> None:
+    rule = find(rendered[target], "PrometheusRule", "moviestore-ingestion")
+    (group,) = rule["spec"]["groups"]
+    alerts = {r["alert"]: r for r in group["rules"]}
+    assert set(alerts) == {"MoviestoreSnapshotHeld", "MoviestoreRejectionsAcrossProviders"}
+    metrics_py = (render.ROOT / "python/moviestore/worker/metrics.py").read_text("utf-8")
+    guide = (render.ROOT / "docs/operations.md").read_text("utf-8")
+    anchors = {
+        re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        for heading in re.findall(r"^#+ (.+)$", guide, flags=re.MULTILINE)
+    }
+    for name, alert in alerts.items():
+        for metric in re.findall(r"moviestore_\w+", alert["expr"]):
+            assert f'"{metric}"' in metrics_py, f"{name}: the worker exports no {metric}"
+        runbook = alert["annotations"]["runbook_url"]
+        assert runbook.removeprefix("docs/operations.md#") in anchors, f"{name}: {runbook}"
+
+
 # ---------------------------------------------------------------------------------------------
 # NetworkPolicies: default deny, then each component's needs only
 # ---------------------------------------------------------------------------------------------

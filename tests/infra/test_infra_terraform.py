@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from pathlib import Path
 from typing import Any
@@ -287,22 +288,50 @@ def test_reports_expire_and_uploads_notify_the_queue() -> None:
     assert queue["queue_arn"] == "${var.notification_queue_arn}"
 
 
-def test_provider_upload_roles_write_only_under_their_prefix() -> None:
+def allowed(policy: list[dict[str, Any]], action: str, arn: str, values: dict[str, str]) -> bool:
+    """Whether the statements allow ``action`` on ``arn``, their ``${...}`` references replaced
+    by ``values`` (IAM's evaluation for Allow statements without conditions on the resource:
+    an action and a resource pattern, ``*`` matching any characters)."""
+
+    def resolved(pattern: str) -> str:
+        for name, value in values.items():
+            pattern = pattern.replace("${" + name + "}", value)
+        assert "${" not in pattern, pattern
+        return pattern
+
+    return any(
+        statement.get("effect", "Allow") == "Allow"
+        and action in statement["actions"]
+        and any(fnmatch.fnmatchcase(arn, resolved(r)) for r in statement["resources"])
+        for statement in policy
+    )
+
+
+def test_provider_roles_write_their_uploads_and_read_their_own_reports_only() -> None:
     storage = MODULES / "storage"
     validation = variables(storage)["upload_providers"]["validation"][0]["condition"]
     assert "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" in validation
-    policy = data(storage, "aws_iam_policy_document", "upload")
-    s3_statements = [
-        s for s in statements(policy) if any(a.startswith("s3:") for a in s["actions"])
-    ]
-    (upload,) = s3_statements
-    assert set(upload["actions"]) <= {
-        "s3:PutObject",
-        "s3:AbortMultipartUpload",
-        "s3:ListMultipartUploadParts",
-    }
-    assert upload["resources"] == ["${aws_s3_bucket.data.arn}/providers/${each.key}/*"]
-    (kms,) = [s for s in statements(policy) if s not in s3_statements]
+    policy = statements(data(storage, "aws_iam_policy_document", "upload"))
+    bucket = "arn:aws:s3:::moviestore-production-data-1"
+
+    def may(provider: str, action: str, key: str) -> bool:
+        values = {"aws_s3_bucket.data.arn": bucket, "each.key": provider,
+                  "aws_kms_key.this.arn": "key"}  # fmt: skip
+        return allowed(policy, action, f"{bucket}/{key}", values)
+
+    for me, other in (("acme", "globex"), ("globex", "acme")):
+        assert may(me, "s3:PutObject", f"providers/{me}/catalog.json")
+        assert may(me, "s3:GetObject", f"reports/{me}/catalog.json.v1.errors.ndjson")
+        assert not may(me, "s3:GetObject", f"reports/{other}/catalog.json.v1.errors.ndjson")
+        assert not may(me, "s3:PutObject", f"providers/{other}/catalog.json")
+        assert not may(me, "s3:PutObject", f"reports/{me}/forged.ndjson")
+        assert not may(me, "s3:GetObject", f"providers/{other}/catalog.json")
+        # A prefix is a whole name: "acme" reads nothing of "acme-films".
+        assert not may(me, "s3:GetObject", f"reports/{me}-films/x.ndjson")
+    s3_actions = {a for s in policy for a in s["actions"] if a.startswith("s3:")}
+    assert s3_actions == {"s3:PutObject", "s3:AbortMultipartUpload",
+                          "s3:ListMultipartUploadParts", "s3:GetObject"}  # fmt: skip
+    (kms,) = [s for s in policy if any(a.startswith("kms:") for a in s["actions"])]
     assert conditions(kms)[("StringEquals", "kms:ViaService")] == [
         "s3.${data.aws_region.current.region}.amazonaws.com"
     ]
@@ -410,8 +439,8 @@ def test_irsa_roles_trust_exactly_one_service_account() -> None:
     }
 
 
-def test_api_role_has_no_permission_at_all() -> None:
-    """The API cannot read S3 (nor call anything else in AWS): no policy names its role."""
+def test_the_api_role_may_only_read_reports_to_sign_links_to_them() -> None:
+    """The API reads PostgreSQL and Redis; in AWS it only signs links to error reports."""
     attached: dict[str, str] = {}
     for kind in ("aws_iam_role_policy", "aws_iam_role_policy_attachment"):
         for name, body in resources(WORKLOAD_IAM, kind).items():
@@ -420,14 +449,21 @@ def test_api_role_has_no_permission_at_all() -> None:
             )
             assert roles, f"{kind}.{name}: attach policies to one named role"
             attached[name] = roles[0]
-    assert set(attached.values()) == {"worker", "external-secrets", "keda-operator"}
+    assert set(attached.values()) == {"api", "worker", "external-secrets", "keda-operator"}
     assert not resources(WORKLOAD_IAM, "aws_iam_policy_attachment")
+    read, decrypt = statements(data(WORKLOAD_IAM, "aws_iam_policy_document", "api"))
+    assert (read["actions"], read["resources"]) == (["s3:GetObject"],
+                                                    ["${var.bucket_arn}/reports/*"])  # fmt: skip
+    assert decrypt["actions"] == ["kms:Decrypt"]
+    assert conditions(decrypt)[("StringEquals", "kms:ViaService")] == [
+        "s3.${local.region}.amazonaws.com"
+    ]
 
 
 def test_worker_reads_providers_writes_reports_and_nothing_else_in_s3() -> None:
     s3 = [s for s in worker_statements() if any(a.startswith("s3:") for a in s["actions"])]
-    reads = {"s3:GetObject"}
-    writes = {"s3:PutObject", "s3:AbortMultipartUpload"}
+    reads = {"s3:GetObject", "s3:GetObjectVersion"}  # exactly the version an event names
+    writes = {"s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"}  # and sign links
     by_resource: dict[str, set[str]] = {}
     for statement in s3:
         assert statement.get("effect", "Allow") == "Allow"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+import urllib.request
 from typing import Any
 
 import orjson
@@ -14,6 +16,7 @@ from moviestore.ingest.events import ObjectRef
 from moviestore.ingest.pipeline import Ingestor, Outcome, Result
 from moviestore.localstack.stack import REGION, Endpoints
 from moviestore.settings import Settings
+from tests.integration.s3_events import subscribe
 
 CARMEN = {"title": "Carmen", "year": 1915, "href": "Carmen_(DeMille)"}
 
@@ -28,10 +31,10 @@ def put(clients: Clients, endpoints: Endpoints, key: str, data: bytes) -> Object
     return ObjectRef(endpoints.bucket, key, provider, etag, len(data))
 
 
-def ingest(ingestor: Ingestor, ref: ObjectRef, body: str = "{}") -> Result:
+def ingest(ingestor: Ingestor, ref: ObjectRef) -> Result:
     """What the worker does with one object: ingest it, then the duties after the commit."""
     result = ingestor.ingest(ref)
-    assert not Duties(ingestor.settings, ingestor.clients).run(ref, result, body)
+    assert not Duties(ingestor.settings, ingestor.clients).run(ref, result)
     return result
 
 
@@ -116,55 +119,84 @@ def test_two_workers_at_once_load_it_exactly_once(
     for t in threads:
         t.join(120)
     assert len(outcomes) == 2
-    assert outcomes.count(Outcome.LOADED) == 1
-    assert set(outcomes) - {Outcome.LOADED} <= {Outcome.BUSY, Outcome.ALREADY_DONE}
+    assert sorted(outcomes) == [Outcome.ALREADY_DONE, Outcome.LOADED]
     assert count(db, "SELECT count(*) FROM movies") == 20_000
 
 
-def test_dead_letter_and_provider_notice(
+def drain(clients: Clients, url: str) -> list[dict[str, Any]]:
+    found = []
+    while got := clients.sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+    ).get("Messages"):
+        for m in got:
+            clients.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            found.append(orjson.loads(m["Body"]))
+    return found
+
+
+def test_every_outcome_is_told_to_its_provider_only_and_never_dead_lettered(
     clients: Clients, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
-    # Each provider subscribes with a filter policy on the `provider` attribute.
-    inbox = clients.sqs.create_queue(QueueName="acme-inbox")["QueueUrl"]
-    other = clients.sqs.create_queue(QueueName="other-inbox")["QueueUrl"]
-    for url, provider in ((inbox, "acme"), (other, "other")):
-        arn = clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-        clients.sns.subscribe(
-            TopicArn=endpoints.provider_topic_arn,
-            Protocol="sqs",
-            Endpoint=arn["Attributes"]["QueueArn"],
-            Attributes={
-                "FilterPolicy": orjson.dumps({"provider": [provider]}).decode(),
-                "RawMessageDelivery": "true",
-            },
-        )
-    ref = put(clients, endpoints, "providers/acme/notify.json", b"[1,]")
-    original = '{"Records": []}'
-    result = ingest(Ingestor(settings(), clients, "test"), ref, original)
-
-    got = clients.sqs.receive_message(
-        QueueUrl=endpoints.dlq_url, MessageAttributeNames=["All"], WaitTimeSeconds=2
+    inbox = subscribe(clients, endpoints.provider_topic_arn, "acme-inbox", "acme")
+    other = subscribe(clients, endpoints.provider_topic_arn, "other-inbox", "other")
+    drain(clients, endpoints.dlq_url)
+    ingestor = Ingestor(settings(), clients, "test")
+    broken = ingest(ingestor, put(clients, endpoints, "providers/acme/notify.json", b"[1,]"))
+    good = [{**CARMEN, "id": i} for i in range(3)]
+    partial = ingest(
+        ingestor, put(clients, endpoints, "providers/acme/p.json", orjson.dumps([*good, {}]))
     )
-    [message] = got["Messages"]
-    assert message["Body"] == original
-    assert message["MessageAttributes"]["status"]["StringValue"] == "rejected"
-    assert message["MessageAttributes"]["reason"]["StringValue"].startswith("parse")
-    assert message["MessageAttributes"]["ingestion_id"]["StringValue"] == str(result.ingestion_id)
-    clients.sqs.delete_message(QueueUrl=endpoints.dlq_url, ReceiptHandle=message["ReceiptHandle"])
+    loaded = ingest(
+        ingestor, put(clients, endpoints, "providers/acme/ok.json", orjson.dumps(good[:1]))
+    )
 
-    notice = clients.sqs.receive_message(QueueUrl=inbox, WaitTimeSeconds=2)["Messages"]
-    assert orjson.loads(notice[0]["Body"])["key"] == "providers/acme/notify.json"
-    assert "Messages" not in clients.sqs.receive_message(QueueUrl=other, WaitTimeSeconds=1)
+    notices = {n["key"]: n for n in drain(clients, inbox)}
+    assert set(notices) == {"providers/acme/notify.json", "providers/acme/p.json",
+                            "providers/acme/ok.json"}  # fmt: skip
+    rejected = notices["providers/acme/notify.json"]
+    assert (rejected["status"], rejected["ingestion_id"]) == ("rejected", broken.ingestion_id)
+    assert rejected["reason"].startswith("parse")
+    told = notices["providers/acme/p.json"]
+    assert (told["status"], told["records_invalid"], told["rows_inserted"]) == (
+        "partially_loaded", 1, 3)  # fmt: skip
+    assert told["report"] == partial.report_key and told["report_url"].startswith("http")
+    assert notices["providers/acme/ok.json"]["rows_updated"] == 0
+    assert loaded.outcome is Outcome.LOADED
+    assert drain(clients, other) == []
+    assert drain(clients, endpoints.dlq_url) == []  # a provider's data is not a platform failure
 
 
-def test_a_load_while_a_first_load_of_the_provider_runs_is_busy_then_retried(
+def test_a_presigned_link_fetches_the_report_from_the_local_s3(
+    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+) -> None:
+    bad = [{"title": "", "year": 2000, "id": "x"}, {**CARMEN, "id": "y"}]
+    ref = put(clients, endpoints, "providers/acme/linked.json", orjson.dumps(bad))
+    result = ingest(Ingestor(settings(), clients, "test"), ref)
+    assert result.report_key is not None
+    link = clients.link(endpoints.bucket, result.report_key, 60)
+    with urllib.request.urlopen(link, timeout=10) as got:  # no credentials: the link is enough
+        lines = got.read().splitlines()
+    assert orjson.loads(lines[0])["summary"]["records_invalid"] == 1
+    assert orjson.loads(lines[1])["code"] == "length"
+
+
+def test_a_load_waits_for_another_load_of_its_provider_then_loads(
     clients: Clients, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
     ref = put(clients, endpoints, "providers/acme/wait.json", orjson.dumps([CARMEN]))
-    with psycopg.connect(endpoints.database_url) as other:  # as a first load of acme holds it
+    results: list[Result] = []
+    with psycopg.connect(endpoints.database_url) as other:  # as another load of acme holds it
         other.execute("SELECT pg_advisory_xact_lock(hashtextextended('provider:acme', 0))")
-        busy = Ingestor(settings(), clients, "test").ingest(ref)
-    assert busy.outcome is Outcome.BUSY
-    assert count(db, "SELECT status FROM ingestions") == "processing"
-    assert ingest(Ingestor(settings(), clients, "test"), ref).outcome is Outcome.LOADED
-    assert count(db, "SELECT attempts FROM ingestions") == 2
+        loading = threading.Thread(
+            target=lambda: results.append(Ingestor(settings(), clients, "test").ingest(ref))
+        )
+        loading.start()
+        deadline = time.monotonic() + 30
+        while count(db, "SELECT count(*) FROM ingestions") == 0:  # claimed, then it waits
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert count(db, "SELECT status FROM ingestions") == "processing"
+        assert loading.is_alive() and count(db, "SELECT count(*) FROM movies") == 0
+    loading.join(60)
+    assert [r.outcome for r in results] == [Outcome.LOADED]
+    assert count(db, "SELECT attempts FROM ingestions") == 1

@@ -55,7 +55,7 @@ def catalog_version(db: psycopg.Connection) -> int:
 
 def ingest(settings: Settings, clients: Clients, ref: ObjectRef) -> Result:
     result = Ingestor(settings, clients, "test").ingest(ref)
-    assert not Duties(settings, clients).run(ref, result, "{}")
+    assert not Duties(settings, clients).run(ref, result)
     return result
 
 
@@ -154,25 +154,25 @@ def test_the_feed_keeps_the_newest_versions_and_says_how_far_it_reaches(
     assert prune(db, keep_versions=1) is None  # nothing more is old enough
 
 
-def test_an_unchanged_file_keeps_the_version_and_has_nothing_pending(
+def test_an_unchanged_file_keeps_the_version_and_has_only_its_notice_pending(
     clients: Clients, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
     ingest(settings(), clients, put(clients, endpoints, "first.json", MOVIES))
     version = catalog_version(db)
-    again = Ingestor(settings(), clients, "test").ingest(
-        put(clients, endpoints, "same-again.json", MOVIES)
-    )
+    ref = put(clients, endpoints, "same-again.json", MOVIES)
+    again = Ingestor(settings(), clients, "test").ingest(ref)
     assert again.outcome is Outcome.LOADED and again.summary["rows_inserted"] == 0
-    assert again.catalog_version is None and not again.pending
+    assert again.catalog_version is None and again.pending  # the provider's notice
     assert catalog_version(db) == version
     logged = db.execute(
         "SELECT count(*) FROM catalog_changes WHERE ingestion_id = %s", (again.ingestion_id,)
     ).fetchone()
     assert logged == (0,)  # nothing changed: nothing in the feed
-    stored = db.execute(
-        "SELECT notified_at IS NOT NULL FROM ingestions WHERE id = %s", (again.ingestion_id,)
-    ).fetchone()
-    assert stored == (True,)  # set by the commit itself: no duty to do
+    notified = "SELECT notified_at IS NOT NULL FROM ingestions WHERE id = %s"
+    assert db.execute(notified, (again.ingestion_id,)).fetchone() == (False,)
+    assert not Duties(settings(), clients).run(ref, again)
+    assert db.execute(notified, (again.ingestion_id,)).fetchone() == (True,)
+    assert catalog_version(db) == version  # the notice published no version
 
 
 def documents(cache: redis.Redis, version: int) -> list[bytes]:

@@ -6,17 +6,20 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import hypothesis.strategies as st
 import orjson
 import psycopg
 import pytest
+from hypothesis import given, settings
 from psycopg import sql
 
 from moviestore._validator import CatalogFileError, Validator
 from moviestore.localstack.stack import Endpoints
 from moviestore.store.loader import (
     STAGED,
+    HeldError,
     Loaded,
-    ProviderBusyError,
+    Snapshot,
     TooManyInvalidError,
     ahead,
     load,
@@ -153,39 +156,6 @@ def test_a_first_load_copies_straight_in_and_lands_like_an_upsert(
     assert set(ingestion_and_source) == {(True, "providers/acme/a.json")}
 
 
-def provider_lock(endpoints: Endpoints, shared: bool) -> psycopg.Connection:
-    other = psycopg.connect(endpoints.database_url)
-    kind = "_shared" if shared else ""
-    other.execute(
-        f"SELECT pg_advisory_xact_lock{kind}(hashtextextended('provider:' || %s, 0))",
-        (PROVIDER,),
-    )
-    return other
-
-
-def test_a_first_load_under_way_makes_another_load_of_the_provider_wait(
-    conn: psycopg.Connection, endpoints: Endpoints
-) -> None:
-    other = provider_lock(endpoints, shared=False)  # as a first load holds it
-    try:
-        with pytest.raises(ProviderBusyError):
-            load_movies(conn, [CARMEN])
-    finally:
-        other.close()
-    assert load_movies(conn, [CARMEN]).first_load
-
-
-def test_an_upsert_under_way_turns_a_first_load_into_an_upsert(
-    conn: psycopg.Connection, endpoints: Endpoints
-) -> None:
-    other = provider_lock(endpoints, shared=True)  # as an upsert holds it
-    try:
-        loaded = load_movies(conn, [CARMEN, CARMEN_2])
-    finally:
-        other.close()
-    assert not loaded.first_load and loaded.inserted == 2
-
-
 def test_ahead_hands_over_the_producers_error_and_stops_it_when_closed() -> None:
     def failing() -> Iterator[bytes]:
         yield b"a"
@@ -210,3 +180,147 @@ def test_ahead_hands_over_the_producers_error_and_stops_it_when_closed() -> None
     stream.close()
     assert closed.is_set()
     assert len(produced) <= 4  # bounded: never more than the queue ahead of the consumer
+
+
+# --- the catalog lifecycle: snapshots, deletion records, the brake, comebacks ---------------
+
+
+def live(conn: psycopg.Connection) -> dict[str, str]:
+    """The provider's live movies: id -> title."""
+    with conn.transaction():  # not left open: each load is a transaction of its own
+        found = conn.execute(
+            "SELECT provider_id, title FROM movies WHERE withdrawn_at IS NULL AND provider = %s",
+            (PROVIDER,),
+        )
+        return dict(found.fetchall())
+
+
+def changes(conn: psycopg.Connection) -> dict[str, str]:
+    """The change feed rows of the latest ingestion: id -> change."""
+    with conn.transaction():
+        found = conn.execute(
+            "SELECT m.provider_id, c.change FROM catalog_changes c"
+            " JOIN movies m ON m.id = c.movie_id"
+            " WHERE c.ingestion_id = (SELECT max(id) FROM ingestions)"
+        )
+        return dict(found.fetchall())
+
+
+def film(i: int, title: str = "T") -> dict[str, Any]:
+    return {"id": f"m{i}", "title": f"{title}{i}", "year": 2000}
+
+
+def test_a_snapshot_withdraws_exactly_the_movies_it_lacks(conn: psycopg.Connection) -> None:
+    load_movies(conn, [film(i) for i in range(10)])
+    kept = [film(i) for i in range(10) if i not in (3, 7)]
+    loaded = load_movies(conn, [*kept, film(10)], snapshot=Snapshot(brake=0.2))
+    assert (loaded.inserted, loaded.updated, loaded.withdrawn) == (1, 0, 2)
+    assert set(live(conn)) == {f"m{i}" for i in range(11)} - {"m3", "m7"}
+    assert changes(conn) == {"m3": "withdrawn", "m7": "withdrawn", "m10": "inserted"}
+    # Soft deletes: the rows are kept, with the time and the ingestion that withdrew them.
+    with conn.transaction():
+        gone = conn.execute(
+            "SELECT provider_id, withdrawn_at IS NOT NULL, ingestion_id FROM movies"
+            " WHERE provider_id IN ('m3', 'm7') ORDER BY 1"
+        ).fetchall()
+        latest = conn.execute("SELECT max(id) FROM ingestions").fetchone()
+    assert latest is not None
+    assert gone == [("m3", True, latest[0]), ("m7", True, latest[0])]
+
+
+def test_the_brake_holds_a_snapshot_that_would_withdraw_too_much(conn: psycopg.Connection) -> None:
+    load_movies(conn, [film(i) for i in range(10)])
+    with pytest.raises(HeldError) as held:
+        load_movies(conn, [film(i, "New") for i in range(7)], snapshot=Snapshot(brake=0.2))
+    assert (held.value.would_withdraw, held.value.live) == (3, 10)
+    assert live(conn) == {f"m{i}": f"T{i}" for i in range(10)}  # nothing applied, not even updates
+    # Exactly the brake's share is allowed; released (no brake), anything is.
+    assert load_movies(conn, [film(i) for i in range(8)], snapshot=Snapshot(0.2)).withdrawn == 2
+    assert load_movies(conn, [film(0)], snapshot=Snapshot(brake=None)).withdrawn == 7
+    assert live(conn) == {"m0": "T0"}
+
+
+def test_a_snapshot_with_invalid_records_withdraws_nothing_by_absence(
+    conn: psycopg.Connection,
+) -> None:
+    load_movies(conn, [film(i) for i in range(4)])
+    loaded = load_movies(conn, [film(0), {"id": "m1", "title": ""}], snapshot=Snapshot(1.0))
+    assert loaded.withdrawals_skipped and loaded.withdrawn == 0
+    assert set(live(conn)) == {"m0", "m1", "m2", "m3"}
+
+
+def test_deletion_records_withdraw_and_a_later_record_brings_a_movie_back(
+    conn: psycopg.Connection,
+) -> None:
+    first = load_movies(conn, [film(0), film(1), CARMEN, {"id": "nothing", "deleted": True}])
+    assert first.first_load and first.inserted == 3 and first.withdrawn == 0
+    gone = load_movies(
+        conn,
+        [
+            {"id": "m1", "deleted": True},
+            {**{k: CARMEN[k] for k in ("title", "year", "href")}, "deleted": True},
+            {"id": "never-there", "deleted": True},
+        ],
+    )
+    assert (gone.withdrawn, gone.inserted, gone.updated, gone.unchanged) == (2, 0, 0, 0)
+    assert set(live(conn)) == {"m0"}
+    assert load_movies(conn, [{"id": "m1", "deleted": True}]).withdrawn == 0  # already gone
+    # The same record again brings it back: an update (the feed says so), content unchanged.
+    back = load_movies(conn, [film(1)])
+    assert (back.inserted, back.updated) == (0, 1)
+    assert changes(conn) == {"m1": "updated"}
+    assert set(live(conn)) == {"m0", "m1"}
+
+
+# A provider's files in any order, checked against a plain model of its catalog.
+FILES = st.lists(
+    st.tuples(
+        st.booleans(),  # a snapshot
+        st.dictionaries(st.integers(0, 5), st.sampled_from(["A", "B", "deleted"]), max_size=6),
+        st.sampled_from([0.2, 0.5, None]),  # the brake
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(files=FILES)
+def test_any_sequence_of_files_leaves_the_catalog_the_model_predicts(
+    endpoints: Endpoints, files: list[tuple[bool, dict[int, str], float | None]]
+) -> None:
+    migrate(endpoints.database_url)
+    with psycopg.connect(endpoints.database_url) as conn:
+        conn.execute("TRUNCATE movies, ingestions, catalog_changes RESTART IDENTITY CASCADE")
+        conn.commit()
+        rows: dict[str, tuple[str, bool]] = {}  # the model: id -> (title, live)
+        for snapshot, records, brake in files:
+            movies = [
+                {"id": f"m{i}", "deleted": True}
+                if what == "deleted"
+                else {"id": f"m{i}", "title": what, "year": 2000}
+                for i, what in records.items()
+            ]
+            named = {f"m{i}": what for i, what in records.items()}
+            alive = {k for k, (_, up) in rows.items() if up}
+            missing = alive - {k for k, w in named.items() if w != "deleted"} if snapshot else set()
+            if snapshot and brake is not None and rows and len(missing) > brake * len(alive):
+                with pytest.raises(HeldError):
+                    load_movies(conn, movies, snapshot=Snapshot(brake))
+                continue
+            load_movies(conn, movies, snapshot=Snapshot(brake) if snapshot else None)
+            expected: dict[str, str] = {}
+            for key, what in named.items():
+                before = rows.get(key)
+                if what == "deleted":
+                    if before is not None and before[1]:
+                        expected[key] = "withdrawn"
+                        rows[key] = (before[0], False)
+                elif before is None:
+                    expected[key], rows[key] = "inserted", (what, True)
+                elif before != (what, True):
+                    expected[key], rows[key] = "updated", (what, True)
+            for key in missing:
+                expected[key], rows[key] = "withdrawn", (rows[key][0], False)
+            assert live(conn) == {k: t for k, (t, up) in rows.items() if up}
+            assert changes(conn) == expected

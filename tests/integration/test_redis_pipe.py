@@ -230,7 +230,7 @@ def test_password_and_database_come_from_the_url(server: tuple[Redis, Server]) -
     own = server[0]
     admin = redis.Redis.from_url(own.url())
     admin.config_set("requirepass", "s3cret")
-    base = own.url().rsplit("/", 1)[0]
+    base = f"redis://127.0.0.1:{own.port}"
     with_password = base.replace("redis://", "redis://:s3cret@")
 
     async def scenario(url: str) -> None:

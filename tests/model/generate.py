@@ -260,6 +260,7 @@ FIELD_VALUES: dict[str, st.SearchStrategy[JValue]] = {
     "thumbnail": thumbnails,
     "thumbnail_width": dimensions,
     "thumbnail_height": dimensions,
+    "deleted": pick(Raw("true"), Raw("false"), Raw("true"), Str("true"), Raw("1"), Arr(())),
 }
 IGNORED_NAMES = ["foo", "Title", "YEAR", "", "a/b", "~0", "movies", "\ud800", "😀", "ti\x00tle"]
 
@@ -306,6 +307,7 @@ CLEAN_VALUES: dict[str, st.SearchStrategy[JValue]] = {
     "thumbnail": clean_text.map(lambda s: Str("https://" + s)),
     "thumbnail_width": st.integers(1, 100_000).map(raw_int),
     "thumbnail_height": st.integers(1, 100_000).map(raw_int),
+    "deleted": pick(Raw("true"), Raw("false")),
 }
 
 
@@ -314,7 +316,7 @@ def clean_movies(draw: st.DrawFn) -> Obj:
     """A movie with no error (keys may still collide with other movies)."""
     members = [(name, draw(CLEAN_VALUES[name])) for name in ("title", "year")]
     for name, values in CLEAN_VALUES.items():
-        if name not in ("title", "year") and draw(st.booleans()):
+        if name not in ("title", "year", "deleted") and draw(st.booleans()):
             members.append((name, draw(values)))
     return Obj(tuple(draw(st.permutations(members))))
 
@@ -366,14 +368,38 @@ def same_content(members: tuple[tuple[str, JValue], ...]) -> st.SearchStrategy[O
     return build()
 
 
+def deletions(earlier: list[Obj]) -> st.SearchStrategy[Obj]:
+    """A deletion record: of an earlier record's key (by id, or title, year and href), or of
+    another key."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Obj:
+        members: list[tuple[str, JValue]]
+        of_earlier: bool = draw(st.booleans())
+        if earlier and of_earlier:
+            base = dict(draw(st.sampled_from(earlier)).members)
+            names = ["id"] if "id" in base else ["title", "year", "href"]
+            members = [(n, base[n]) for n in names if n in base]
+        else:
+            members = [("id", draw(CLEAN_VALUES["id"]))]
+        members.append(("deleted", Raw("true")))
+        return Obj(tuple(draw(st.permutations(members))))
+
+    return build()
+
+
 @st.composite
 def record_lists(draw: st.DrawFn, max_depth: int, max_size: int = 6) -> list[JValue]:
     """Records, some of them sharing keys with earlier ones (identical or not)."""
     records: list[JValue] = []
     for _ in range(draw(st.integers(0, max_size))):
         earlier = [r for r in records if isinstance(r, Obj)]
-        kind = draw(st.sampled_from(["new", "new", "same", "same", "changed", "not_object"]))
-        if kind == "same" and earlier:
+        kind = draw(
+            st.sampled_from(["new", "new", "same", "same", "changed", "not_object", "deletion"])
+        )
+        if kind == "deletion":
+            records.append(draw(deletions(earlier)))
+        elif kind == "same" and earlier:
             records.append(draw(same_content(draw(st.sampled_from(earlier)).members)))
         elif kind == "changed" and earlier:
             base = list(draw(st.sampled_from(earlier)).members)

@@ -22,6 +22,7 @@ class Outcome:
     movies: list[dict[str, Any]]  # valid records, as Batch.records() gives them
     copy_data: bytes = b""
     batch_count: int = 0  # sum of Batch.count
+    deleted_keys: bytes = b""  # every Batch.deleted_keys
     bytes_fed: int = 0
     # CatalogFileError's (code, line, offset, report.to_dict()), if one was raised
     raised: tuple[str, int, int, dict[str, Any]] | None = None
@@ -40,6 +41,7 @@ def run_extension(
     validator = ext.Validator(filename=filename, **settings)
     movies: list[dict[str, Any]] = []
     copy_data = bytearray()
+    deleted = bytearray()
     count = 0
     error = None
     try:
@@ -47,6 +49,7 @@ def run_extension(
             batch = validator.finish() if chunk is None else validator.feed(chunk)
             movies += batch.records() if settings.get("copy", True) else []
             copy_data += batch.copy_data
+            deleted += batch.deleted_keys
             count += batch.count
             assert len(batch) == batch.count
     except ext.CatalogFileError as e:
@@ -55,7 +58,8 @@ def run_extension(
     raised = None
     if error is not None:
         raised = (error.code, error.line, error.offset, error.report.to_dict())
-    return Outcome(report, movies, bytes(copy_data), count, validator.bytes_fed, raised)
+    fed = validator.bytes_fed
+    return Outcome(report, movies, bytes(copy_data), count, bytes(deleted), fed, raised)
 
 
 def run_model(data: bytes, *, filename: str | None = None, **settings: Any) -> Outcome:

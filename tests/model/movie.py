@@ -161,6 +161,7 @@ def dimension(node: Node) -> int:
 class Checked:
     errors: list[RecordError]
     movie: dict[str, object] | None  # the normalised fields when the record has no error
+    deleted: bool = False  # a deletion record ("deleted": true)
 
 
 def check_record(node: Node, pointer: str, *, current_year: int) -> Checked:
@@ -195,6 +196,7 @@ def check_record(node: Node, pointer: str, *, current_year: int) -> Checked:
     movie["genres"] = []
     seen: set[str] = set()
     present: set[str] = set()  # first occurrence not null, valid or not
+    deleted = False
     for member in node.members:
         here = f"{pointer}/{escape_pointer_token(member.name)}"
         value = member.value
@@ -207,7 +209,12 @@ def check_record(node: Node, pointer: str, *, current_year: int) -> Checked:
         if value.kind == "null":
             continue  # null and missing alike
         present.add(member.name)
-        if member.name in scalar_rules:
+        if member.name == "deleted":
+            if value.kind in ("true", "false"):
+                deleted = value.kind == "true"
+            else:
+                errors.append(RecordError(value.offset, here, "type", "expected a boolean"))
+        elif member.name in scalar_rules:
             try:
                 movie[member.name] = scalar_rules[member.name](value)
             except InvalidValueError as e:
@@ -234,14 +241,16 @@ def check_record(node: Node, pointer: str, *, current_year: int) -> Checked:
                 if text not in kept:
                     kept.append(text)
             movie[member.name] = kept
+    # A deletion record with an id names its movie by the id alone.
+    named_by_id = deleted and "id" in present
     for required in ("title", "year"):
-        if required not in present:
+        if required not in present and not named_by_id:
             errors.append(
                 RecordError(
                     node.offset, f"{pointer}/{required}", "required", f"{required} is missing"
                 )
             )
-    return Checked(errors, None if errors else movie)
+    return Checked(errors, None if errors else movie, deleted)
 
 
 def record_key(movie: dict[str, object]) -> tuple[object, ...]:

@@ -27,6 +27,7 @@ class Collector:
         self.current_year = current_year
         self.records_total = 0
         self.records_valid = 0
+        self.deletions = 0
         self.records_invalid = 0
         self.duplicates_collapsed = 0
         self.error_counts: Counter[str] = Counter()
@@ -60,11 +61,17 @@ class Collector:
             return
         movie = checked.movie
         key = record_key(movie)
+        # Every deletion of a key is identical to every other, and differs from any movie.
+        what = ("deleted",) if checked.deleted else content(movie)
         if key not in self.keys:
-            self.keys[key] = content(movie)
+            self.keys[key] = what
             self.records_valid += 1
-            self.movies.append({**movie, "record": index, "line": self.text.line_at(node.offset)})
-        elif self.keys[key] == content(movie):
+            if checked.deleted:
+                self.deletions += 1
+            else:
+                line = self.text.line_at(node.offset)
+                self.movies.append({**movie, "record": index, "line": line})
+        elif self.keys[key] == what:
             self.duplicates_collapsed += 1
         else:
             msg = "another record has this key with different content"
@@ -260,6 +267,7 @@ def validate(
     report: dict[str, object] = {
         "records_total": out.records_total,
         "records_valid": out.records_valid,
+        "deletions": out.deletions,
         "records_invalid": out.records_invalid,
         "duplicates_collapsed": out.duplicates_collapsed,
         "bytes_read": len(decompressed) if file_error is None else file_error.offset,

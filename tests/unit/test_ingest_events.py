@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from moviestore.ingest.events import ObjectRef, Skipped, parse, provider_of
+from moviestore.ingest.events import ObjectRef, Skipped, event_body, parse, provider_of
 
 
 def event(key: str, name: str = "ObjectCreated:Put", **obj: Any) -> bytes:
@@ -29,12 +29,27 @@ def event(key: str, name: str = "ObjectCreated:Put", **obj: Any) -> bytes:
     ],
 )
 def test_keys_are_decoded(raw: str, key: str) -> None:
-    assert parse(event(raw)) == [ObjectRef("cat", key, "acme", "e1", 12)]
+    assert parse(event(raw)) == [ObjectRef("cat", key, "acme", "e1", 12, etag="e1")]
 
 
-def test_the_version_id_wins_over_the_etag() -> None:
-    [ref] = parse(event("providers/acme/x.json", versionId="v7"))
+def test_the_version_id_wins_over_the_etag_and_pins_the_read() -> None:
+    [ref] = parse(event("providers/acme/x.json", versionId="v7", sequencer="0055AED6DCD90281E5"))
     assert isinstance(ref, ObjectRef) and ref.version == "v7"
+    assert (ref.etag, ref.version_id, ref.sequencer) == ("e1", "v7", "0055AED6DCD90281E5")
+    assert ref.pin() == {"VersionId": "v7"}
+
+
+@pytest.mark.parametrize("version_id", [None, "null", ""])
+def test_an_unversioned_bucket_pins_the_read_to_the_etag(version_id: str | None) -> None:
+    extra = {} if version_id is None else {"versionId": version_id}
+    [ref] = parse(event("providers/acme/x.json", eTag='"e1"', **extra))
+    assert isinstance(ref, ObjectRef) and ref.version == "e1" and ref.version_id is None
+    assert ref.pin() == {"IfMatch": '"e1"'}
+
+
+def test_an_event_made_for_a_ref_names_it_exactly() -> None:
+    ref = ObjectRef("cat", "providers/acme/a b+é.json", "acme", "v1", 9, "e", "v1", "00ff")
+    assert parse(event_body(ref)) == [ref]
 
 
 @pytest.mark.parametrize(

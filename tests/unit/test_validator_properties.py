@@ -70,8 +70,11 @@ def test_copy_false_gives_the_same_report(file: CatalogFile) -> None:
     without = run(file, copy=False)
     assert without.report == with_copy.report
     assert without.copy_data == b""
+    assert without.deleted_keys == b""
     if with_copy.file_error is None:
-        assert without.batch_count == with_copy.batch_count == with_copy.report["records_valid"]
+        movies = with_copy.report["records_valid"] - with_copy.report["deletions"]
+        assert without.batch_count == with_copy.batch_count == movies
+        assert len(with_copy.deleted_keys) == 16 * with_copy.report["deletions"]
 
 
 @given(file=catalog_files(), keep=st.integers(0, 6))
@@ -112,7 +115,7 @@ def test_copy_data_is_well_formed_and_decodes_to_the_records(
     assert [as_movie(r) for r in rows] == movies
     assert [canonical_key(m) for m in ext.decode_copy(out.copy_data)] == movies
     if out.file_error is None:
-        assert len(rows) == out.report["records_valid"]
+        assert len(rows) == out.report["records_valid"] - out.report["deletions"]
 
 
 # --- record_key and content_hash --------------------------------------------------------------

@@ -25,7 +25,7 @@ import orjson
 from moviestore.api import metrics, openapi, params
 from moviestore.api.answer_cache import Answer
 from moviestore.api.bootstrap import Components
-from moviestore.api.catalog import NotFound
+from moviestore.api.catalog import Gone, NotFound
 from moviestore.api.changes import GENRES, Dependency, OfList, OfMovie
 from moviestore.api.database import Unavailable
 from moviestore.api.encoding import Negotiator, encoded
@@ -132,7 +132,6 @@ class Api:
         self.components = components
         self.answers, self.catalog = components.answers, components.catalog
         self.version, self.cursors = components.version, components.cursors
-        self.bucket = settings.s3_bucket
         self.cache_control = f"public, max-age={settings.api_client_max_age_seconds}"
         self.access_log = settings.api_access_log
         self.keys, self.limiter = components.keys, components.limiter
@@ -328,6 +327,8 @@ class Api:
                     response = self.problem(p, request, rid)
                 except NotFound as e:
                     response = self.problem(Problem(404, "not-found", str(e)), request, rid)
+                except Gone as e:
+                    response = self.problem(Problem(410, "gone", str(e)), request, rid)
                 except Unavailable as e:
                     response = self.problem(Problem(503, "unavailable", str(e)), request, rid)
                 except Exception:
@@ -396,7 +397,7 @@ class Api:
             )
             limit = params.limit(given.get("limit", [None])[0], LIMIT_DEFAULT)
             # Never cached: a file's status changes without the catalog changing (a rejection).
-            return await self.catalog.ingestions(provider, limit, self.bucket)
+            return await self.catalog.ingestions(provider, limit)
 
         return await self.handle("ingestions", request, compute)
 

@@ -21,6 +21,7 @@ from moviestore.api.limits import RateLimiter
 from moviestore.api.redis_pipe import PipelinedRedis
 from moviestore.api.search_index import Segments
 from moviestore.api.version import CatalogVersion
+from moviestore.aws.clients import Clients
 from moviestore.settings import Settings, cursor_secret
 
 
@@ -52,6 +53,20 @@ class Components:
         await self.answers.shared.close()
 
 
+class ReportLinks:
+    """Presigned links to error reports, signed in each server process (its own boto3 client,
+    made on first use: nothing crosses the fork). Signing makes no request."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.clients: Clients | None = None
+
+    def __call__(self, bucket: str, key: str) -> str:
+        if self.clients is None:
+            self.clients = Clients(self.settings.aws_region, self.settings.aws_endpoint_url)
+        return self.clients.link(bucket, key, self.settings.report_link_seconds)
+
+
 def compose(settings: Settings, segments: Path | None) -> Components:
     """Raises ValueError for a Redis URL the API's client cannot honour (it never quotes it).
     ``segments``: the directory the pod's server processes share search index bases in."""
@@ -72,7 +87,12 @@ def compose(settings: Settings, segments: Path | None) -> Components:
     )
     cursors = Cursors(cursor_secret(settings))
     catalog = Catalog(
-        database, version, cursors, sort_matches_up_to=settings.api_sort_matches_up_to
+        database,
+        version,
+        cursors,
+        sort_matches_up_to=settings.api_sort_matches_up_to,
+        report_links=ReportLinks(settings),
+        stale_after_seconds=settings.sqs_visibility_timeout_seconds,
     )
     follower = Follower(
         url,

@@ -11,6 +11,7 @@ snapshot.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -33,6 +34,14 @@ class NotFound(Exception):  # noqa: N818 - what the client is told
     pass
 
 
+class Gone(Exception):  # noqa: N818 - what the client is told
+    """The movie was withdrawn by its provider."""
+
+
+# (bucket, key) -> a presigned HTTPS link to that report.
+ReportLinks = Callable[[str, str], str]
+
+
 class Catalog:
     def __init__(
         self,
@@ -41,9 +50,12 @@ class Catalog:
         cursors: Cursors,
         *,
         sort_matches_up_to: int,
+        report_links: ReportLinks,
+        stale_after_seconds: float,
     ):
         self.database, self.version, self.cursors = database, version, cursors
         self.up_to = sort_matches_up_to
+        self.report_links, self.stale_after = report_links, stale_after_seconds
         self.counts: dict[tuple[int, str], int] = {}
 
     # --- a list page -------------------------------------------------------------------------
@@ -134,17 +146,24 @@ class Catalog:
     async def movie(self, movie_id: int) -> Answer:
         rows = await self.database.fetch(reads.MOVIE, {"id": movie_id})
         if not rows:
+            withdrawn = await self.database.fetch(reads.WITHDRAWN, {"id": movie_id})
+            if withdrawn:
+                at = withdrawn[0]["withdrawn_at"].isoformat()
+                raise Gone(f"movie {movie_id} was withdrawn by its provider at {at}")
             raise NotFound(f"no movie has id {movie_id}")
         return Answer.of(orjson.dumps(rows[0]))
 
     async def genres(self) -> Answer:
         return Answer.of(orjson.dumps({"items": await self.database.fetch(reads.GENRES, {})}))
 
-    async def ingestions(self, provider: str, limit: int, bucket: str) -> Answer:
-        rows = await self.database.fetch(reads.INGESTIONS, {"provider": provider, "limit": limit})
+    async def ingestions(self, provider: str, limit: int) -> Answer:
+        rows = await self.database.fetch(
+            reads.INGESTIONS,
+            {"provider": provider, "limit": limit, "stale_after": self.stale_after},
+        )
         for row in rows:
             key = row["report_key"]
-            row["report_url"] = f"s3://{bucket}/{key}" if key else None
+            row["report_url"] = self.report_links(row["bucket"], key) if key else None
         return Answer.of(orjson.dumps({"provider": provider, "items": rows}))
 
 

@@ -79,6 +79,7 @@ def problems(*statuses: int, keyed: bool = True) -> dict[str, Any]:
         400: "Invalid parameter",
         403: "This key may not read this resource (another provider's)",
         404: "Not found",
+        410: "Withdrawn by its provider (it may come back)",
         405: "Method not allowed",
         500: "An internal error (logged with the request id); not the client's fault",
         503: "PostgreSQL unavailable or too slow; retry after Retry-After seconds",
@@ -185,7 +186,21 @@ INGESTION = {
         "bucket": {"type": "string"},
         "key": {"type": "string"},
         "version": {"type": "string"},
-        "status": {"enum": ["processing", "loaded", "partially_loaded", "rejected", "failed"]},
+        "status": {
+            "enum": [
+                "processing",
+                "loaded",
+                "partially_loaded",
+                "rejected",
+                "failed",
+                "held",
+                "confirmed",
+                "discarded",
+                "superseded",
+            ]
+        },
+        "mode": {"enum": ["incremental", "snapshot"]},
+        "stale": {"type": ["boolean", "null"], "description": "A claim whose worker died"},
         "attempts": {"type": "integer"},
         **{
             name: NULLABLE_INT
@@ -197,14 +212,21 @@ INGESTION = {
                 "duplicates_collapsed",
                 "rows_inserted",
                 "rows_updated",
+                "rows_withdrawn",
+                "would_withdraw",
+                "catalog_movies",
             )
         },
         "error_counts": {"type": "object", "additionalProperties": {"type": "integer"}},
         "error_summary": NULLABLE_STRING,
         "report_key": NULLABLE_STRING,
-        "report_url": NULLABLE_STRING,
+        "report_url": {
+            "type": ["string", "null"],
+            "description": "A presigned HTTPS link to the full error report; it expires",
+        },
         "started_at": {"type": "string", "format": "date-time"},
         "finished_at": {"type": ["string", "null"], "format": "date-time"},
+        "settled_at": {"type": ["string", "null"], "format": "date-time"},
     },
 }
 
@@ -301,7 +323,7 @@ def document() -> dict[str, Any]:
                         IF_NONE_MATCH,
                         REQUEST_ID,
                     ],
-                    "responses": {**ok("Movie", "The movie"), **problems(400, 404, 503)},
+                    "responses": {**ok("Movie", "The movie"), **problems(400, 404, 410, 503)},
                 }
             },
             "/v1/genres": {

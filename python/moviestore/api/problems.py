@@ -20,6 +20,7 @@ TITLES = {
     "unauthorized": "A valid API key is required",
     "forbidden": "This key may not read this resource",
     "not-found": "No such resource",
+    "gone": "The movie was withdrawn by its provider",
     "method-not-allowed": "Only GET is served here",
     "body-not-allowed": "Read requests take no body",
     "rate-limited": "Too many requests for this key; retry after the time given",

@@ -27,6 +27,19 @@ class Clients:
     def __init__(self, region: str, endpoint_url: str | None):
         session = boto3.session.Session(region_name=region)
         # Long polls wait up to 20 s; the read timeout must be longer.
-        self.s3: S3Client = session.client("s3", endpoint_url=endpoint_url, config=_config(60))
+        # SigV4 for presigned links too (boto3 may pick SigV2 for them, which newer regions
+        # refuse and which cannot expire after more than the signing key's session).
+        self.s3: S3Client = session.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            config=_config(60).merge(Config(signature_version="s3v4")),
+        )
         self.sqs: SQSClient = session.client("sqs", endpoint_url=endpoint_url, config=_config(30))
         self.sns: SNSClient = session.client("sns", endpoint_url=endpoint_url, config=_config(30))
+
+    def link(self, bucket: str, key: str, seconds: int) -> str:
+        """A presigned HTTPS GET of one object (signed here, no request made): it works for
+        ``seconds`` or as long as the credentials that signed it, whichever ends first."""
+        return self.s3.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds
+        )

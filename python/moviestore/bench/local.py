@@ -25,7 +25,7 @@ from moviestore.store.migrate import migrate
 GENERATOR = repo_path("benchmarks/generate.py")
 PROVIDER = "bench"
 LOADED = ("loaded", "partially_loaded")
-NOT_LOADED = ("rejected", "failed")
+NOT_LOADED = ("rejected", "failed", "held", "superseded", "discarded")
 
 Say = Callable[[str], None]
 
@@ -56,11 +56,11 @@ def local_platform(state: Path, catalog_size: int, say: Say) -> Iterator[Platfor
         # The same processes as `moviestore dev`, started the same way.
         worker = start(stack, "worker", endpoints, MOVIESTORE_METRICS_PORT=str(metrics_port))
         api = start(stack, "api", endpoints, MOVIESTORE_API_PORT=str(api_port))
-        wait_until(lambda: port_open(metrics_port), 30, "the worker", worker)
-        wait_until(lambda: port_open(api_port), 60, "the API", api)
+        wait_until(lambda: port_open(metrics_port), 30, "the worker", worker.server)
+        wait_until(lambda: port_open(api_port), 60, "the API", api.server)
         catalog = generate_catalog(stack.state, catalog_size, say)
         load_catalog(endpoints, catalog, say)
-        wait_until(lambda: ready(api_url), 30, "the API's /readyz", api)
+        wait_until(lambda: ready(api_url), 30, "the API's /readyz", api.server)
         say(f"the API is ready at {api_url}")
         yield Platform(endpoints, api_url, stack.state)
     finally:

@@ -1,9 +1,10 @@
 """``moviestore dlq list|show|redrive``: look at dead-lettered messages and replay them.
 
-Dead-lettered messages keep the original S3 event as their body; ``reason``, ``status``,
-``provider`` and ``report`` attributes say why they are there (none when SQS's redrive policy
-moved a message that kept failing). ``redrive`` sends bodies back to the ingestion queue
-unchanged and deletes them from the dead-letter queue.
+The dead-letter queue holds what the platform failed to process: messages SQS's redrive policy
+moved after five receipts (no attributes: the worker's logs say why), and bodies that are no S3
+event at all (a ``reason`` attribute). A provider's bad data is never here: it is an outcome of
+its file, told to the provider. Messages keep their original body; ``redrive`` sends bodies back
+to the ingestion queue unchanged and deletes them from the dead-letter queue.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from moviestore.commands.progress import ProgressBar
-from moviestore.validation import Limits, Report, validate_path
+from moviestore.validation import DEFAULT_MAX_BYTES, Limits, Report, validate_path
 
 EXIT_VALID, EXIT_INVALID_RECORDS, EXIT_UNUSABLE = 0, 1, 2
 # Files smaller than this validate faster than a progress bar could be read.
@@ -35,7 +35,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="file framing (default: by name; .jsonl/.ndjson mean NDJSON)",
     )
     p.add_argument("--max-depth", type=positive, default=64, help="deepest nesting allowed")
-    p.add_argument("--max-bytes", type=positive, default=None, help="largest decompressed file")
+    p.add_argument(
+        "--max-bytes",
+        type=positive,
+        default=DEFAULT_MAX_BYTES,
+        help=f"largest decompressed file (default {DEFAULT_MAX_BYTES:,}: 1.5 GiB)",
+    )
     p.add_argument("--current-year", type=positive, default=None, help="for the year upper bound")
     p.add_argument(
         "--threads",

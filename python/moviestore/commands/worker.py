@@ -1,8 +1,9 @@
 """``moviestore worker``: consume the ingestion queue until SIGTERM or Ctrl-C.
 
-Metrics and health on ``MOVIESTORE_METRICS_PORT`` (/metrics, /healthz, /readyz). On SIGTERM it
-stops polling, finishes the file in hand within ``MOVIESTORE_WORKER_SHUTDOWN_GRACE_SECONDS``
-(or returns its message to the queue) and exits 0; Ctrl-C does the same and exits 130.
+Loads up to ``MOVIESTORE_WORKER_CONCURRENCY`` files at once. Metrics and health on
+``MOVIESTORE_METRICS_PORT`` (/metrics, /healthz, /readyz). On SIGTERM it stops receiving,
+finishes every file in hand within ``MOVIESTORE_WORKER_SHUTDOWN_GRACE_SECONDS`` (or returns
+their messages to the queue) and exits 0; Ctrl-C does the same and exits 130.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
             "worker started",
             metrics_port=server.server_address[1],
             queue=settings.sqs_queue_url,
+            concurrency=settings.worker_concurrency,
         )
         worker.run()
     server.shutdown()

@@ -1,16 +1,16 @@
-"""What follows a commit: the publication to Redis, the provider's notice, the dead-letter
-message, and the change feed's retention.
+"""What follows a commit: the publication to Redis, the provider's notice (and the operators'
+for a held snapshot), and the change feed's retention.
 
 They can only be sent after the commit, so a worker dying in between would lose them. The
-commit leaves ``ingestions.notified_at`` NULL when there is something to send; it is set here
-once everything is sent. A later delivery of the message finds the final status with
-``notified_at`` NULL and gets a ``resumed`` result from the pipeline: the duties are done then.
+commit leaves ``ingestions.notified_at`` NULL; it is set here once everything is sent. A later
+delivery of the message finds the final status with ``notified_at`` NULL and gets a ``resumed``
+result from the pipeline: the duties are done then.
 
 They run under the object version's advisory lock, and ``notified_at`` is checked under it, so
-two deliveries at once do not both send them. They go in this order: the cache (idempotent),
-the provider's notice, the dead-letter message; a failure midway makes the next delivery send
-everything again, so a notice already sent can be repeated (at least once; each carries the
-``ingestion_id`` to tell repeats apart).
+two deliveries at once do not both send them. They go in this order: the publication
+(idempotent), the notices; a failure midway makes the next delivery send everything again, so a
+notice already sent can be repeated (at least once; each carries the ``ingestion_id`` to tell
+repeats apart).
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ import psycopg
 
 from moviestore.aws.clients import Clients
 from moviestore.ingest.events import ObjectRef
-from moviestore.ingest.notify import dead_letter, notify_provider
-from moviestore.ingest.pipeline import Result, lock_version
+from moviestore.ingest.notify import Notices
+from moviestore.ingest.pipeline import Result
 from moviestore.ingest.publisher import CatalogPublisher
 from moviestore.logs import event
 from moviestore.settings import Settings
+from moviestore.store import ingestions
 from moviestore.store.feed import prune
 
 log = logging.getLogger("moviestore.ingest")
@@ -40,29 +41,28 @@ class Duties:
             max_documents=settings.cache_warm_max_documents,
             max_bytes=settings.cache_warm_max_mb << 20,
         )
+        self.notices = Notices(
+            clients,
+            settings.sns_provider_topic_arn,
+            settings.sns_alerts_topic_arn,
+            settings.report_link_seconds,
+        )
 
-    def run(self, ref: ObjectRef, result: Result, body: str) -> bool:
+    def run(self, ref: ObjectRef, result: Result) -> bool:
         """Do the pending duties of ``result``; True when another worker is doing them (retry
-        later). ``body`` is the original S3 event, the dead-letter message's body."""
+        later)."""
         if not result.pending or result.ingestion_id is None:
             return False
         url = self.settings.database_url.get_secret_value()
         with psycopg.connect(url) as conn, conn.transaction():
-            if not lock_version(conn, ref):
+            if not ingestions.lock_version(conn, ref.bucket, ref.key, ref.version):
                 return True
-            row = conn.execute(
-                "SELECT notified_at IS NULL FROM ingestions WHERE id = %s", (result.ingestion_id,)
-            ).fetchone()
-            if row is None or not row[0]:
+            if not ingestions.notices_pending(conn, result.ingestion_id):
                 return False  # done by another delivery meanwhile
             if result.catalog_version is not None:
                 self.publisher.publish(conn, result.ingestion_id, result.catalog_version)
-            if result.needs_dead_letter:
-                notify_provider(self.clients, self.settings.sns_provider_topic_arn, result)
-                dead_letter(self.clients, self.settings.sqs_dlq_url, body, result)
-            conn.execute(
-                "UPDATE ingestions SET notified_at = now() WHERE id = %s", (result.ingestion_id,)
-            )
+            self.notices.send(result)
+            ingestions.mark_notified(conn, result.ingestion_id)
         if result.catalog_version is not None:
             with psycopg.connect(url, autocommit=True) as conn:
                 prune(conn, self.settings.change_feed_keep_versions)
@@ -73,6 +73,6 @@ class Duties:
             ingestion_id=result.ingestion_id,
             resumed=result.resumed,
             catalog_version=result.catalog_version,
-            notices=result.needs_dead_letter,
+            outcome=result.outcome.value,
         )
         return False

@@ -8,9 +8,9 @@ the worker cannot use must not crash its loop.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 import orjson
 
@@ -20,7 +20,7 @@ UPLOAD_PREFIX = "providers/"
 
 @dataclass(frozen=True)
 class ObjectRef:
-    """One uploaded object version to ingest."""
+    """One uploaded object version to ingest: the load reads exactly this version."""
 
     bucket: str
     key: str
@@ -28,6 +28,21 @@ class ObjectRef:
     # The S3 version id on a versioned bucket, else the ETag: one ingestion per version.
     version: str
     size: int
+    etag: str | None = None
+    version_id: str | None = None
+    # S3's event sequencer: two versions of one key in upload order.
+    sequencer: str | None = None
+
+    def pin(self) -> dict[str, str]:
+        """The GetObject arguments that read this version and no other: its version id, else
+        its ETag as a precondition (a newer upload of the key fails it)."""
+        if self.version_id:
+            return {"VersionId": self.version_id}
+        return {"IfMatch": f'"{(self.etag or self.version).strip(chr(34))}"'}
+
+    def params(self) -> dict[str, Any]:
+        """The ref as statement parameters (``store.ingestions``)."""
+        return {**asdict(self), "etag": self.etag or self.version}
 
 
 @dataclass(frozen=True)
@@ -75,7 +90,12 @@ def parse_record(record: Any) -> ObjectRef | Skipped:
         obj = record["s3"]["object"]
         key = unquote_plus(str(obj["key"]))
         size = int(obj.get("size", 0))
-        version = str(obj.get("versionId") or obj.get("eTag") or obj.get("sequencer") or "")
+        etag = str(obj.get("eTag") or "").strip('"') or None
+        # An unversioned bucket's events carry no version id (or the string "null").
+        given = str(obj.get("versionId") or "")
+        version_id = None if given in ("", "null") else given
+        sequencer = str(obj.get("sequencer") or "") or None
+        version = version_id or etag or ""
     except (KeyError, TypeError, ValueError) as e:
         return Skipped("malformed", f"an event record lacks a field: {e!r}")
     if not event.startswith("ObjectCreated:"):
@@ -89,4 +109,20 @@ def parse_record(record: Any) -> ObjectRef | Skipped:
         )
     if not version:
         return Skipped("malformed", f"no version id or ETag for {key}")
-    return ObjectRef(bucket, key, provider, version, size)
+    return ObjectRef(bucket, key, provider, version, size, etag, version_id, sequencer)
+
+
+def event_body(ref: ObjectRef) -> str:
+    """An S3 event naming ``ref`` exactly, as S3 would send it (a released held snapshot, an
+    object the local platform re-announces)."""
+    obj: dict[str, Any] = {"key": quote_plus(ref.key), "size": ref.size, "eTag": ref.etag}
+    if ref.version_id:
+        obj["versionId"] = ref.version_id
+    if ref.sequencer:
+        obj["sequencer"] = ref.sequencer
+    record = {
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": ref.bucket}, "object": obj},
+    }
+    return orjson.dumps({"Records": [record]}).decode()

@@ -1,13 +1,18 @@
-"""One uploaded object, start to finish: claim it, validate and load it in ONE transaction,
-then tell the provider. Exactly once, whatever fails on the way:
+"""One uploaded object version, start to finish: claim it, load exactly that version in ONE
+transaction, then tell the provider. Exactly once, whatever fails on the way:
 
-* every object version has one ``ingestions`` row; a final status means "done, acknowledge";
-* the load transaction holds an advisory lock on the version, so two workers handed the same
-  object at once cannot both load it (the second is told ``busy`` and retries later);
-* rows, counts, the final status, and the catalog version bump commit together; a crash
-  before the commit leaves no row of the file, and the message, not deleted, comes back;
-* what follows the commit (the cache refresh and the notices, ``ingest.duties``) is recorded
-  by ``notified_at``: a message for a final version whose duties were never done is handed back
+* every object version has one ``ingestions`` row (``store.ingestions``); a final status means
+  "done, acknowledge";
+* the load transaction holds the provider's lock (waited for, never given up): one file of a
+  provider loads at a time, so a duplicate delivery finds the final status under it, and two
+  versions of one key load one after the other;
+* the version loaded is the one the event names (its version id, else its ETag as a
+  precondition); a version that a newer upload of its key replaced before its turn is recorded
+  as ``superseded``, never loaded, so an older version never overwrites a newer one;
+* rows, withdrawals, counts, the final status and the catalog version bump commit together; a
+  crash before the commit leaves no row of the file, and the message, not deleted, comes back;
+* what follows the commit (the publication and the notices, ``ingest.duties``) is recorded by
+  ``notified_at``: a message for a final version whose duties were never done is handed back
   as a ``resumed`` result, so they are done then.
 """
 
@@ -23,6 +28,7 @@ from typing import Any
 
 import orjson
 import psycopg
+from botocore.exceptions import ClientError
 
 from moviestore._validator import Validator
 from moviestore.aws.clients import Clients
@@ -30,22 +36,34 @@ from moviestore.ingest.events import ObjectRef
 from moviestore.ingest.reports import ErrorSink, report_key
 from moviestore.logs import event
 from moviestore.settings import Settings
+from moviestore.store import ingestions
 from moviestore.store.feed import commit_version
-from moviestore.store.loader import ProviderBusyError, TooManyInvalidError, load
+from moviestore.store.loader import (
+    HeldError,
+    Snapshot,
+    TooManyInvalidError,
+    load,
+    lock_provider,
+)
 from moviestore.validation import CHUNK_SIZE, CatalogFileError, Limits, Report
 
 log = logging.getLogger("moviestore.ingest")
+
+MODES = ("incremental", "snapshot")
+# How often a load waiting for its provider's lock tries again (doubling up to the last).
+LOCK_POLL_SECONDS = (0.05, 0.1, 0.2, 0.5, 1.0)
+# S3 errors that mean "this version is not the one to load any more".
+GONE = {"PreconditionFailed", "NoSuchKey", "NoSuchVersion", "404", "412"}
 
 
 class Outcome(StrEnum):
     LOADED = "loaded"
     PARTIALLY_LOADED = "partially_loaded"
     REJECTED = "rejected"
+    HELD = "held"
+    SUPERSEDED = "superseded"
+    DISCARDED = "discarded"  # a held snapshot an operator dropped (moviestore ingestions)
     ALREADY_DONE = "already_done"
-    BUSY = "busy"
-
-
-FINAL = ("loaded", "partially_loaded", "rejected")
 
 
 @dataclass
@@ -58,53 +76,49 @@ class Result:
     summary: dict[str, Any] = field(default_factory=dict)
     # The catalog version the commit made; None when it changed no movie.
     catalog_version: int | None = None
-    # The duties after the commit (cache refresh, notices) are still to be done.
+    # The duties after the commit (publication, notices) are still to be done.
     pending: bool = False
     # Read back from an earlier delivery that committed but never did its duties.
     resumed: bool = False
 
     @property
-    def needs_dead_letter(self) -> bool:
-        return self.outcome in (Outcome.REJECTED, Outcome.PARTIALLY_LOADED)
-
-    @property
-    def changed_rows(self) -> bool:
-        return bool(self.summary.get("rows_inserted") or self.summary.get("rows_updated"))
+    def changed_movies(self) -> int:
+        s = self.summary
+        return sum(int(s.get(k) or 0) for k in ("rows_inserted", "rows_updated", "rows_withdrawn"))
 
 
-CLAIM = """
-INSERT INTO ingestions (bucket, key, version, provider, status, worker, bytes)
-VALUES (%(bucket)s, %(key)s, %(version)s, %(provider)s, 'processing', %(worker)s, %(size)s)
-ON CONFLICT (bucket, key, version) DO UPDATE
-    SET attempts = ingestions.attempts + 1, worker = EXCLUDED.worker, started_at = now(),
-        status = 'processing'
-    WHERE ingestions.status NOT IN ('loaded', 'partially_loaded', 'rejected')
-RETURNING id
-"""
+class Superseded(Exception):  # noqa: N818 - an outcome, not a failure
+    """The event's object version is no longer the one to load."""
 
-FINISH = """
-UPDATE ingestions SET status = %(status)s, records_total = %(total)s,
-    records_valid = %(valid)s, records_invalid = %(invalid)s,
-    duplicates_collapsed = %(collapsed)s, rows_inserted = %(inserted)s,
-    rows_updated = %(updated)s, error_counts = %(error_counts)s, error_summary = %(summary)s,
-    report_key = %(report_key)s, bytes = %(bytes)s, finished_at = now(),
-    notified_at = CASE WHEN %(pending)s THEN NULL ELSE now() END
-WHERE id = %(id)s
-"""
 
-# A final version whose duties were never done (the worker died after the commit).
-UNNOTIFIED = """
-SELECT i.id, i.status, i.records_total, i.records_valid, i.records_invalid,
-    i.duplicates_collapsed, i.rows_inserted, i.rows_updated, i.error_counts, i.error_summary,
-    i.report_key, c.version
-FROM ingestions i CROSS JOIN catalog_state c
-WHERE i.bucket = %(bucket)s AND i.key = %(key)s AND i.version = %(version)s
-    AND i.status IN ('loaded', 'partially_loaded', 'rejected') AND i.notified_at IS NULL
-"""
+@dataclass(frozen=True)
+class Opened:
+    """The object version being read, and how to load it (its S3 user metadata ``mode``)."""
+
+    body: Any
+    mode: str
+
+    def chunks(self) -> Iterator[bytes]:
+        try:
+            yield from self.body.iter_chunks(CHUNK_SIZE)
+        finally:
+            self.body.close()
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file's load in hand: its transaction, its version, its report on disk."""
+
+    conn: psycopg.Connection
+    ref: ObjectRef
+    ingestion_id: int
+    sink: ErrorSink
+    on_batch: Callable[[], None] | None
 
 
 class Ingestor:
-    """Ingests objects; one per worker thread (it owns no connection between files)."""
+    """Ingests objects; safe to share between worker threads (it owns no connection between
+    files)."""
 
     def __init__(self, settings: Settings, clients: Clients, worker_name: str):
         self.settings, self.clients, self.worker = settings, clients, worker_name
@@ -114,18 +128,27 @@ class Ingestor:
             max_record_bytes=settings.max_record_bytes,
         )
 
-    def ingest(self, ref: ObjectRef, on_batch: Callable[[], None] | None = None) -> Result:
-        """Ingest one object version. ``on_batch`` runs between batches; an exception it raises
-        abandons the load (rolled back, nothing half-loaded) and propagates."""
+    def ingest(
+        self,
+        ref: ObjectRef,
+        on_batch: Callable[[], None] | None = None,
+        on_claim: Callable[[int, Callable[[], None]], None] | None = None,
+    ) -> Result:
+        """Ingest one object version. ``on_batch`` runs while waiting for the provider's lock
+        and between batches; an exception it raises abandons the load (rolled back, nothing
+        half-loaded) and propagates. ``on_claim`` is told the ingestion id once claimed, and a
+        function that cancels the load's statement (from any thread: a load blocked inside
+        PostgreSQL then fails and is rolled back)."""
         started = time.monotonic()
         url = self.settings.database_url.get_secret_value()
         with psycopg.connect(url, autocommit=True) as conn:
-            claimed = conn.execute(CLAIM, {**ref.__dict__, "worker": self.worker}).fetchone()
-            if claimed is None:
-                return unnotified(conn, ref) or Result(
+            ingestion_id = ingestions.claim(conn, ref.params(), self.worker)
+            if ingestion_id is None:
+                return resumed(conn, ref) or Result(
                     Outcome.ALREADY_DONE, reason="this object version was already ingested"
                 )
-            ingestion_id = int(claimed[0])
+            if on_claim is not None:
+                on_claim(ingestion_id, conn.cancel_safe)
             conn.autocommit = False
             result = self.load_locked(conn, ref, ingestion_id, on_batch)
         event(
@@ -135,7 +158,7 @@ class Ingestor:
             outcome=result.outcome.value,
             ingestion_id=ingestion_id,
             seconds=round(time.monotonic() - started, 3),
-            **result.summary,
+            **{k: v for k, v in result.summary.items() if k != "error_counts"},
         )
         return result
 
@@ -149,115 +172,158 @@ class Ingestor:
         sink = ErrorSink()
         try:
             with conn.transaction():
-                if not lock_version(conn, ref):
-                    return Result(
-                        Outcome.BUSY, ingestion_id, reason="another worker holds this object"
-                    )
-                status = conn.execute(
-                    "SELECT status FROM ingestions WHERE id = %s", (ingestion_id,)
-                ).fetchone()
-                if status is not None and status[0] in FINAL:
+                wait_for_provider(conn, ref.provider, on_batch)
+                status, released = ingestions.under_lock(conn, ingestion_id)
+                if status in ingestions.FINAL:
                     return Result(Outcome.ALREADY_DONE, ingestion_id)
-                result = self.validate_and_load(conn, ref, ingestion_id, sink, on_batch)
+                job = Job(conn, ref, ingestion_id, sink, on_batch)
+                result = self.load_version(job, released)
                 result.ingestion_id = ingestion_id
-                if result.outcome is Outcome.BUSY:
-                    return result
-                if result.needs_dead_letter:
+                if result.report is not None and result.report.records_invalid:
                     # Before the commit, so a committed status never points at a missing
                     # report; a retry after a failed commit overwrites the same key.
                     result.report_key = report_key(ref)
                     sink.upload(self.clients, ref.bucket, result.report_key, result.summary)
-                result.pending = result.needs_dead_letter or result.changed_rows
-                conn.execute(FINISH, finish_params(result, ingestion_id))
-                if result.changed_rows:
-                    changed = result.summary["rows_inserted"] + result.summary["rows_updated"]
-                    result.catalog_version = commit_version(conn, ingestion_id, changed)
+                result.summary["report_key"] = result.report_key
+                result.pending = True  # every final outcome is told to the provider
+                ingestions.finish(conn, finish_params(result, ingestion_id))
+                if result.changed_movies:
+                    result.catalog_version = commit_version(
+                        conn, ingestion_id, result.changed_movies
+                    )
             return result
         finally:
             sink.close()
 
-    def validate_and_load(
-        self,
-        conn: psycopg.Connection,
-        ref: ObjectRef,
-        ingestion_id: int,
-        sink: ErrorSink,
-        on_batch: Callable[[], None] | None,
-    ) -> Result:
+    def load_version(self, job: Job, released: bool) -> Result:
+        """Under the provider's lock: this version, if it is still the one to load."""
+        ref = job.ref
+        try:
+            if ingestions.newer_version_recorded(job.conn, ref.params()):
+                raise Superseded("a newer upload of this key was recorded first")
+            opened = self.open(ref)
+        except Superseded as e:
+            return superseded(ref, str(e))
+        if opened.mode not in MODES:
+            opened.body.close()
+            reason = f"mode: unknown mode {opened.mode!r} (expected one of {', '.join(MODES)})"
+            summary = {**ref_summary(ref), "status": Outcome.REJECTED.value, "reason": reason}
+            return Result(Outcome.REJECTED, None, None, reason, summary=summary)
+        brake = None if released else self.settings.snapshot_brake_ratio
+        snapshot = Snapshot(brake) if opened.mode == "snapshot" else None
+        return self.validate_and_load(job, opened, snapshot)
+
+    def open(self, ref: ObjectRef) -> Opened:
+        """Start reading exactly the event's version: by version id (still the key's current
+        version), else by key with the ETag as a precondition. ``Superseded`` if replaced."""
+        s3 = self.clients.s3
+        try:
+            if ref.version_id:
+                current = s3.head_object(Bucket=ref.bucket, Key=ref.key).get("VersionId")
+                if current != ref.version_id:
+                    raise Superseded(f"a newer version ({current}) of this key was uploaded")
+            got = s3.get_object(Bucket=ref.bucket, Key=ref.key, **ref.pin())  # type: ignore[arg-type]
+        except ClientError as e:
+            code = str(e.response.get("Error", {}).get("Code", ""))
+            if code in GONE:
+                raise Superseded(f"this version is no longer the key's ({code})") from e
+            raise
+        mode = str(got.get("Metadata", {}).get("mode", "incremental")).strip().lower()
+        return Opened(got["Body"], mode)
+
+    def validate_and_load(self, job: Job, opened: Opened, snapshot: Snapshot | None) -> Result:
+        ref, sink, mode = job.ref, job.sink, opened.mode
         validator = self.limits.validator(PurePosixPath(ref.key).name, stream_errors=True)
         try:
-            with conn.transaction():  # a savepoint: a rejected file leaves only its status
+            with job.conn.transaction():  # a savepoint: a rejected or held file leaves its status
                 loaded = load(
-                    conn,
+                    job.conn,
                     validator,
-                    self.object_chunks(ref),
+                    opened.chunks(),
                     provider=ref.provider,
-                    ingestion_id=ingestion_id,
+                    ingestion_id=job.ingestion_id,
                     source_key=ref.key,
                     reject_invalid_ratio=self.settings.reject_invalid_ratio,
-                    on_batch=lambda: after_batch(sink, validator, on_batch),
+                    snapshot=snapshot,
+                    on_batch=lambda: after_batch(sink, validator, job.on_batch),
                 )
         except CatalogFileError as e:
             sink.write(validator.take_errors())
-            return rejected(ref, e.report, f"{e.code}: {e}")
+            return rejected(ref, e.report, f"{e.code}: {e}", mode)
         except TooManyInvalidError as e:
             sink.write(validator.take_errors())
-            return rejected(ref, e.report, str(e))
-        except ProviderBusyError as e:
-            return Result(Outcome.BUSY, ingestion_id, reason=str(e))
+            return rejected(ref, e.report, str(e), mode)
+        except HeldError as e:
+            summary = summarize(ref, Outcome.HELD, e.report, mode) | {
+                "reason": str(e),
+                "would_withdraw": e.would_withdraw,
+                "catalog_movies": e.live,
+            }
+            return Result(Outcome.HELD, job.ingestion_id, e.report, str(e), summary=summary)
         sink.write(validator.take_errors())
         report = loaded.report
         outcome = Outcome.PARTIALLY_LOADED if report.records_invalid else Outcome.LOADED
-        summary = summarize(ref, outcome, report) | {
+        summary = summarize(ref, outcome, report, mode) | {
             "rows_inserted": loaded.inserted,
             "rows_updated": loaded.updated,
+            "rows_withdrawn": loaded.withdrawn,
         }
-        return Result(outcome, ingestion_id, report, summary=summary)
-
-    def object_chunks(self, ref: ObjectRef) -> Iterator[bytes]:
-        body = self.clients.s3.get_object(Bucket=ref.bucket, Key=ref.key)["Body"]
-        try:
-            yield from body.iter_chunks(CHUNK_SIZE)
-        finally:
-            body.close()
+        reason = None
+        if loaded.withdrawals_skipped:
+            reason = "a snapshot with invalid records withdraws nothing by absence"
+            summary["reason"] = reason
+        return Result(outcome, job.ingestion_id, report, reason, summary=summary)
 
 
-def lock_version(conn: psycopg.Connection, ref: ObjectRef) -> bool:
-    """Take the object version's advisory lock for the transaction; False if someone has it."""
-    row = conn.execute(
-        "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
-        (f"{ref.bucket}\n{ref.key}\n{ref.version}",),
-    ).fetchone()
-    return row is not None and bool(row[0])
+def wait_for_provider(
+    conn: psycopg.Connection, provider: str, on_wait: Callable[[], None] | None
+) -> None:
+    """Take the provider's lock for the transaction, waiting while another load holds it
+    (``on_wait`` runs between tries: the shutdown deadline ends a wait too)."""
+    tries = 0
+    while not lock_provider(conn, provider):
+        if on_wait is not None:
+            on_wait()
+        time.sleep(LOCK_POLL_SECONDS[min(tries, len(LOCK_POLL_SECONDS) - 1)])
+        tries += 1
 
 
-def unnotified(conn: psycopg.Connection, ref: ObjectRef) -> Result | None:
+def resumed(conn: psycopg.Connection, ref: ObjectRef) -> Result | None:
     """The stored outcome of a final version whose duties were never done, else None."""
-    row = conn.execute(UNNOTIFIED, ref.__dict__).fetchone()
-    if row is None:
+    stored = ingestions.unnotified(conn, ref.params())
+    if stored is None:
         return None
-    (iid, status, total, valid, invalid, collapsed, inserted, updated, counts, reason, key, v) = row
-    summary = {
-        "provider": ref.provider,
-        "bucket": ref.bucket,
-        "key": ref.key,
-        "version": ref.version,
-        "status": status,
-        "records_total": total,
-        "records_valid": valid,
-        "records_invalid": invalid,
-        "duplicates_collapsed": collapsed,
-        "error_counts": counts,
-        "rows_inserted": inserted,
-        "rows_updated": updated,
-    }
-    if reason is not None:
-        summary["reason"] = reason
-    result = Result(Outcome(status), iid, None, reason, key, summary, pending=True, resumed=True)
+    summary = stored_summary(stored)
+    result = Result(
+        Outcome(stored["status"]),
+        stored["id"],
+        None,
+        stored["error_summary"],
+        stored["report_key"],
+        summary,
+        pending=True,
+        resumed=True,
+    )
     # Rows read now are the same at the current version (later changes moved them to the
     # ingestion that made them), so the documents go under the current version's keys.
-    result.catalog_version = int(v) if result.changed_rows else None
+    result.catalog_version = int(stored["catalog_version"]) if result.changed_movies else None
     return result
+
+
+SUMMARY_COLUMNS = (
+    "provider", "bucket", "key", "version", "status", "mode", "records_total", "records_valid",
+    "records_invalid", "duplicates_collapsed", "error_counts", "rows_inserted", "rows_updated",
+    "rows_withdrawn", "would_withdraw", "catalog_movies", "report_key",
+)  # fmt: skip
+
+
+def stored_summary(stored: ingestions.Stored) -> dict[str, Any]:
+    """A notice's summary from the stored row (a resent notice has no ``file_error`` object:
+    its ``reason`` holds the whole-file error's code and message)."""
+    summary = {name: stored[name] for name in SUMMARY_COLUMNS}
+    if stored["error_summary"] is not None:
+        summary["reason"] = stored["error_summary"]
+    return summary
 
 
 def after_batch(sink: ErrorSink, validator: Validator, then: Callable[[], None] | None) -> None:
@@ -266,20 +332,28 @@ def after_batch(sink: ErrorSink, validator: Validator, then: Callable[[], None] 
         then()
 
 
-def rejected(ref: ObjectRef, report: Report, reason: str) -> Result:
-    summary = summarize(ref, Outcome.REJECTED, report) | {"reason": reason}
+def rejected(ref: ObjectRef, report: Report, reason: str, mode: str) -> Result:
+    summary = summarize(ref, Outcome.REJECTED, report, mode) | {"reason": reason}
     return Result(Outcome.REJECTED, None, report, reason=reason, summary=summary)
 
 
-def summarize(ref: ObjectRef, outcome: Outcome, report: Report) -> dict[str, Any]:
+def superseded(ref: ObjectRef, reason: str) -> Result:
+    summary = {**ref_summary(ref), "status": Outcome.SUPERSEDED.value, "reason": reason}
+    return Result(Outcome.SUPERSEDED, None, None, reason, summary=summary)
+
+
+def ref_summary(ref: ObjectRef) -> dict[str, Any]:
+    return {"provider": ref.provider, "bucket": ref.bucket, "key": ref.key, "version": ref.version}
+
+
+def summarize(ref: ObjectRef, outcome: Outcome, report: Report, mode: str) -> dict[str, Any]:
     return {
-        "provider": ref.provider,
-        "bucket": ref.bucket,
-        "key": ref.key,
-        "version": ref.version,
+        **ref_summary(ref),
         "status": outcome.value,
+        "mode": mode,
         "records_total": report.records_total,
         "records_valid": report.records_valid,
+        "deletions": report.deletions,
         "records_invalid": report.records_invalid,
         "duplicates_collapsed": report.duplicates_collapsed,
         "error_counts": report.error_counts,
@@ -288,16 +362,20 @@ def summarize(ref: ObjectRef, outcome: Outcome, report: Report) -> dict[str, Any
 
 
 def finish_params(result: Result, ingestion_id: int) -> dict[str, Any]:
-    r = result.report
+    r, s = result.report, result.summary
     return {
         "id": ingestion_id,
         "status": result.outcome.value,
+        "mode": s.get("mode") if s.get("mode") in MODES else "incremental",
         "total": r.records_total if r else None,
         "valid": r.records_valid if r else None,
         "invalid": r.records_invalid if r else None,
         "collapsed": r.duplicates_collapsed if r else None,
-        "inserted": result.summary.get("rows_inserted", 0),
-        "updated": result.summary.get("rows_updated", 0),
+        "inserted": s.get("rows_inserted", 0),
+        "updated": s.get("rows_updated", 0),
+        "withdrawn": s.get("rows_withdrawn", 0),
+        "would_withdraw": s.get("would_withdraw"),
+        "catalog_movies": s.get("catalog_movies"),
         "error_counts": orjson.dumps(r.error_counts if r else {}).decode(),
         "summary": result.reason,
         "report_key": result.report_key,

@@ -5,8 +5,10 @@
    together may get here out of order, and the version must never go back) and the version is
    published on ``CHANNEL``: every API process reads the change feed at once and applies it
    (a change is visible everywhere within milliseconds; without Redis, within the API's poll);
-2. then the documents of the movies the file changed go to Redis, each framed with the new
-   version and with the cache TTL, so the API's first reads of them hit.
+2. then the documents of the movies the file inserted or changed go to Redis, each framed with
+   the new version and with the cache TTL, so the API's first reads of them hit; those of the
+   movies it withdrew are deleted (the API would find them stale anyway: the change touched
+   them).
 
 Redis being down never fails an ingestion: the failure is logged and counted, the API finds the
 version by polling, and cached answers are checked against the change feed anyway.
@@ -20,12 +22,11 @@ import orjson
 import psycopg
 import redis
 from prometheus_client import Counter
-from psycopg import sql
 from psycopg.rows import dict_row
 
-from moviestore.catalog.documents import SELECT_COLUMNS
 from moviestore.catalog.keys import CHANNEL, VERSION_KEY, frame, movie_key
 from moviestore.logs import event
+from moviestore.store.feed import DOCUMENTS, WITHDRAWN
 
 __all__ = ["VERSION_KEY", "CatalogPublisher"]
 
@@ -42,11 +43,6 @@ PIPELINE_BYTES = 8 << 20
 # Rows per fetch of the server-side cursor (a document can be 100 kB of extract).
 FETCH_ROWS = 100
 
-# The movies an ingestion changed, found through its change feed rows (no scan of movies).
-DOCUMENTS = sql.SQL(
-    "SELECT {} FROM catalog_changes c JOIN movies m ON m.id = c.movie_id"
-    " WHERE c.ingestion_id = %s LIMIT %s"
-).format(SELECT_COLUMNS)
 
 # KEYS[1] = VERSION_KEY, ARGV[1] = the new version, ARGV[2] = the channel. 1 if it moved.
 ADVANCE = """
@@ -83,12 +79,21 @@ class CatalogPublisher:
         try:
             moved = bool(self.advance(keys=[VERSION_KEY], args=[version, CHANNEL]))
             written = self.write_documents(conn, ingestion_id, version)
+            self.forget_withdrawn(conn, ingestion_id)
         except redis.RedisError as e:
             FAILURES.inc()
             event(log, logging.WARNING, "not published: Redis unavailable", error=str(e))
             return False
         event(log, logging.INFO, "published", version=version, documents=written, moved=moved)
         return True
+
+    def forget_withdrawn(self, conn: psycopg.Connection, ingestion_id: int) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for (movie_id,) in conn.execute(WITHDRAWN, (ingestion_id,)):
+            pipe.delete(movie_key(movie_id))
+            if len(pipe) >= PIPELINE_SIZE:
+                pipe.execute()
+        pipe.execute()
 
     def write_documents(self, conn: psycopg.Connection, ingestion_id: int, version: int) -> int:
         if self.max_documents == 0:

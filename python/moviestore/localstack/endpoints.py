@@ -23,7 +23,9 @@ class Endpoints:
 
     def settings_env(self) -> dict[str, str]:
         """The environment that points moviestore processes at this stack."""
+        api = {"MOVIESTORE_API_URL": self.api} if self.api else {}
         return {
+            **api,
             "MOVIESTORE_ENV": "local",
             "MOVIESTORE_DATABASE_URL": self.database_url,
             "MOVIESTORE_REDIS_URL": self.redis_url,

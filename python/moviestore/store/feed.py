@@ -2,13 +2,17 @@
 in its own transaction, and the version bump at its end records the version it made.
 
 Reading the feed is the API's (``store.reads``); this module is the writing side: the loader
-logs changes as it writes movies, ``commit_version`` closes an ingestion's transaction, and
-``prune`` bounds the retention.
+logs changes as it writes movies, ``commit_version`` closes an ingestion's transaction, the
+publisher reads what one ingestion changed (``DOCUMENTS``, ``WITHDRAWN``), and ``prune`` bounds
+the retention.
 """
 
 from __future__ import annotations
 
 import psycopg
+from psycopg import sql
+
+from moviestore.catalog.documents import SELECT_COLUMNS
 
 # The last statement before the commit: the catalog_state row, which serialises the versions
 # of concurrent ingestions in their commit order, stays locked for the shortest time.
@@ -32,6 +36,16 @@ UPDATE catalog_state SET feed_horizon = greatest(feed_horizon, (SELECT max(versi
 WHERE EXISTS (SELECT FROM old)
 RETURNING feed_horizon
 """
+
+
+# The live movies an ingestion inserted or changed, found through its change feed rows (no
+# scan of movies), as documents.
+DOCUMENTS = sql.SQL(
+    "SELECT {} FROM catalog_changes c JOIN movies m ON m.id = c.movie_id"
+    " WHERE c.ingestion_id = %s AND c.change <> 'withdrawn' AND m.withdrawn_at IS NULL LIMIT %s"
+).format(SELECT_COLUMNS)
+# The movies it withdrew.
+WITHDRAWN = "SELECT movie_id FROM catalog_changes WHERE ingestion_id = %s AND change = 'withdrawn'"
 
 
 def commit_version(conn: psycopg.Connection, ingestion_id: int, movies: int) -> int:

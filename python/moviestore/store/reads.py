@@ -4,6 +4,8 @@ migrations).
 
 * the answers: a list page (three plans, see ``sorted_matches`` and ``walk``), one movie, the
   genres, a provider's ingestions;
+* only live movies: every statement that lists, counts or fetches movies leaves out withdrawn
+  ones (``withdrawn_at`` set), through the live-only indexes (migration 0006);
 * the search index: the catalog as binary COPY in title order, and a page's rows by id;
 * the change feed (``store/feed.py`` writes it): where it stands, what changed since a version.
 
@@ -84,8 +86,13 @@ def where(conditions: list[sql.Composable]) -> sql.Composable:
     return sql.SQL("WHERE ") + sql.SQL(" AND ").join(conditions)
 
 
+# A withdrawn movie is not in the catalog (the API's indexes are partial on this).
+LIVE = "m.withdrawn_at IS NULL"
+
+
 def conditions(names: tuple[str, ...]) -> list[sql.Composable]:
-    return [sql.SQL(CONDITIONS[name]) for name in names]
+    """The live-movie condition and the filters'."""
+    return [sql.SQL(LIVE), *(sql.SQL(CONDITIONS[name]) for name in names)]
 
 
 def keyset(sort: str, after: bool, alias: str, key: str) -> list[sql.Composable]:
@@ -181,7 +188,11 @@ def count_text(names: tuple[str, ...]) -> bytes:
     )
 
 
-MOVIE = sql.SQL("SELECT {columns} FROM movies m WHERE m.id = %(id)s").format(columns=SELECT_COLUMNS)
+MOVIE = sql.SQL("SELECT {columns} FROM movies m WHERE m.id = %(id)s AND " + LIVE).format(
+    columns=SELECT_COLUMNS
+)
+# When a movie that is not live was withdrawn (no row: there never was such a movie).
+WITHDRAWN = sql.SQL("SELECT withdrawn_at FROM movies WHERE id = %(id)s")
 # A title needle lower-cased by the database's rules (the search index holds lower(title)).
 LOWER = sql.SQL("SELECT lower(%(text)s) AS lower")
 
@@ -189,21 +200,25 @@ LOWER = sql.SQL("SELECT lower(%(text)s) AS lower")
 # the catalog version of the same snapshot; no movie found: one row of NULLs with the version.
 MOVIES_BY_ID = sql.SQL(
     "SELECT s.version AS catalog_version, {columns}"
-    " FROM catalog_state s LEFT JOIN movies m ON m.id = ANY(%(ids)s)"
+    " FROM catalog_state s LEFT JOIN movies m ON m.id = ANY(%(ids)s) AND " + LIVE
 ).format(columns=SELECT_COLUMNS)
 
 GENRES = sql.SQL(
     "SELECT g AS genre, count(*) AS count FROM movies m, unnest(m.genres) AS g"
-    " GROUP BY g ORDER BY count(*) DESC, g"
+    " WHERE " + LIVE + " GROUP BY g ORDER BY count(*) DESC, g"
 )
 
 INGESTION_COLUMNS = (
-    "id", "bucket", "key", "version", "status", "attempts", "bytes", "records_total",
+    "id", "bucket", "key", "version", "status", "mode", "attempts", "bytes", "records_total",
     "records_valid", "records_invalid", "duplicates_collapsed", "rows_inserted", "rows_updated",
-    "error_counts", "error_summary", "report_key", "started_at", "finished_at",
+    "rows_withdrawn", "would_withdraw", "catalog_movies", "error_counts", "error_summary",
+    "report_key", "started_at", "finished_at", "settled_at",
 )  # fmt: skip
+# A provider's ingestions, newest first; ``stale``: a claim whose worker stopped beating.
 INGESTIONS = sql.SQL(
-    "SELECT {columns} FROM ingestions WHERE provider = %(provider)s"
+    "SELECT {columns}, status = 'processing'"
+    " AND heartbeat_at < now() - make_interval(secs => %(stale_after)s) AS stale"
+    " FROM ingestions WHERE provider = %(provider)s"
     " ORDER BY started_at DESC, id DESC LIMIT %(limit)s"
 ).format(columns=sql.SQL(", ").join(map(sql.Identifier, INGESTION_COLUMNS)))
 
@@ -216,7 +231,8 @@ def catalog_copy(columns: tuple[str, ...]) -> sql.Composed:
     """The catalog's ``columns`` (the index's: ``moviestore._validator.INDEX_COLUMNS``) in the
     index's rank order, which is PostgreSQL's own title order, collation included."""
     return sql.SQL(
-        "COPY (SELECT {} FROM movies ORDER BY title, id) TO STDOUT (FORMAT binary)"
+        "COPY (SELECT {} FROM movies WHERE withdrawn_at IS NULL ORDER BY title, id)"
+        " TO STDOUT (FORMAT binary)"
     ).format(sql.SQL(", ").join(map(sql.Identifier, columns)))
 
 
@@ -259,19 +275,20 @@ CHANGED_IDS = sql.SQL(
 
 
 def changed_rows_copy(columns: tuple[str, ...], since: int) -> sql.Composed:
-    """The changed movies that are in the catalog now, in no particular order, as ``columns``
-    (the index's ``CHANGE_COLUMNS``): movie columns, and ``after_id``, the movie's
-    predecessor, the movie right before it in the catalog's ``ORDER BY title, id`` (NULL for
-    the first; one probe of the ``(title, id)`` index). That is how the index places a movie
-    without knowing the collation. COPY takes no parameters: ``since`` is a literal, composed
-    safely."""
+    """The changed movies that are in the catalog now (live), in no particular order, as
+    ``columns`` (the index's ``CHANGE_COLUMNS``): movie columns, and ``after_id``, the movie's
+    predecessor, the live movie right before it in the catalog's ``ORDER BY title, id`` (NULL
+    for the first; one probe of the live ``(title, id)`` index). That is how the index places a
+    movie without knowing the collation. A withdrawn movie is changed but absent: the index
+    drops it. COPY takes no parameters: ``since`` is a literal, composed safely."""
     predecessor = sql.SQL(
-        "(SELECT p.id FROM movies p WHERE (p.title, p.id) < (m.title, m.id)"
-        " ORDER BY p.title DESC, p.id DESC LIMIT 1)"
+        "(SELECT p.id FROM movies p WHERE p.withdrawn_at IS NULL"
+        " AND (p.title, p.id) < (m.title, m.id) ORDER BY p.title DESC, p.id DESC LIMIT 1)"
     )
     selected = [predecessor if c == "after_id" else sql.Identifier("m", c) for c in columns]
     return sql.SQL(
-        "COPY (SELECT {columns} FROM movies m WHERE m.id IN (SELECT c.movie_id"
+        "COPY (SELECT {columns} FROM movies m WHERE m.withdrawn_at IS NULL"
+        " AND m.id IN (SELECT c.movie_id"
         " FROM catalog_versions v JOIN catalog_changes c ON c.ingestion_id = v.ingestion_id"
         " WHERE v.version > {since})) TO STDOUT (FORMAT binary)"
     ).format(columns=sql.SQL(", ").join(selected), since=sql.Literal(since))

@@ -1,10 +1,16 @@
-"""Long-poll SQS, ingest each object, and delete a message only after its data is committed.
+"""Long-poll SQS, ingest up to ``worker_concurrency`` files at once, and delete a message only
+after its data is committed and its provider told.
 
-* A heartbeat keeps a message invisible while its file is loading, so no one else starts it.
-* SIGTERM stops the polling; the file in hand finishes within the grace period, or its load
+* Only as many messages are received as there are free slots, so none waits in hand unworked.
+* Every message in hand is heartbeated (its visibility extended every third of the timeout,
+  together with its claim's ``heartbeat_at``) until it is deleted or given back: no message
+  expires while it is held, so no other worker receives it meanwhile and its receive count does
+  not grow.
+* SIGTERM stops the receiving; every file in hand finishes within the grace period, or its load
   is abandoned (rolled back, nothing half-loaded) and its message made visible again at once.
-* A message that keeps failing is not deleted, so SQS's redrive policy moves it to the
-  dead-letter queue after ``maxReceiveCount`` receipts.
+* A message whose handling fails is not deleted, so SQS's redrive policy moves it to the
+  dead-letter queue after ``maxReceiveCount`` receipts: the dead-letter queue holds platform
+  failures only (a provider's bad data is an outcome, told in its notice).
 """
 
 from __future__ import annotations
@@ -12,14 +18,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import psycopg
 
 from moviestore.aws.clients import Clients
 from moviestore.ingest import events
 from moviestore.ingest.duties import Duties
+from moviestore.ingest.notify import dead_letter_malformed
 from moviestore.ingest.pipeline import Ingestor, Outcome, Result
 from moviestore.logs import correlated, event
 from moviestore.settings import Settings
+from moviestore.store import ingestions
 from moviestore.worker import metrics
 
 if TYPE_CHECKING:
@@ -27,89 +40,197 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("moviestore.worker")
 
-# A busy object (another worker loads it) is looked at again after this long.
+# Another worker doing the duties of the same object: looked at again after this long.
 BUSY_RETRY_SECONDS = 30
+# SQS takes at most this many entries per batch call.
+SQS_BATCH = 10
 
 
 class ShutdownInterruptedError(Exception):
     """The grace period after SIGTERM ran out during a load."""
 
 
-class Heartbeat:
-    """Extends a message's visibility every third of the timeout until stopped."""
+@dataclass
+class Held:
+    """A message in hand, the claims its files hold, and how to cancel the load in progress."""
 
-    def __init__(self, clients: Clients, queue_url: str, receipt: str, timeout: int):
-        self.clients, self.queue_url, self.receipt, self.timeout = (
-            clients,
-            queue_url,
-            receipt,
-            timeout,
-        )
+    receipt: str
+    claims: set[int] = field(default_factory=set)
+    cancel: Callable[[], None] | None = None
+
+    def claimed(self, ingestion_id: int, cancel: Callable[[], None]) -> None:
+        self.claims.add(ingestion_id)
+        self.cancel = cancel
+
+
+class InHand:
+    """The messages a worker holds, heartbeated by one thread until each is released."""
+
+    def __init__(self, settings: Settings, clients: Clients):
+        self.settings, self.clients = settings, clients
+        self.lock = threading.Lock()
+        self.messages: dict[str, Held] = {}  # by message id
+        self.freed = threading.Event()
         self.done = threading.Event()
-        self.thread = threading.Thread(target=self.beat, name="heartbeat", daemon=True)
+        self.thread = threading.Thread(target=self.beat_until_done, name="heartbeat", daemon=True)
+        self.conn: psycopg.Connection | None = None
 
-    def __enter__(self) -> Heartbeat:
+    def __len__(self) -> int:
+        with self.lock:
+            return len(self.messages)
+
+    def hold(self, message_id: str, receipt: str) -> Held:
+        held = Held(receipt)
+        with self.lock:
+            self.messages[message_id] = held
+        metrics.BUSY.set(len(self.messages))
+        return held
+
+    def release(self, message_id: str) -> None:
+        """Stop heartbeating it (before it is deleted or given back, under the lock a beat
+        holds: a beat never extends a message already handed back)."""
+        with self.lock:
+            self.messages.pop(message_id, None)
+            metrics.BUSY.set(len(self.messages))
+        self.freed.set()
+
+    def cancel_all(self) -> None:
+        with self.lock:
+            cancels = [h.cancel for h in self.messages.values() if h.cancel is not None]
+        for cancel in cancels:
+            try:
+                cancel()
+            except Exception:  # the load just ended: nothing to cancel
+                log.debug("cancel found nothing to cancel", exc_info=True)
+
+    def start(self) -> None:
         self.thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
         self.done.set()
         self.thread.join(10)
+        if self.conn is not None:
+            self.conn.close()
 
-    def beat(self) -> None:
-        while not self.done.wait(self.timeout / 3):
+    def beat_until_done(self) -> None:
+        while not self.done.wait(self.settings.sqs_visibility_timeout_seconds / 3):
             try:
-                self.clients.sqs.change_message_visibility(
-                    QueueUrl=self.queue_url,
-                    ReceiptHandle=self.receipt,
-                    VisibilityTimeout=self.timeout,
-                )
+                self.beat()
             except Exception:
                 log.warning("heartbeat failed", exc_info=True)
 
+    def beat(self) -> None:
+        with self.lock:
+            held = list(self.messages.values())
+            for start in range(0, len(held), SQS_BATCH):
+                entries = [
+                    {
+                        "Id": str(i),
+                        "ReceiptHandle": h.receipt,
+                        "VisibilityTimeout": self.settings.sqs_visibility_timeout_seconds,
+                    }
+                    for i, h in enumerate(held[start : start + SQS_BATCH])
+                ]
+                sent = self.clients.sqs.change_message_visibility_batch(
+                    QueueUrl=self.settings.sqs_queue_url,
+                    Entries=entries,  # type: ignore[arg-type]
+                )
+                for failed in sent.get("Failed", []):
+                    event(log, logging.WARNING, "heartbeat refused", detail=failed.get("Message"))
+        self.beat_claims([c for h in held for c in h.claims])
+
+    def beat_claims(self, claims: list[int]) -> None:
+        """Move the claims' ``heartbeat_at`` (a claim whose heartbeat stops is stale), and count
+        the held snapshots waiting for an operator (an alert of their own)."""
+        try:
+            if self.conn is None or self.conn.closed:
+                url = self.settings.database_url.get_secret_value()
+                self.conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
+            ingestions.beat(self.conn, claims)
+            metrics.HELD.set(ingestions.held_count(self.conn))
+        except psycopg.Error:
+            if self.conn is not None:
+                self.conn.close()
+            self.conn = None
+            raise
+
 
 class Worker:
-    def __init__(self, settings: Settings, clients: Clients, ingestor: Ingestor):
+    def __init__(
+        self,
+        settings: Settings,
+        clients: Clients,
+        ingestor: Ingestor,
+        duties: Duties | None = None,
+    ):
         self.settings, self.clients, self.ingestor = settings, clients, ingestor
-        self.duties = Duties(settings, clients)
+        self.duties = duties or Duties(settings, clients)
+        self.slots = settings.worker_concurrency
+        self.in_hand = InHand(settings, clients)
         self.stopping = threading.Event()
         self.deadline: float | None = None
+        metrics.SLOTS.set(self.slots)
 
     def stop(self) -> None:
-        """Stop polling; the file in hand gets ``worker_shutdown_grace_seconds`` to finish."""
+        """Stop receiving; the files in hand get ``worker_shutdown_grace_seconds`` to finish,
+        then their loads are cancelled (even one blocked inside PostgreSQL) and rolled back."""
         if not self.stopping.is_set():
-            self.deadline = time.monotonic() + self.settings.worker_shutdown_grace_seconds
+            grace = self.settings.worker_shutdown_grace_seconds
+            self.deadline = time.monotonic() + grace
             self.stopping.set()
+            self.in_hand.freed.set()
+            abandon = threading.Timer(grace, self.in_hand.cancel_all)
+            abandon.daemon = True
+            abandon.start()
             event(
                 log,
                 logging.INFO,
                 "stopping",
                 grace_seconds=self.settings.worker_shutdown_grace_seconds,
+                in_hand=len(self.in_hand),
             )
 
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and time.monotonic() > self.deadline
+
     def check_deadline(self) -> None:
-        if self.deadline is not None and time.monotonic() > self.deadline:
+        if self.past_deadline():
             raise ShutdownInterruptedError("the shutdown grace period ran out")
 
     def run(self) -> None:
-        queue = self.settings.sqs_queue_url
-        while not self.stopping.is_set():
-            got = self.clients.sqs.receive_message(
-                QueueUrl=queue,
-                MaxNumberOfMessages=10,
-                WaitTimeSeconds=self.settings.sqs_wait_seconds,
-                VisibilityTimeout=self.settings.sqs_visibility_timeout_seconds,
-                AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
-            )
-            messages = got.get("Messages", [])
-            for i, message in enumerate(messages):
-                if self.stopping.is_set():
-                    self.give_back(messages[i:])
-                    break
-                self.handle(message)
+        self.in_hand.start()
+        try:
+            with ThreadPoolExecutor(self.slots, thread_name_prefix="ingest") as pool:
+                while not self.stopping.is_set():
+                    free = self.slots - len(self.in_hand)
+                    if free <= 0:
+                        self.in_hand.freed.wait(1)
+                        self.in_hand.freed.clear()
+                        continue
+                    for message in self.receive(min(free, SQS_BATCH)):
+                        held = self.in_hand.hold(message["MessageId"], message["ReceiptHandle"])
+                        pool.submit(self.handle, message, held)
+                # Leaving the pool waits for every file in hand (each ends by its deadline).
+        finally:
+            self.in_hand.stop()
+
+    def receive(self, count: int) -> list[MessageTypeDef]:
+        got = self.clients.sqs.receive_message(
+            QueueUrl=self.settings.sqs_queue_url,
+            MaxNumberOfMessages=count,
+            WaitTimeSeconds=self.settings.sqs_wait_seconds,
+            VisibilityTimeout=self.settings.sqs_visibility_timeout_seconds,
+            AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+        )
+        messages = got.get("Messages", [])
+        if messages and self.stopping.is_set():
+            self.give_back(messages)  # received as the stop came: never started
+            return []
+        return messages
 
     def give_back(self, messages: list[MessageTypeDef]) -> None:
         for m in messages:
+            self.in_hand.release(m["MessageId"])
             self.clients.sqs.change_message_visibility(
                 QueueUrl=self.settings.sqs_queue_url,
                 ReceiptHandle=m["ReceiptHandle"],
@@ -117,31 +238,45 @@ class Worker:
             )
             metrics.MESSAGES.labels("given_back").inc()
 
-    def handle(self, message: MessageTypeDef) -> None:
+    def handle(self, message: MessageTypeDef, held: Held | None = None) -> None:
+        """Handle one message (in a pool thread); it is released in every case."""
+        held = held or self.in_hand.hold(message["MessageId"], message["ReceiptHandle"])
+        try:
+            self.handle_held(message, held)
+        finally:
+            self.in_hand.release(message["MessageId"])
+
+    def handle_held(self, message: MessageTypeDef, held: Held) -> None:
         body, receipt = message["Body"], message["ReceiptHandle"]
         sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
         if sent:
             metrics.QUEUE_LAG.observe(max(0.0, time.time() - sent))
         with correlated(message_id=message["MessageId"]):
             try:
-                keep = self.handle_body(body, receipt)
-            except ShutdownInterruptedError:
-                self.give_back([message])
-                event(log, logging.WARNING, "load abandoned at shutdown; message returned")
-                return
-            except Exception:
+                keep = self.handle_body(body, held)
+            except Exception as e:
+                if isinstance(e, ShutdownInterruptedError) or self.past_deadline():
+                    self.give_back([message])  # cancelled at the deadline, rolled back
+                    event(log, logging.WARNING, "load abandoned at shutdown; message returned")
+                    return
                 # Not deleted: SQS redelivers it, and after maxReceiveCount dead-letters it.
                 metrics.MESSAGES.labels("failed").inc()
                 log.exception("message failed; it will be retried")
                 return
+            self.in_hand.release(message["MessageId"])
             if keep:
+                self.clients.sqs.change_message_visibility(
+                    QueueUrl=self.settings.sqs_queue_url,
+                    ReceiptHandle=receipt,
+                    VisibilityTimeout=BUSY_RETRY_SECONDS,
+                )
                 return
             self.clients.sqs.delete_message(
                 QueueUrl=self.settings.sqs_queue_url, ReceiptHandle=receipt
             )
             metrics.MESSAGES.labels("done").inc()
 
-    def handle_body(self, body: str, receipt: str) -> bool:
+    def handle_body(self, body: str, held: Held) -> bool:
         """Handle every record of a message; True when the message must stay (retry later)."""
         for item in events.parse(body):
             if isinstance(item, events.Skipped):
@@ -153,48 +288,29 @@ class Worker:
                     detail=item.detail,
                 )
                 if item.reason == "malformed":
-                    self.clients.sqs.send_message(
-                        QueueUrl=self.settings.sqs_dlq_url,
-                        MessageBody=body,
-                        MessageAttributes={
-                            "reason": {"DataType": "String", "StringValue": item.detail[:1024]}
-                        },
+                    dead_letter_malformed(
+                        self.clients, self.settings.sqs_dlq_url, body, item.detail
                     )
                 continue
-            if self.ingest(item, body, receipt):
+            if self.ingest(item, held):
                 return True
         return False
 
-    def ingest(self, ref: events.ObjectRef, body: str, receipt: str) -> bool:
-        with (
-            correlated(key=ref.key, provider=ref.provider),
-            Heartbeat(
-                self.clients,
-                self.settings.sqs_queue_url,
-                receipt,
-                self.settings.sqs_visibility_timeout_seconds,
-            ),
-        ):
-            metrics.BUSY.set(1)
-            try:
-                with metrics.DURATION.time():
-                    result = self.ingestor.ingest(ref, on_batch=self.check_deadline)
-            finally:
-                metrics.BUSY.set(0)
+    def ingest(self, ref: events.ObjectRef, held: Held) -> bool:
+        with correlated(key=ref.key, provider=ref.provider):
+            with metrics.DURATION.time():
+                result = self.ingestor.ingest(
+                    ref, on_batch=self.check_deadline, on_claim=held.claimed
+                )
             count(result)
-            busy = result.outcome is Outcome.BUSY or self.duties.run(ref, result, body)
-        if busy:
-            self.clients.sqs.change_message_visibility(
-                QueueUrl=self.settings.sqs_queue_url,
-                ReceiptHandle=receipt,
-                VisibilityTimeout=BUSY_RETRY_SECONDS,
-            )
-        return busy
+            return self.duties.run(ref, result)
 
 
 def count(result: Result) -> None:
     # A resumed result is a file counted when it was loaded; only its duties are new.
     metrics.FILES.labels("resumed" if result.resumed else result.outcome.value).inc()
+    if result.outcome is Outcome.REJECTED and not result.resumed:
+        metrics.DATA_REJECTIONS.labels(str(result.summary.get("provider", "-"))).inc()
     if result.report is not None:
         record(result.report)
 
@@ -203,4 +319,5 @@ def record(report: Any) -> None:
     metrics.RECORDS.labels("valid").inc(report.records_valid)
     metrics.RECORDS.labels("invalid").inc(report.records_invalid)
     metrics.RECORDS.labels("collapsed").inc(report.duplicates_collapsed)
+    metrics.RECORDS.labels("deletions").inc(report.deletions)
     metrics.BYTES.inc(report.bytes_read)

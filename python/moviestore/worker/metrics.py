@@ -22,7 +22,13 @@ QUEUE_LAG = Histogram(
     buckets=(0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600),
 )
 MESSAGES = Counter("moviestore_worker_messages_total", "SQS messages, by what happened", ["result"])
-BUSY = Gauge("moviestore_worker_busy", "1 while a file is being ingested")
+BUSY = Gauge("moviestore_worker_busy", "Messages in hand (files being ingested)")
+SLOTS = Gauge("moviestore_worker_slots", "Files the worker loads at once (worker_concurrency)")
+HELD = Gauge("moviestore_ingest_held_snapshots", "Snapshots the brake holds for an operator")
+# A provider's rejected files: told to the provider in its notice, never dead-lettered.
+DATA_REJECTIONS = Counter(
+    "moviestore_ingest_data_rejections_total", "Files rejected for their data", ["provider"]
+)
 
 
 def serve(port: int, ready: Callable[[], bool]) -> ThreadingHTTPServer:

@@ -79,9 +79,16 @@ pub fn set_position(tuple: &mut [u8], record: u64, line: u64) {
     tuple[n - 8..].copy_from_slice(&line.to_be_bytes());
 }
 
+/// The content fingerprint of every deletion record: two deletions of one key are identical.
+/// Its input cannot be the content bytes of a tuple, which start with a field length of -1 or
+/// more, so a deletion never collapses with a movie record (short of a hash collision).
+pub fn deletion_content() -> u64 {
+    xxh3_64(b"\xff\xff\xff\xfedeleted")
+}
+
 /// `(id)` when present, else `(title, year, href)`, with tags so that the forms never collide
 /// and absent `href` differs from `""`. Titles cannot hold U+0000, so it separates safely.
-fn record_key(m: &Movie, input: &[u8], scratch: &[u8]) -> u128 {
+pub fn record_key(m: &Movie, input: &[u8], scratch: &[u8]) -> u128 {
     let mut key = Vec::with_capacity(64);
     if let Some(id) = &m.id {
         key.extend_from_slice(b"id\0");

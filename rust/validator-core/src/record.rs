@@ -24,6 +24,7 @@ pub enum Field {
     Thumbnail,
     ThumbnailWidth,
     ThumbnailHeight,
+    Deleted,
 }
 
 impl Field {
@@ -39,6 +40,7 @@ impl Field {
             b"thumbnail" => Field::Thumbnail,
             b"thumbnail_width" => Field::ThumbnailWidth,
             b"thumbnail_height" => Field::ThumbnailHeight,
+            b"deleted" => Field::Deleted,
             _ => return None,
         })
     }
@@ -55,6 +57,7 @@ impl Field {
             Field::Thumbnail => "thumbnail",
             Field::ThumbnailWidth => "thumbnail_width",
             Field::ThumbnailHeight => "thumbnail_height",
+            Field::Deleted => "deleted",
         }
     }
 }
@@ -102,6 +105,8 @@ pub struct Movie {
     pub thumbnail: Option<Span>,
     pub thumbnail_width: Option<i32>,
     pub thumbnail_height: Option<i32>,
+    /// `"deleted": true`: a deletion record, which withdraws the movie its key names.
+    pub deleted: bool,
 }
 
 /// Where in the record an issue is.
@@ -243,7 +248,7 @@ impl RecordParser {
         cur.pos += 1;
         cur.skip_ws();
         let mut seen = 0u16;
-        let (mut title_given, mut year_given) = (false, false);
+        let (mut title_given, mut year_given, mut id_given) = (false, false, false);
         if cur.peek()? == b'}' {
             cur.pos += 1;
         } else {
@@ -276,6 +281,7 @@ impl RecordParser {
                     let given = self.field(cur, field, depth + 1)?;
                     title_given |= field == Field::Title && given;
                     year_given |= field == Field::Year && given;
+                    id_given |= field == Field::Id && given;
                 } else {
                     cur.skip_value(depth + 1, self.max_depth, &mut self.stack, &mut self.scratch)?;
                 }
@@ -290,10 +296,12 @@ impl RecordParser {
                 }
             }
         }
-        if !title_given {
+        // A deletion record with an id names its movie by the id alone.
+        let named_by_id = self.movie.deleted && id_given;
+        if !title_given && !named_by_id {
             self.issue(ErrorCode::Required, start, Place::Field(Field::Title), Why::Missing);
         }
-        if !year_given {
+        if !year_given && !named_by_id {
             self.issue(ErrorCode::Required, start, Place::Field(Field::Year), Why::Missing);
         }
         Ok(())
@@ -346,6 +354,7 @@ impl RecordParser {
                 self.movie.thumbnail_height = self.integer(cur, depth, place, 1, DIMENSION_MAX)?;
             }
             Field::Id => self.movie.id = self.id(cur, depth)?,
+            Field::Deleted => self.movie.deleted = self.boolean(cur, depth, place)?,
             Field::Cast => self.list(cur, depth, field, CAST_ITEM_MAX, CAST_MAX_ITEMS)?,
             Field::Genres => self.list(cur, depth, field, GENRE_MAX, GENRES_MAX_ITEMS)?,
         }
@@ -452,6 +461,17 @@ impl RecordParser {
             _ => {
                 self.issue(ErrorCode::Range, at, place, Why::OutOfRange { min, max });
                 Ok(None)
+            }
+        }
+    }
+
+    /// A JSON boolean (`false` when it has an error).
+    fn boolean(&mut self, cur: &mut Cursor, depth: usize, place: Place) -> Scan<bool> {
+        match cur.peek()? {
+            b't' | b'f' => Ok(cur.literal()? == b't'),
+            _ => {
+                self.wrong_type(cur, depth, place, "a boolean")?;
+                Ok(false)
             }
         }
     }
@@ -668,6 +688,40 @@ mod tests {
         let t = Place::Field(Field::Title);
         assert_eq!(codes(r#"{"title":"a\u0000","year":2000}"#), vec![(ErrorCode::Format, t.clone())]);
         assert_eq!(codes(r#"{"title":"a\udc00","year":2000}"#), vec![(ErrorCode::Format, t)]);
+    }
+
+    #[test]
+    fn a_deletion_record_with_an_id_needs_no_title_or_year() {
+        assert_eq!(codes(r#"{"id":"a-1","deleted":true}"#), vec![]);
+        let (p, _) = check(r#"{"deleted":true,"id":7}"#);
+        assert!(p.movie.deleted);
+        // Without an id, the title and year name it, so they are required as ever.
+        let required = |f| (ErrorCode::Required, Place::Field(f));
+        assert_eq!(codes(r#"{"deleted":true}"#), vec![required(Field::Title), required(Field::Year)]);
+        assert_eq!(codes(r#"{"title":"x","year":2000,"deleted":true}"#), vec![]);
+        // An id present but invalid still names the record: one error, not three.
+        assert_eq!(codes(r#"{"id":"","deleted":true}"#), vec![(ErrorCode::Length, Place::Field(Field::Id))]);
+        // false and null are ordinary records.
+        assert_eq!(
+            codes(r#"{"id":"a","deleted":false}"#),
+            vec![required(Field::Title), required(Field::Year)]
+        );
+        assert_eq!(
+            codes(r#"{"id":"a","deleted":null}"#),
+            vec![required(Field::Title), required(Field::Year)]
+        );
+    }
+
+    #[test]
+    fn deleted_must_be_a_boolean() {
+        let deleted = Place::Field(Field::Deleted);
+        assert_eq!(
+            codes(r#"{"title":"x","year":2000,"deleted":"yes"}"#),
+            vec![(ErrorCode::Type, deleted.clone())]
+        );
+        assert_eq!(codes(r#"{"title":"x","year":2000,"deleted":1}"#), vec![(ErrorCode::Type, deleted)]);
+        let (p, _) = check(r#"{"id":"a","deleted":"true"}"#);
+        assert!(!p.movie.deleted);
     }
 
     #[test]

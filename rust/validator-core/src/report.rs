@@ -6,6 +6,8 @@ use crate::error::{ErrorCode, FileError, RecordError};
 pub struct Report {
     pub records_total: u64,
     pub records_valid: u64,
+    /// Valid deletion records (`"deleted": true`), counted in `records_valid` too.
+    pub deletions: u64,
     pub records_invalid: u64,
     pub duplicates_collapsed: u64,
     pub bytes_read: u64,

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::copy::{self, Identity};
 use crate::error::{push_pointer_token, ErrorCode, FileError, FileErrorCode, RecordError};
 use crate::json::{starts_value, Cursor, Stop};
-use crate::record::{Issue, Place, RecordParser};
+use crate::record::{Issue, Movie, Place, RecordParser};
 use crate::report::Report;
 
 /// Settings of one validation run (docs/provider-format.md, "Limits").
@@ -130,6 +130,8 @@ pub struct Stream {
     seen_keys: HashMap<u128, u64, BuildHasherDefault<KeyHasher>>,
     out: Vec<u8>,
     out_count: usize,
+    /// Keys (16 bytes, big-endian: a uuid's bytes) of the deletion records since the last call.
+    deleted_keys: Vec<u8>,
     streamed_errors: Vec<RecordError>,
     pub report: Report,
     failed: Option<FileError>,
@@ -162,6 +164,7 @@ impl Stream {
             seen_keys: HashMap::default(),
             out: Vec::new(),
             out_count: 0,
+            deleted_keys: Vec::new(),
             streamed_errors: Vec::new(),
             report: Report::default(),
             failed: None,
@@ -179,6 +182,11 @@ impl Stream {
         self.out.clear();
         self.out_count = 0;
         result
+    }
+
+    /// The keys of the deletion records found since the last call (with `copy`), 16 bytes each.
+    pub fn take_deleted_keys(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.deleted_keys)
     }
 
     /// Every error found since the last call (with `stream_errors`).
@@ -596,15 +604,15 @@ impl Stream {
                 Judged::TooLong => return Ok(false),
                 Judged::Fatal(stop) => return Err(stop),
                 Judged::Blank => {}
-                Judged::Record { id, tuple } => {
+                Judged::Record { id, deleted, tuple } => {
                     self.nonblank_lines += 1;
                     let index = self.next_record();
                     let mark = self.out.len();
-                    if self.cfg.copy {
+                    if self.cfg.copy && !deleted {
                         self.out.extend_from_slice(&block.out[tuple]);
                         copy::set_position(&mut self.out[mark..], index, number);
                     }
-                    self.keep_once(id, mark, index, number);
+                    self.keep_once(id, deleted, mark, index, number);
                 }
                 Judged::Invalid(issues) => {
                     self.nonblank_lines += 1;
@@ -701,8 +709,13 @@ impl Stream {
             return;
         }
         let mark = self.out.len();
-        let id = copy::encode(&mut self.out, &self.parser.movie, buf, &self.parser.scratch, index, line);
-        self.keep_once(id, mark, index, line);
+        let deleted = self.parser.movie.deleted;
+        let id = if deleted {
+            deletion(&self.parser.movie, buf, &self.parser.scratch)
+        } else {
+            copy::encode(&mut self.out, &self.parser.movie, buf, &self.parser.scratch, index, line)
+        };
+        self.keep_once(id, deleted, mark, index, line);
     }
 
     fn invalid_record(&mut self, index: u64, line: u64, buf: &[u8], start: usize, issues: &[Issue]) {
@@ -719,16 +732,23 @@ impl Stream {
         }
     }
 
-    /// A valid record whose COPY tuple is `out[mark..]`: kept if its key is new, else dropped
-    /// as a duplicate (identical content) or an error (different content).
-    fn keep_once(&mut self, id: Identity, mark: usize, index: u64, line: u64) {
+    /// A valid record whose COPY tuple is `out[mark..]` (a deletion has none): kept if its key
+    /// is new, else dropped as a duplicate (identical content) or an error (different content).
+    fn keep_once(&mut self, id: Identity, deleted: bool, mark: usize, index: u64, line: u64) {
         match self.seen_keys.get(&id.key) {
             None => {
                 self.seen_keys.insert(id.key, id.content);
                 self.report.records_valid += 1;
-                self.out_count += 1;
-                if !self.cfg.copy {
-                    self.out.truncate(mark);
+                if deleted {
+                    self.report.deletions += 1;
+                    if self.cfg.copy {
+                        self.deleted_keys.extend_from_slice(&id.key.to_be_bytes());
+                    }
+                } else {
+                    self.out_count += 1;
+                    if !self.cfg.copy {
+                        self.out.truncate(mark);
+                    }
                 }
             }
             Some(&content) => {
@@ -756,9 +776,11 @@ impl Stream {
 /// then committed in order (record numbers, lines, duplicates and errors as in one pass).
 enum Judged {
     Blank,
-    /// Valid: its COPY tuple, record and line still unset, in the block's output.
+    /// Valid: its COPY tuple, record and line still unset, in the block's output (a deletion
+    /// has none).
     Record {
         id: Identity,
+        deleted: bool,
         tuple: Range<usize>,
     },
     Invalid(Vec<Issue>),
@@ -833,8 +855,13 @@ fn judge(parser: &mut RecordParser, out: &mut Vec<u8>, buf: &[u8], start: usize,
     match parsed {
         Ok(()) if parser.issues.is_empty() => {
             let from = out.len();
-            let id = copy::encode(out, &parser.movie, buf, &parser.scratch, 0, 0);
-            Judged::Record { id, tuple: from..out.len() }
+            let deleted = parser.movie.deleted;
+            let id = if deleted {
+                deletion(&parser.movie, buf, &parser.scratch)
+            } else {
+                copy::encode(out, &parser.movie, buf, &parser.scratch, 0, 0)
+            };
+            Judged::Record { id, deleted, tuple: from..out.len() }
         }
         Ok(()) => Judged::Invalid(std::mem::take(&mut parser.issues)),
         Err(Stop::Syntax { at, msg }) => {
@@ -846,6 +873,11 @@ fn judge(parser: &mut RecordParser, out: &mut Vec<u8>, buf: &[u8], start: usize,
         }
         Err(other) => Judged::Fatal(other),
     }
+}
+
+/// A deletion record's identity: its key, and the one content every deletion shares.
+fn deletion(movie: &Movie, buf: &[u8], scratch: &[u8]) -> Identity {
+    Identity { key: copy::record_key(movie, buf, scratch), content: copy::deletion_content() }
 }
 
 const EMPTY: &str = "the file holds no data";

@@ -120,6 +120,11 @@ impl Validator {
         self.stream.drain_output(f)
     }
 
+    /// See [`Stream::take_deleted_keys`](crate::stream::Stream::take_deleted_keys).
+    pub fn take_deleted_keys(&mut self) -> Vec<u8> {
+        self.stream.take_deleted_keys()
+    }
+
     pub fn report(&self) -> Report {
         let mut report = self.stream.report.clone();
         report.bytes_read = self.stream.bytes_in();

@@ -169,3 +169,33 @@ fn line_numbers_point_at_the_value() {
     let (r, _) = validate(input.as_bytes(), &cfg());
     assert_eq!((r.errors[0].line, r.errors[0].pointer.as_str()), (5, "/0/year"));
 }
+
+#[test]
+fn deletion_records_are_keys_not_tuples_and_take_part_in_key_checks() {
+    let input = concat!(
+        r#"{"title":"A","year":2000,"id":"a"}"#,
+        "\n",
+        r#"{"id":"gone","deleted":true}"#,
+        "\n",
+        r#"{"id":"gone","deleted":true,"title":"ignored but checked","year":1999}"#,
+        "\n",
+        r#"{"title":"B","year":2001,"deleted":true}"#,
+        "\n",
+        r#"{"id":"a","deleted":true}"#,
+        "\n",
+    );
+    let cfg = Config { ndjson: true, ..cfg() };
+    let (report, out) = validate(input.as_bytes(), &cfg);
+    // a, the deletion of "gone", the deletion of (B, 2001); the repeated deletion collapses; a
+    // deletion of a key a movie record holds is a different record with the same key.
+    assert_eq!((report.records_valid, report.deletions), (3, 2));
+    assert_eq!((report.duplicates_collapsed, report.records_invalid), (1, 1));
+    assert_eq!(report.errors[0].code.as_str(), "duplicate_key");
+    assert_eq!(decode(&out).map(|rows| rows.len()).unwrap_or_default(), 1);
+
+    let mut v = Validator::new(cfg, false);
+    v.feed(input.as_bytes()).expect("valid");
+    v.finish().expect("valid");
+    assert_eq!(v.take_deleted_keys().len(), 2 * 16);
+    assert!(v.take_deleted_keys().is_empty());
+}

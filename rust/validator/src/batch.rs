@@ -12,11 +12,18 @@ pub struct Batch {
     copy_data: Py<PyBytes>,
     #[pyo3(get)]
     count: usize,
+    /// The keys of the deletion records completed by the call, 16 bytes each (a uuid's bytes).
+    #[pyo3(get)]
+    deleted_keys: Py<PyBytes>,
 }
 
 impl Batch {
-    pub fn new(py: Python<'_>, data: &[u8], count: usize) -> Self {
-        Batch { copy_data: PyBytes::new(py, data).unbind(), count }
+    pub fn new(py: Python<'_>, data: &[u8], count: usize, deleted_keys: &[u8]) -> Self {
+        Batch {
+            copy_data: PyBytes::new(py, data).unbind(),
+            count,
+            deleted_keys: PyBytes::new(py, deleted_keys).unbind(),
+        }
     }
 }
 
@@ -31,8 +38,8 @@ impl Batch {
         self.count
     }
 
-    fn __repr__(&self) -> String {
-        format!("Batch(count={})", self.count)
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!("Batch(count={}, deletions={})", self.count, self.deleted_keys.bind(py).as_bytes().len() / 16)
     }
 }
 

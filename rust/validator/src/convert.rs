@@ -29,6 +29,10 @@ impl PyReport {
         self.inner.records_valid
     }
     #[getter]
+    fn deletions(&self) -> u64 {
+        self.inner.deletions
+    }
+    #[getter]
     fn records_invalid(&self) -> u64 {
         self.inner.records_invalid
     }
@@ -69,6 +73,7 @@ impl PyReport {
         let d = PyDict::new(py);
         d.set_item("records_total", self.records_total())?;
         d.set_item("records_valid", self.records_valid())?;
+        d.set_item("deletions", self.deletions())?;
         d.set_item("records_invalid", self.records_invalid())?;
         d.set_item("duplicates_collapsed", self.duplicates_collapsed())?;
         d.set_item("bytes_read", self.bytes_read())?;

@@ -121,7 +121,10 @@ impl PyValidator {
 impl PyValidator {
     fn batch(&mut self, py: Python<'_>, result: Result<(), FileError>) -> PyResult<Batch> {
         match result {
-            Ok(()) => Ok(self.inner.drain_output(|data, count| Batch::new(py, data, count))),
+            Ok(()) => {
+                let deleted = self.inner.take_deleted_keys();
+                Ok(self.inner.drain_output(|data, count| Batch::new(py, data, count, &deleted)))
+            }
             Err(e) => Err(file_error(py, &e, self.inner.report())),
         }
     }

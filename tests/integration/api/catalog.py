@@ -104,6 +104,13 @@ def load(url: str, rows: list[dict[str, Any]]) -> list[Movie]:
     return movies
 
 
+def movie_ids(conn: psycopg.Connection, withdrawn: bool) -> list[int]:
+    """The ids of the live movies, or of the withdrawn ones, in order."""
+    state = "NOT NULL" if withdrawn else "NULL"
+    query = f"SELECT id FROM movies WHERE withdrawn_at IS {state} ORDER BY id"
+    return [r[0] for r in conn.execute(query)]
+
+
 def select(movies: list[Movie], params: dict[str, Any]) -> list[Movie]:
     """The model: which movies a query selects, in the order the API must return them."""
     found = [m for m in movies if matches(m, params)]
@@ -130,7 +137,8 @@ def matches(m: Movie, p: dict[str, Any]) -> bool:
 @dataclass
 class Commits:
     """Change sets committed to a test database as ingestions commit them (the rows, the change
-    feed and the version in one transaction): movies added, changed and removed."""
+    feed and the version in one transaction): movies added, changed, withdrawn (the loader's
+    soft delete) and brought back."""
 
     url: str
     rng: random.Random
@@ -138,15 +146,26 @@ class Commits:
     def movie(self) -> dict[str, Any]:
         return generate(1, seed=self.rng.randrange(10**9))[0]
 
-    def change(self, inserts: int, updates: int, removals: int, seed: int | None = None) -> int:
-        """One commit: new movies, changed ones (any indexed column), removed ones; ``seed``
-        picks which and how (else the next of ``rng``)."""
+    def change(
+        self, inserts: int, updates: int, removals: int, seed: int | None = None, comebacks: int = 0
+    ) -> int:
+        """One commit: new movies, changed ones (any indexed column), withdrawn ones, and
+        withdrawn ones brought back (some changed on the way); ``seed`` picks which and how
+        (else the next of ``rng``)."""
         if seed is not None:
             self.rng = random.Random(seed)
         changed: dict[int, str] = {}
         with psycopg.connect(self.url) as conn:
             ingestion = new_ingestion(conn)
-            ids = [r[0] for r in conn.execute("SELECT id FROM movies ORDER BY id").fetchall()]
+            ids, gone = movie_ids(conn, withdrawn=False), movie_ids(conn, withdrawn=True)
+            for movie_id in self.rng.sample(gone, min(len(gone), comebacks)):
+                title = self.movie()["title"] if self.rng.random() < 0.5 else None
+                conn.execute(
+                    "UPDATE movies SET withdrawn_at = NULL, title = coalesce(%s, title),"
+                    " ingestion_id = %s WHERE id = %s",
+                    (title, ingestion, movie_id),
+                )
+                changed[movie_id] = "updated"
             picked = self.rng.sample(ids, min(len(ids), updates + removals))
             for movie_id in picked[:updates]:
                 m = self.movie()
@@ -163,7 +182,10 @@ class Commits:
                 )  # fmt: skip
                 changed[movie_id] = "updated"
             for movie_id in picked[updates:]:
-                conn.execute("DELETE FROM movies WHERE id = %s", (movie_id,))
+                conn.execute(
+                    "UPDATE movies SET withdrawn_at = now(), ingestion_id = %s WHERE id = %s",
+                    (ingestion, movie_id),
+                )
                 changed[movie_id] = "withdrawn"
             for _ in range(inserts):
                 m = self.movie()

@@ -35,7 +35,7 @@ from moviestore.localstack.redis import Redis
 from moviestore.localstack.stack import Endpoints, LocalStack
 from moviestore.store import reads
 from moviestore.store.feed import prune
-from tests.integration.api.catalog import Commits, create_database, generate, load
+from tests.integration.api.catalog import Commits, create_database, generate, load, movie_ids
 from tests.integration.api.conftest import (
     api_env,
     await_search_indexes,
@@ -156,41 +156,51 @@ def walked(api: Changing, params: dict[str, Any]) -> tuple[int, list[int]]:
 
 
 def check_every_answer(api: Changing) -> None:
+    with psycopg.connect(api.database_url) as conn:
+        ids, gone = movie_ids(conn, withdrawn=False), movie_ids(conn, withdrawn=True)
     for params in QUERIES:
         expected = postgresql(api.database_url, params)
         first = {api.get("/v1/movies", params=params).content for _ in range(3 * PROCESSES)}
         assert len(first) == 1, f"the processes answer {params} differently"
         assert walked(api, params) == expected, params
+        assert not set(expected[1]) & set(gone), "a withdrawn movie is listed"
     with psycopg.connect(api.database_url, row_factory=dict_row) as conn:
-        ids = [r["id"] for r in conn.execute("SELECT id FROM movies ORDER BY id")]
-        for movie_id in [*ids[:5], *ids[-5:], max(ids, default=0) + 1]:
+        everything = [*ids, *gone]
+        for movie_id in [*ids[:5], *ids[-5:], *gone[-5:], max(everything, default=0) + 1]:
             row = conn.execute(
                 reads.MOVIE, {"id": movie_id}
             ).fetchone()  # the document as PostgreSQL has it
             for _ in range(2 * PROCESSES):
                 response = api.get(f"/v1/movies/{movie_id}")
-                if row is None:
+                if movie_id in gone:
+                    assert response.status_code == 410, movie_id
+                    assert response.json()["type"].endswith("/gone")
+                elif row is None:
                     assert response.status_code == 404
                 else:
                     assert response.content == orjson.dumps(row), movie_id
 
 
+# inserts, updates, withdrawals, comebacks, commits
 steps = st.lists(
-    st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 2), st.integers(1, 2)),
+    st.tuples(
+        st.integers(0, 5), st.integers(0, 5), st.integers(0, 3), st.integers(0, 2),
+        st.integers(1, 2),
+    ),
     min_size=1,
     max_size=3,
-)
+)  # fmt: skip
 
 
 @settings(max_examples=8, deadline=None)
 @given(steps=steps)
 def test_every_process_answers_each_version_as_postgresql_does(
-    changing: Changing, steps: list[tuple[int, int, int, int]]
+    changing: Changing, steps: list[tuple[int, int, int, int, int]]
 ) -> None:
     check_every_answer(changing)  # asked (and cached) before the changes
-    for inserts, updates, removals, commits in steps:
+    for inserts, updates, removals, comebacks, commits in steps:
         for _ in range(commits):
-            version = changing.commits.change(inserts, updates, removals)
+            version = changing.commits.change(inserts, updates, removals, comebacks=comebacks)
         caught_up(changing.url, changing.server, version)
         check_every_answer(changing)
 
@@ -216,7 +226,8 @@ def test_a_cached_answer_no_change_touched_is_kept_and_a_touched_one_is_answered
     # A change that cannot touch it: another genre, other years.
     with psycopg.connect(changing.database_url) as conn:
         other = conn.execute(
-            "SELECT id FROM movies WHERE NOT genres && '{Musical}' AND year > 1995 LIMIT 1"
+            "SELECT id FROM movies WHERE NOT genres && '{Musical}' AND year > 1995"
+            " AND withdrawn_at IS NULL LIMIT 1"
         ).fetchone()
     assert other is not None
     version = changing.commits.update(other[0], {"title": "Untouched by Musicals"})

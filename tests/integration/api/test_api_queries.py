@@ -9,10 +9,13 @@ from typing import Any
 
 import psycopg
 import redis
+import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from moviestore.aws.clients import Clients
 from moviestore.catalog.keys import CHANNEL
+from moviestore.localstack.stack import REGION, Endpoints
 from tests.integration.api.catalog import (
     CAST,
     GENRES,
@@ -130,6 +133,34 @@ def test_ingestions_of_a_provider(api: Api) -> None:
     assert {i["status"] for i in got["items"]} == {"loaded"}
     nobody = provider_key(api, "nobody")
     assert api.get("/v1/providers/nobody/ingestions", headers=nobody).json()["items"] == []
+
+
+def test_ingestions_link_their_reports_and_say_which_claims_are_stale(
+    api: Api, endpoints: Endpoints
+) -> None:
+    provider = f"linked-{uuid.uuid4().hex[:8]}"
+    key = f"reports/{provider}/catalog.json.v1.errors.ndjson"
+    clients = Clients(REGION, endpoints.aws_endpoint)
+    clients.s3.put_object(Bucket=endpoints.bucket, Key=key, Body=b'{"summary": {}}\n')
+    with psycopg.connect(api.database_url) as conn:
+        conn.execute(
+            "INSERT INTO ingestions (bucket, key, version, provider, status, report_key,"
+            " heartbeat_at) VALUES"
+            " (%(b)s, %(p)s || '/a.json', 'v1', %(p)s, 'partially_loaded', %(r)s, now()),"
+            " (%(b)s, %(p)s || '/b.json', 'v2', %(p)s, 'processing', NULL,"
+            "  now() - interval '1 hour'),"
+            " (%(b)s, %(p)s || '/c.json', 'v3', %(p)s, 'processing', NULL, now())",
+            {"b": endpoints.bucket, "p": provider, "r": key},
+        )
+    items = {i["key"]: i for i in api.get(f"/v1/providers/{provider}/ingestions").json()["items"]}
+    linked = items[f"{provider}/a.json"]
+    assert linked["report_url"].startswith(endpoints.aws_endpoint)
+    assert "X-Amz-Signature" in linked["report_url"]
+    # The link alone fetches the report from the local S3: no credentials.
+    assert requests.get(linked["report_url"], timeout=10).content == b'{"summary": {}}\n'
+    assert (items[f"{provider}/b.json"]["stale"], items[f"{provider}/c.json"]["stale"]) == (
+        True, False)  # fmt: skip
+    assert linked["stale"] is False and linked["report_url"] != linked["report_key"]
 
 
 def add_movie(api: Api, title: str, publish: bool) -> tuple[int, int]:

@@ -170,13 +170,16 @@ class ChangingCatalog(RuleBasedStateMachine):
         inserts=st.integers(0, 6),
         updates=st.integers(0, 6),
         removals=st.integers(0, 3),
+        comebacks=st.integers(0, 2),
         seeds=st.lists(st.integers(0, 2**32), min_size=1, max_size=3),
     )
     def change(
-        self, data: st.DataObject, inserts: int, updates: int, removals: int, seeds: list[int]
-    ) -> None:
-        for seed in seeds:  # several versions read as one change set
-            self.catalog.change(inserts, updates, removals, seed)
+        self, data: st.DataObject, *, inserts: int, updates: int, removals: int, comebacks: int,
+        seeds: list[int],
+    ) -> None:  # fmt: skip
+        for seed in seeds:  # several versions read as one change set (a withdrawal and a
+            # comeback of one movie among them)
+            self.catalog.change(inserts, updates, removals, seed, comebacks=comebacks)
         changes = changes_since(self.catalog.url, self.built.version)
         self.built = self.built.applied(changes)
         assert self.built.version == changes.version
@@ -197,7 +200,9 @@ class ChangingCatalog(RuleBasedStateMachine):
     def check(self, data: st.DataObject) -> None:
         with psycopg.connect(self.catalog.url) as conn:
             version = reads.catalog_version(conn)
-            rows = conn.execute("SELECT id, title, year FROM movies").fetchall()
+            rows = conn.execute(
+                "SELECT id, title, year FROM movies WHERE withdrawn_at IS NULL"
+            ).fetchall()
         assert self.built.version == version
         assert len(self.built.index) == len(rows)
         for _ in range(8):

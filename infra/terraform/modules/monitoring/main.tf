@@ -123,7 +123,7 @@ resource "aws_sns_topic_subscription" "alerts" {
 # ---------------------------------------------------------------------------------------------
 resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
   alarm_name          = "${local.alarm_prefix}-dlq-not-empty"
-  alarm_description   = "Messages in ${var.dlq_name}: files failed ${var.dlq_name} processing 5 times. Runbook: docs/operations.md#dlq-not-empty"
+  alarm_description   = "Messages in ${var.dlq_name}: the platform failed to process a file 5 times, or a message was no S3 event (a provider's bad data never lands here). Runbook: docs/operations.md#dlq-not-empty"
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
   dimensions          = { QueueName = var.dlq_name }

@@ -205,7 +205,8 @@ resource "aws_s3_bucket_notification" "data" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Per-provider upload roles: PutObject under providers/<provider>/ and nothing else.
+# Per-provider roles: PutObject under providers/<provider>/ and GetObject of its own error reports
+# under reports/<provider>/, nothing else.
 # ---------------------------------------------------------------------------------------------
 data "aws_iam_policy_document" "upload_assume" {
   for_each = var.upload_providers
@@ -230,7 +231,7 @@ resource "aws_iam_role" "upload" {
   for_each = var.upload_providers
 
   name                 = "${var.name}-upload-${each.key}"
-  description          = "Upload role of provider ${each.key}: providers/${each.key}/ only"
+  description          = "Upload role of provider ${each.key}: providers/${each.key}/ and its reports only"
   assume_role_policy   = data.aws_iam_policy_document.upload_assume[each.key].json
   max_session_duration = 3600
 
@@ -246,7 +247,15 @@ data "aws_iam_policy_document" "upload" {
     resources = ["${aws_s3_bucket.data.arn}/providers/${each.key}/*"]
   }
 
-  # SSE-KMS uploads (multipart ones need Decrypt too), only through S3.
+  # The full error reports of its own files (the notices and the ingestions endpoint also give
+  # presigned links to them, which expire).
+  statement {
+    sid       = "ReadOwnReports"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.data.arn}/reports/${each.key}/*"]
+  }
+
+  # SSE-KMS uploads (multipart ones need Decrypt too) and report reads, only through S3.
   statement {
     sid       = "EncryptThroughS3"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]

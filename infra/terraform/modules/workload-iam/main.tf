@@ -50,23 +50,51 @@ resource "aws_iam_role" "this" {
   tags = var.tags
 }
 
-# The API role has no policy at all: the API reads PostgreSQL and Redis, not AWS APIs, and in
-# particular cannot read the bucket. Give it a statement here the day it needs one.
+# ---------------------------------------------------------------------------------------------
+# API: reads PostgreSQL and Redis, not AWS APIs; it only signs links to error reports (the
+# ingestions endpoint), which work only if its role may read them: reports/ and nothing else.
+# ---------------------------------------------------------------------------------------------
+data "aws_iam_policy_document" "api" {
+  statement {
+    sid       = "SignReportLinks"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.bucket_arn}/reports/*"]
+  }
+
+  statement {
+    sid       = "DecryptReportsThroughS3"
+    actions   = ["kms:Decrypt"]
+    resources = [var.bucket_kms_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "api" {
+  name   = "api"
+  role   = aws_iam_role.this["api"].id
+  policy = data.aws_iam_policy_document.api.json
+}
 
 # ---------------------------------------------------------------------------------------------
-# Worker: reads providers/, writes reports/, consumes the ingest queue, inspects and redrives
-# the dead-letter queue (`moviestore dlq`), publishes provider notifications and alerts.
+# Worker: reads providers/ (exactly the version an event names), writes reports/ and signs links
+# to them, consumes the ingest queue (and queues a confirmed held snapshot again), inspects and
+# redrives the dead-letter queue (`moviestore dlq`), publishes provider notifications and alerts.
 # ---------------------------------------------------------------------------------------------
 data "aws_iam_policy_document" "worker" {
   statement {
     sid       = "ReadProviderUploads"
-    actions   = ["s3:GetObject"]
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
     resources = ["${var.bucket_arn}/providers/*"]
   }
 
   statement {
-    sid       = "WriteReports"
-    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    sid       = "WriteAndLinkReports"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"]
     resources = ["${var.bucket_arn}/reports/*"]
   }
 
