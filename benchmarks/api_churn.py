@@ -244,6 +244,12 @@ class Churn:
     seconds: float
     phases: list[Phase] = field(default_factory=list)
 
+    def settle(self) -> None:
+        """A run of the mix whose figures are dropped: the first seconds of load after a start
+        (the server processes' allocations, PostgreSQL's autovacuum of the fresh catalog) belong
+        to no phase."""
+        base.wrk(self.api.url, CONNECTIONS, min(self.seconds, 10.0), self.script, (str(self.mix),))
+
     def phase(self, name: str, during: Callable[[], Iterator[str]]) -> None:
         """wrk at ``CONNECTIONS`` for ``seconds`` while ``during`` runs (it yields once started,
         then again when the phase is over and returns a note)."""
@@ -307,6 +313,7 @@ def churn(args: argparse.Namespace) -> int:
             took = time.monotonic() - started
             yield f"the {bulk:,}-movie file was loaded {took:.1f} s after its upload began"
 
+        bench.settle()
         bench.phase("1. nobody uploading", quiet)
         bench.phase("2. 10-movie files from 5 providers, one every 2 s", uploads)
         bench.phase(f"3. while a {bulk:,}-movie file loads", bulk_load)

@@ -31,6 +31,7 @@ TOOLS=(
     "redis-server:redis-server"   # the local stack; TLS for tests/integration/test_redis_pipe.py
     "runuser:util-linux"          # PostgreSQL runs as its own user when we are root
     "useradd:passwd"
+    "nice:coreutils"              # benchmarks/api_churn.py: the worker at the lowest priority
     "wrk:wrk"                     # benchmarks/bench_api.py
     "chromium:chromium"           # the API's docs page, opened headless by its test
     "kubectl:"                    # scripts/infra-check.sh: kustomize engines compared with

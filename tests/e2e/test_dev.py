@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -252,4 +253,14 @@ def new_key(env: dict[str, str], provider: str) -> str:
                       env=env)  # fmt: skip
     assert made.returncode == 0, made.stdout + made.stderr
     key: str = orjson.loads(made.stdout)["key"]
-    return key
+    # Every API process reads new keys within MOVIESTORE_API_KEY_POLL_SECONDS (1 s).
+    url = f"{env['MOVIESTORE_API_URL']}/v1/providers/{provider}/ingestions"
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
+            if all(urllib.request.urlopen(request, timeout=5).status == 200 for _ in range(6)):
+                return key
+        except urllib.error.HTTPError as e:
+            assert e.code == 401 and time.monotonic() < deadline, f"{e.code}: the key is unread"
+        time.sleep(0.1)

@@ -152,7 +152,8 @@ def test_ingestions_link_their_reports_and_say_which_claims_are_stale(
             " (%(b)s, %(p)s || '/c.json', 'v3', %(p)s, 'processing', NULL, now())",
             {"b": endpoints.bucket, "p": provider, "r": key},
         )
-    items = {i["key"]: i for i in api.get(f"/v1/providers/{provider}/ingestions").json()["items"]}
+    path, headers = f"/v1/providers/{provider}/ingestions", provider_key(api, provider)
+    items = {i["key"]: i for i in api.get(path, headers=headers).json()["items"]}
     linked = items[f"{provider}/a.json"]
     assert linked["report_url"].startswith(endpoints.aws_endpoint)
     assert "X-Amz-Signature" in linked["report_url"]

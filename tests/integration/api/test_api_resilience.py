@@ -239,7 +239,7 @@ def test_sigterm_drains_the_request_in_flight_then_exits_0(
             lock.rollback()  # releases the lock
         client.join(EXIT_BOUND_SECONDS)
         assert not client.is_alive(), "the request in flight never finished"
-        assert "error" not in result, result
+        assert "error" not in result, (result, proc.poll(), api.log_lines()[-30:])
         response = result["response"]
         assert response.status_code == 200, response.text
         page = response.json()
