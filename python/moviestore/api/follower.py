@@ -164,14 +164,18 @@ class Follower:
         version = reads.catalog_version(self.connection())
         self.publish(View(version, None, ChangeLog(version)), [])
 
-    def read(self, conn: psycopg.Connection, since: int, rows: bool) -> reads.Changes | None:
-        """The changes after ``since``, None if the feed cannot tell them all."""
+    def read(
+        self, conn: psycopg.Connection, since: int, index: Built | None
+    ) -> reads.Changes | None:
+        """The changes after ``since`` (with the rows ``index`` needs, if any), None if the feed
+        cannot tell them all."""
         state = reads.feed_state(conn, since)
         complete = since >= state.horizon and state.recorded == state.version - since
         if not complete:
             return None
-        columns = CHANGE_COLUMNS if rows else None
-        return reads.changes_since(conn, state, since, columns)
+        if index is None:
+            return reads.changes_since(conn, state, since, None)
+        return reads.changes_since(conn, state, since, CHANGE_COLUMNS, len(index.index))
 
     # --- moving forward -------------------------------------------------------------------
 
@@ -186,10 +190,8 @@ class Follower:
             now = reads.catalog_version(conn)
             if now == view.version:
                 return
-            if now < view.version:
-                changes = None  # the database went back: nothing here can be trusted
-            else:
-                changes = self.read(conn, view.version, rows=view.index is not None)
+            # The database went back: nothing here can be trusted.
+            changes = None if now < view.version else self.read(conn, view.version, view.index)
         read = time.perf_counter() - started
         if changes is None or (
             view.index is not None and changes.ids and len(changes.ids) > len(view.index.index)
@@ -305,7 +307,7 @@ class Follower:
         conn = self.connection()
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            changes = self.read(conn, base.version, rows=True)
+            changes = self.read(conn, base.version, base)
         if changes is None:
             return None
         return base.applied(changes) if changes.ids else Built(changes.version, base.index,

@@ -274,13 +274,40 @@ CHANGED_IDS = sql.SQL(
 )
 
 
-def changed_rows_copy(columns: tuple[str, ...], since: int) -> sql.Composed:
+def changed_rows_copy(columns: tuple[str, ...], since: int, *, walk: bool = False) -> sql.Composed:
     """The changed movies that are in the catalog now (live), in no particular order, as
     ``columns`` (the index's ``CHANGE_COLUMNS``): movie columns, and ``after_id``, the movie's
     predecessor, the live movie right before it in the catalog's ``ORDER BY title, id`` (NULL
-    for the first; one probe of the live ``(title, id)`` index). That is how the index places a
-    movie without knowing the collation. A withdrawn movie is changed but absent: the index
-    drops it. COPY takes no parameters: ``since`` is a literal, composed safely."""
+    for the first). That is how the index places a movie without knowing the collation. A
+    withdrawn movie is changed but absent: the index drops it. COPY takes no parameters:
+    ``since`` is a literal, composed safely.
+
+    Each predecessor is one probe of the live ``(title, id)`` index, or, with ``walk``, all of
+    them come from one ordered walk of the live catalog (``lag`` over that index): a probe per
+    movie costs about what the walk costs per catalog movie times ten, so a change set above a
+    tenth of the catalog walks (``WALK_SHARE``; measured in benchmarks/RESULTS.md, "API under
+    churn")."""
+    changed = sql.SQL(
+        "SELECT c.movie_id"
+        " FROM catalog_versions v JOIN catalog_changes c ON c.ingestion_id = v.ingestion_id"
+        " WHERE v.version > {since}"
+    ).format(since=sql.Literal(since))
+    if walk:
+        inner = [
+            sql.SQL("lag(m.id) OVER (ORDER BY m.title, m.id) AS after_id")
+            if c == "after_id"
+            else sql.Identifier("m", c)
+            for c in columns
+        ]
+        return sql.SQL(
+            "COPY (SELECT {columns} FROM (SELECT {inner} FROM movies m"
+            " WHERE m.withdrawn_at IS NULL) w WHERE w.id IN ({changed}))"
+            " TO STDOUT (FORMAT binary)"
+        ).format(
+            columns=sql.SQL(", ").join(sql.Identifier("w", c) for c in columns),
+            inner=sql.SQL(", ").join(inner),
+            changed=changed,
+        )
     predecessor = sql.SQL(
         "(SELECT p.id FROM movies p WHERE p.withdrawn_at IS NULL"
         " AND (p.title, p.id) < (m.title, m.id) ORDER BY p.title DESC, p.id DESC LIMIT 1)"
@@ -288,10 +315,12 @@ def changed_rows_copy(columns: tuple[str, ...], since: int) -> sql.Composed:
     selected = [predecessor if c == "after_id" else sql.Identifier("m", c) for c in columns]
     return sql.SQL(
         "COPY (SELECT {columns} FROM movies m WHERE m.withdrawn_at IS NULL"
-        " AND m.id IN (SELECT c.movie_id"
-        " FROM catalog_versions v JOIN catalog_changes c ON c.ingestion_id = v.ingestion_id"
-        " WHERE v.version > {since})) TO STDOUT (FORMAT binary)"
-    ).format(columns=sql.SQL(", ").join(selected), since=sql.Literal(since))
+        " AND m.id IN ({changed})) TO STDOUT (FORMAT binary)"
+    ).format(columns=sql.SQL(", ").join(selected), changed=changed)
+
+
+# A change set of more than this share of the catalog reads its predecessors in one walk.
+WALK_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -313,15 +342,17 @@ def feed_state(conn: psycopg.Connection, since: int) -> FeedState:
 
 
 def changes_since(conn: psycopg.Connection, state: FeedState, since: int,
-                  columns: tuple[str, ...] | None) -> Changes:  # fmt: skip
+                  columns: tuple[str, ...] | None, catalog_movies: int = 0) -> Changes:  # fmt: skip
     """The changes after ``since``, in the snapshot ``state`` was read in (the caller's
-    REPEATABLE READ transaction); the rows only if ``columns`` are given."""
+    REPEATABLE READ transaction); the rows only if ``columns`` are given. ``catalog_movies``
+    (about how many the catalog holds) picks how predecessors are found (``WALK_SHARE``)."""
     committed = [(int(v), at) for v, at in conn.execute(VERSIONS_SINCE, {"since": since})]
     found = conn.execute(CHANGED_IDS, {"since": since}, binary=True).fetchone()
     ids: list[int] = found[0] if found is not None else []
     rows = b""
     if columns is not None and ids:
-        with conn.cursor().copy(changed_rows_copy(columns, since)) as copy:
+        walk = len(ids) > catalog_movies * WALK_SHARE
+        with conn.cursor().copy(changed_rows_copy(columns, since, walk=walk)) as copy:
             rows = b"".join(bytes(chunk) for chunk in copy)
     return Changes(since, state.version, committed, ids, rows)
 

@@ -138,12 +138,15 @@ def test_a_cursor_of_a_changed_or_missing_movie_is_left_to_postgresql(indexed: I
 # --- changes -------------------------------------------------------------------------------
 
 
-def changes_since(url: str, since: int) -> reads.Changes:
+def changes_since(url: str, since: int, *, walk: bool = False) -> reads.Changes:
+    """The changes after ``since``, their predecessors found by a probe each or (``walk``) in
+    one walk of the catalog."""
     with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         state = reads.feed_state(conn, since)
         assert since >= state.horizon and state.recorded == state.version - since
-        return reads.changes_since(conn, state, since, CHANGE_COLUMNS)
+        catalog_movies = 0 if walk else 10**9
+        return reads.changes_since(conn, state, since, CHANGE_COLUMNS, catalog_movies)
 
 
 class ChangingCatalog(RuleBasedStateMachine):
@@ -172,15 +175,16 @@ class ChangingCatalog(RuleBasedStateMachine):
         removals=st.integers(0, 3),
         comebacks=st.integers(0, 2),
         seeds=st.lists(st.integers(0, 2**32), min_size=1, max_size=3),
+        walk=st.booleans(),
     )
     def change(
         self, data: st.DataObject, *, inserts: int, updates: int, removals: int, comebacks: int,
-        seeds: list[int],
+        seeds: list[int], walk: bool,
     ) -> None:  # fmt: skip
         for seed in seeds:  # several versions read as one change set (a withdrawal and a
             # comeback of one movie among them)
             self.catalog.change(inserts, updates, removals, seed, comebacks=comebacks)
-        changes = changes_since(self.catalog.url, self.built.version)
+        changes = changes_since(self.catalog.url, self.built.version, walk=walk)
         self.built = self.built.applied(changes)
         assert self.built.version == changes.version
         self.check(data)
