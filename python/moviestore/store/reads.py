@@ -282,32 +282,27 @@ def changed_rows_copy(columns: tuple[str, ...], since: int, *, walk: bool = Fals
     withdrawn movie is changed but absent: the index drops it. COPY takes no parameters:
     ``since`` is a literal, composed safely.
 
-    Each predecessor is one probe of the live ``(title, id)`` index, or, with ``walk``, all of
-    them come from one ordered walk of the live catalog (``lag`` over that index): a probe per
-    movie costs about what the walk costs per catalog movie times ten, so a change set above a
-    tenth of the catalog walks (``WALK_SHARE``; measured in benchmarks/RESULTS.md, "API under
-    churn")."""
+    Each predecessor is one probe of the live ``(title, id)`` index (~5 µs), or, with
+    ``walk``, all of them come from one walk of that index (an index-only scan with ``lag``,
+    ~0.3 µs a catalog movie) joined to the changed rows: the walk wins above about a thirtieth of
+    the catalog (``WALK_SHARE``). Measured at 300,000 movies: 200,000 changed read in 0.41 s
+    walking, 1.0 s probing; 10,000 changed in 0.11 s either way; 3,000 in 0.08 s walking,
+    0.03 s probing."""
     changed = sql.SQL(
         "SELECT c.movie_id"
         " FROM catalog_versions v JOIN catalog_changes c ON c.ingestion_id = v.ingestion_id"
         " WHERE v.version > {since}"
     ).format(since=sql.Literal(since))
     if walk:
-        inner = [
-            sql.SQL("lag(m.id) OVER (ORDER BY m.title, m.id) AS after_id")
-            if c == "after_id"
-            else sql.Identifier("m", c)
-            for c in columns
+        selected = [
+            sql.SQL("w.after_id") if c == "after_id" else sql.Identifier("m", c) for c in columns
         ]
         return sql.SQL(
-            "COPY (SELECT {columns} FROM (SELECT {inner} FROM movies m"
-            " WHERE m.withdrawn_at IS NULL) w WHERE w.id IN ({changed}))"
-            " TO STDOUT (FORMAT binary)"
-        ).format(
-            columns=sql.SQL(", ").join(sql.Identifier("w", c) for c in columns),
-            inner=sql.SQL(", ").join(inner),
-            changed=changed,
-        )
+            "COPY (SELECT {columns} FROM movies m JOIN (SELECT p.id,"
+            " lag(p.id) OVER (ORDER BY p.title, p.id) AS after_id"
+            " FROM movies p WHERE p.withdrawn_at IS NULL) w ON w.id = m.id"
+            " WHERE m.withdrawn_at IS NULL AND m.id IN ({changed})) TO STDOUT (FORMAT binary)"
+        ).format(columns=sql.SQL(", ").join(selected), changed=changed)
     predecessor = sql.SQL(
         "(SELECT p.id FROM movies p WHERE p.withdrawn_at IS NULL"
         " AND (p.title, p.id) < (m.title, m.id) ORDER BY p.title DESC, p.id DESC LIMIT 1)"
@@ -320,7 +315,7 @@ def changed_rows_copy(columns: tuple[str, ...], since: int, *, walk: bool = Fals
 
 
 # A change set of more than this share of the catalog reads its predecessors in one walk.
-WALK_SHARE = 0.1
+WALK_SHARE = 1 / 30
 
 
 @dataclass(frozen=True)
