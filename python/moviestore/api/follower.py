@@ -165,17 +165,19 @@ class Follower:
         self.publish(View(version, None, ChangeLog(version)), [])
 
     def read(
-        self, conn: psycopg.Connection, since: int, index: Built | None
+        self, conn: psycopg.Connection, since: int, index: Built | None, most: int | None = None
     ) -> reads.Changes | None:
-        """The changes after ``since`` (with the rows ``index`` needs, if any), None if the feed
-        cannot tell them all."""
+        """The changes after ``since``, None if the feed cannot tell them all; with the rows
+        ``index`` needs, if any, unless more than ``most`` movies changed (the caller starts
+        over: a build reads the catalog once, in order, and costs less)."""
         state = reads.feed_state(conn, since)
         complete = since >= state.horizon and state.recorded == state.version - since
         if not complete:
             return None
-        if index is None:
-            return reads.changes_since(conn, state, since, None)
-        return reads.changes_since(conn, state, since, CHANGE_COLUMNS, len(index.index))
+        changes = reads.changes_since(conn, state, since)
+        if index is None or (most is not None and len(changes.ids) > most):
+            return changes
+        return reads.changed_rows(conn, changes, CHANGE_COLUMNS, len(index.index))
 
     # --- moving forward -------------------------------------------------------------------
 
@@ -191,7 +193,9 @@ class Follower:
             if now == view.version:
                 return
             # The database went back: nothing here can be trusted.
-            changes = None if now < view.version else self.read(conn, view.version, view.index)
+            index = view.index
+            most = len(index.index) if index is not None else None
+            changes = None if now < view.version else self.read(conn, view.version, index, most)
         read = time.perf_counter() - started
         if changes is None or (
             view.index is not None and changes.ids and len(changes.ids) > len(view.index.index)

@@ -293,6 +293,19 @@ def test_a_process_too_far_behind_the_feed_starts_over(changing: Changing) -> No
     check_every_answer(changing)
 
 
+def test_a_change_set_larger_than_the_index_starts_over(changing: Changing) -> None:
+    """More new movies than the index holds: a build (one ordered read of the catalog) instead
+    of the change set's rows read and applied."""
+    before = metric(changing.url, "moviestore_api_search_index_restarts_total")
+    with psycopg.connect(changing.database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM movies WHERE withdrawn_at IS NULL").fetchone()
+    assert row is not None
+    version = changing.commits.change(row[0] + 1, 0, 0)
+    caught_up(changing.url, changing.server, version, seconds=30)
+    assert metric(changing.url, "moviestore_api_search_index_restarts_total") == before + PROCESSES
+    check_every_answer(changing)
+
+
 def test_a_process_killed_while_applying_changes_comes_back_correct(
     local_stack: tuple[LocalStack, Endpoints], changing: Changing, tmp_path: Path
 ) -> None:

@@ -145,8 +145,8 @@ def changes_since(url: str, since: int, *, walk: bool = False) -> reads.Changes:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         state = reads.feed_state(conn, since)
         assert since >= state.horizon and state.recorded == state.version - since
-        catalog_movies = 0 if walk else 10**9
-        return reads.changes_since(conn, state, since, CHANGE_COLUMNS, catalog_movies)
+        changes = reads.changes_since(conn, state, since)
+        return reads.changed_rows(conn, changes, CHANGE_COLUMNS, 0 if walk else 10**9)
 
 
 class ChangingCatalog(RuleBasedStateMachine):
