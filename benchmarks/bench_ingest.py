@@ -83,13 +83,15 @@ QUICK = Sizes(24, 6, 10, (2_000, 4_000), 20_000, 10_000)
 def catalog(records: int) -> Path:
     """NDJSON of ``records`` generated movies (cached in benchmarks/data)."""
     path = HERE / "data" / f"catalog-{records}-records-seed20240917.ndjson"
-    if not path.exists():
+    if not path.exists():  # written whole or not at all: an interrupted run leaves no stub
         path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
         subprocess.run(
             [sys.executable, str(HERE / "generate.py"), "--records", str(records),
-             "--format", "ndjson", "-o", str(path)],
+             "--format", "ndjson", "-o", str(partial)],
             check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
+        partial.rename(path)
     return path
 
 
@@ -97,10 +99,12 @@ def without_every_tenth(source: Path) -> Path:
     """The same catalog lacking every tenth movie: a snapshot that withdraws 10%."""
     path = source.with_name(source.stem + "-snapshot90.ndjson")
     if not path.exists():
-        with source.open("rb") as src, path.open("wb") as out:
+        partial = path.with_suffix(".partial")
+        with source.open("rb") as src, partial.open("wb") as out:
             for i, line in enumerate(src):
                 if i % 10 != 9:
                     out.write(line)
+        partial.rename(path)
     return path
 
 

@@ -23,6 +23,7 @@ from moviestore.catalog.keys import VERSION_KEY, movie_key
 from moviestore.ingest.pipeline import Ingestor
 from moviestore.localstack.stack import REGION, Endpoints
 from moviestore.settings import Settings
+from moviestore.store.feed import ANALYZE_AFTER_MOVIES, refresh_statistics
 from moviestore.store.migrate import migrate
 from moviestore.worker.loop import Worker
 from tests.integration.s3_events import announce, subscribe
@@ -186,3 +187,20 @@ def test_a_crash_after_the_commit_of_a_partial_file_resends_everything_once(
     assert stage.drain(stage.dlq) == []
     assert all(cache.exists(movie_key(i)) for i in ids)
     assert int(cache.get(VERSION_KEY) or 0) >= version
+
+
+def test_a_large_ingestion_refreshes_the_planner_statistics(db: psycopg.Connection) -> None:
+    def analyzed() -> dict[str, Any]:
+        rows = db.execute(
+            "SELECT relname, last_analyze FROM pg_stat_user_tables"
+            " WHERE relname IN ('movies', 'catalog_changes')"
+        ).fetchall()
+        return dict(rows)
+
+    before = analyzed()
+    assert not refresh_statistics(db, ANALYZE_AFTER_MOVIES - 1)
+    assert analyzed() == before  # a small ingestion leaves them to autovacuum
+    assert refresh_statistics(db, ANALYZE_AFTER_MOVIES)
+    after = analyzed()
+    for table in ("movies", "catalog_changes"):
+        assert after[table] is not None and after[table] != before[table]

@@ -27,7 +27,7 @@ from moviestore.ingest.publisher import CatalogPublisher
 from moviestore.logs import event
 from moviestore.settings import Settings
 from moviestore.store import ingestions
-from moviestore.store.feed import prune
+from moviestore.store.feed import prune, refresh_statistics
 
 log = logging.getLogger("moviestore.ingest")
 
@@ -60,6 +60,7 @@ class Duties:
             if not ingestions.notices_pending(conn, result.ingestion_id):
                 return False  # done by another delivery meanwhile
             if result.catalog_version is not None:
+                refresh_statistics(conn, result.changed_movies)
                 self.publisher.publish(conn, result.ingestion_id, result.catalog_version)
             self.notices.send(result)
             ingestions.mark_notified(conn, result.ingestion_id)
