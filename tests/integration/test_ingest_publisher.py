@@ -186,28 +186,24 @@ def documents(cache: redis.Redis, version: int) -> list[bytes]:
     return found
 
 
-def test_at_most_cache_warm_max_documents_are_written(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection, cache: redis.Redis
+@pytest.mark.parametrize(
+    ("limit", "written"),
+    [({"cache_warm_max_documents": 2}, 2), ({"cache_warm_max_mb": 0}, 0)],
+    ids=["documents", "megabytes"],
+)
+def test_the_documents_written_stay_within_the_limits(
+    clients: Clients,
+    endpoints: Endpoints,
+    db: psycopg.Connection,
+    cache: redis.Redis,
+    *,
+    limit: dict[str, int],
+    written: int,
 ) -> None:
-    result = ingest(
-        settings(cache_warm_max_documents=2),
-        clients,
-        put(clients, endpoints, "capped.json", MOVIES),
-    )
+    name = f"capped-{next(iter(limit))}.json"
+    result = ingest(settings(**limit), clients, put(clients, endpoints, name, MOVIES))
     assert result.catalog_version is not None
-    assert len(documents(cache, result.catalog_version)) == 2
-
-
-def test_at_most_cache_warm_max_mb_of_documents_are_written(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection, cache: redis.Redis
-) -> None:
-    result = ingest(
-        settings(cache_warm_max_mb=0),
-        clients,
-        put(clients, endpoints, "capped-bytes.json", MOVIES),
-    )
-    assert result.catalog_version is not None
-    assert documents(cache, result.catalog_version) == []
+    assert len(documents(cache, result.catalog_version)) == written
     assert int(cache.get(VERSION_KEY) or 0) >= result.catalog_version  # still published
 
 
