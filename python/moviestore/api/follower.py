@@ -237,7 +237,11 @@ class Follower:
         metrics.SEARCH_INDEX_RESTARTS.inc()
         if self.with_index:
             if self.segments is not None:
-                self.segments.clear()  # built from a history that is not the catalog's now
+                # Built from a history that is not the catalog's now. Under the lock: a sibling
+                # building meanwhile would lose its half-written base, fail, and be left at its
+                # old version, then start over a second time.
+                with self.segments.locked(wait=True):
+                    self.segments.clear()
             self.start_index()
         else:
             self.publish(View(version, None, ChangeLog(version)), [])
