@@ -249,8 +249,9 @@ def test_an_upload_queued_when_the_platform_stops_is_ingested_when_it_starts_aga
 
 def new_key(env: dict[str, str], provider: str) -> str:
     """A new API key of ``provider``, made as an operator makes one."""
+    # Its rate leaves room for the readiness checks below and the waits that follow.
     made = moviestore("keys", "create", "--name", f"{provider} uploads", "--provider", provider,
-                      env=env)  # fmt: skip
+                      "--rate", "200/s", env=env)  # fmt: skip
     assert made.returncode == 0, made.stdout + made.stderr
     key: str = orjson.loads(made.stdout)["key"]
     # Every API process reads new keys within MOVIESTORE_API_KEY_POLL_SECONDS (1 s).
@@ -263,4 +264,4 @@ def new_key(env: dict[str, str], provider: str) -> str:
                 return key
         except urllib.error.HTTPError as e:
             assert e.code == 401 and time.monotonic() < deadline, f"{e.code}: the key is unread"
-        time.sleep(0.1)
+        time.sleep(0.2)
