@@ -192,9 +192,9 @@ class Follower:
             now = reads.catalog_version(conn)
             if now == view.version:
                 return
-            # The database went back: nothing here can be trusted.
             index = view.index
             most = len(index.index) if index is not None else None
+            # A database that went back (now < view.version): nothing here can be trusted.
             changes = None if now < view.version else self.read(conn, view.version, index, most)
         read = time.perf_counter() - started
         if changes is None or (
