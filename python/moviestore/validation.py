@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import select
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,9 @@ THREADED_CHUNK_SIZE = 4 << 20
 # seven times the largest catalog seen (230 MB), so a small gzip file that inflates to gigabytes
 # costs a worker seconds, not minutes (docs/provider-format.md, "Limits").
 DEFAULT_MAX_BYTES = 3 << 29  # 1.5 GiB
+
+# The longest a pipe's reader goes without looking for a signal (see read_chunks).
+SIGNAL_CHECK_INTERVAL = 0.2
 
 Progress = Callable[[int], None]
 
@@ -62,9 +68,31 @@ class Limits:
         )
 
 
-def read_chunks(stream: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    while chunk := stream.read(size):
-        yield chunk
+def read_chunks(f: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """The chunks of an open file, read so that Ctrl-C always ends the wait for bytes.
+
+    A regular file never blocks. A pipe or a terminal may wait forever, and Python raises
+    ``KeyboardInterrupt`` only between its own steps or when a signal interrupts a system call:
+    a SIGINT handled just as one read returns, before the next one starts inside the same
+    buffered ``read``, was lost and the command waited on (seen under load). So such a file is
+    read one system call per step, each after a ``select`` whose bounded wait a signal ends.
+    """
+    if stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        while chunk := f.read(size):
+            yield chunk
+        return
+    fd, pending = f.fileno(), bytearray()
+    while True:
+        if not select.select([fd], [], [], SIGNAL_CHECK_INTERVAL)[0]:
+            continue
+        if not (data := os.read(fd, size - len(pending))):
+            break
+        pending += data
+        if len(pending) == size:
+            yield bytes(pending)
+            pending.clear()
+    if pending:
+        yield bytes(pending)
 
 
 def iter_batches(
