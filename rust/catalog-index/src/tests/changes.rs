@@ -133,10 +133,9 @@ fn check(index: &Index, movies: &[Owned], gone: &[Owned], rng: &mut Rng, step: u
     }
 }
 
+/// A file of its own in the temporary directory (each use removes it: nothing is left behind).
 fn temp_path(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("catalog-index-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| unreachable!("{e}"));
-    dir.join(name)
+    std::env::temp_dir().join(format!("catalog-index-tests-{}-{name}", std::process::id()))
 }
 
 fn run(seed: u64, initial: usize, steps: usize) {
