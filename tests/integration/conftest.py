@@ -14,6 +14,7 @@ import pytest
 from moviestore.aws.clients import Clients
 from moviestore.localstack.stack import REGION, Endpoints, LocalStack, set_env
 from moviestore.store.migrate import migrate
+from moviestore.store.pool import ConnectionPool, open_pool
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +31,17 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Loca
 def endpoints(local_stack: tuple[LocalStack, Endpoints]) -> Iterator[Endpoints]:
     with set_env(local_stack[1].settings_env()):
         yield local_stack[1]
+
+
+@pytest.fixture(scope="session")
+def pool(endpoints: Endpoints) -> Iterator[ConnectionPool]:
+    """Connections for the ingestion code under test, as the worker's composition root makes
+    them (``moviestore.store.pool``)."""
+    pool = open_pool(endpoints.database_url, 8, "moviestore-tests")
+    try:
+        yield pool
+    finally:
+        pool.close()
 
 
 @pytest.fixture

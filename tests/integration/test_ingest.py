@@ -16,6 +16,7 @@ from moviestore.ingest.events import ObjectRef
 from moviestore.ingest.pipeline import Ingestor, Outcome, Result
 from moviestore.localstack.stack import REGION, Endpoints
 from moviestore.settings import Settings
+from moviestore.store.pool import ConnectionPool
 from tests.integration.s3_events import subscribe
 
 CARMEN = {"title": "Carmen", "year": 1915, "href": "Carmen_(DeMille)"}
@@ -34,7 +35,7 @@ def put(clients: Clients, endpoints: Endpoints, key: str, data: bytes) -> Object
 def ingest(ingestor: Ingestor, ref: ObjectRef) -> Result:
     """What the worker does with one object: ingest it, then the duties after the commit."""
     result = ingestor.ingest(ref)
-    assert not Duties(ingestor.settings, ingestor.clients).run(ref, result)
+    assert not Duties(ingestor.settings, ingestor.clients, ingestor.pool).run(ref, result)
     return result
 
 
@@ -45,11 +46,11 @@ def count(db: psycopg.Connection, sql: str) -> Any:
 
 
 def test_a_valid_file_is_loaded_once(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+    clients: Clients, pool: ConnectionPool, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
     movies = [CARMEN, {**CARMEN, "href": "Carmen_(Walsh)"}, {"title": "X", "year": 2000}]
     ref = put(clients, endpoints, "providers/acme/ok.json", orjson.dumps(movies))
-    ingestor = Ingestor(settings(), clients, "test")
+    ingestor = Ingestor(settings(), clients, "test", pool)
     first = ingest(ingestor, ref)
     assert first.outcome is Outcome.LOADED
     assert count(db, "SELECT count(*) FROM movies") == 3
@@ -61,12 +62,12 @@ def test_a_valid_file_is_loaded_once(
 
 
 def test_invalid_records_are_reported_in_full(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+    clients: Clients, pool: ConnectionPool, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
     bad = [{"title": "", "year": 1800 + i, "id": i} for i in range(6)]  # two errors each
     good = [{**CARMEN, "id": 100 + i} for i in range(20)]
     ref = put(clients, endpoints, "providers/acme/some-bad.json", orjson.dumps(good + bad))
-    result = Ingestor(settings(report_max_errors=3), clients, "test").ingest(ref)
+    result = Ingestor(settings(report_max_errors=3), clients, "test", pool).ingest(ref)
     assert result.outcome is Outcome.PARTIALLY_LOADED
     assert count(db, "SELECT count(*) FROM movies") == 20
     assert result.report_key is not None and result.report_key.startswith("reports/acme/")
@@ -80,11 +81,11 @@ def test_invalid_records_are_reported_in_full(
 
 
 def test_a_broken_file_loads_nothing(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+    clients: Clients, pool: ConnectionPool, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
     data = orjson.dumps([CARMEN] * 3)[:-1]  # truncated
     ref = put(clients, endpoints, "providers/acme/broken.json", data)
-    result = Ingestor(settings(), clients, "test").ingest(ref)
+    result = Ingestor(settings(), clients, "test", pool).ingest(ref)
     assert result.outcome is Outcome.REJECTED
     assert result.reason is not None and result.reason.startswith("parse")
     assert count(db, "SELECT count(*) FROM movies") == 0
@@ -92,17 +93,17 @@ def test_a_broken_file_loads_nothing(
 
 
 def test_too_many_invalid_records_reject_the_file(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+    clients: Clients, pool: ConnectionPool, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
     data = orjson.dumps([CARMEN, {"year": 2000}, {"year": 2001}])
     ref = put(clients, endpoints, "providers/acme/mostly-bad.json", data)
-    result = Ingestor(settings(reject_invalid_ratio=0.5), clients, "test").ingest(ref)
+    result = Ingestor(settings(reject_invalid_ratio=0.5), clients, "test", pool).ingest(ref)
     assert result.outcome is Outcome.REJECTED
     assert count(db, "SELECT count(*) FROM movies") == 0
 
 
 def test_two_workers_at_once_load_it_exactly_once(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+    clients: Clients, pool: ConnectionPool, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
     movies = [{**CARMEN, "id": i, "extract": "x" * 2000} for i in range(20_000)]
     ref = put(clients, endpoints, "providers/acme/race.json", orjson.dumps(movies))
@@ -110,7 +111,9 @@ def test_two_workers_at_once_load_it_exactly_once(
 
     def work(name: str) -> None:
         outcomes.append(
-            Ingestor(settings(), Clients(REGION, endpoints.aws_endpoint), name).ingest(ref).outcome
+            Ingestor(settings(), Clients(REGION, endpoints.aws_endpoint), name, pool)
+            .ingest(ref)
+            .outcome
         )
 
     threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(2)]
@@ -135,12 +138,12 @@ def drain(clients: Clients, url: str) -> list[dict[str, Any]]:
 
 
 def test_every_outcome_is_told_to_its_provider_only_and_never_dead_lettered(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+    clients: Clients, pool: ConnectionPool, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
     inbox = subscribe(clients, endpoints.provider_topic_arn, "acme-inbox", "acme")
     other = subscribe(clients, endpoints.provider_topic_arn, "other-inbox", "other")
     drain(clients, endpoints.dlq_url)
-    ingestor = Ingestor(settings(), clients, "test")
+    ingestor = Ingestor(settings(), clients, "test", pool)
     broken = ingest(ingestor, put(clients, endpoints, "providers/acme/notify.json", b"[1,]"))
     good = [{**CARMEN, "id": i} for i in range(3)]
     partial = ingest(
@@ -167,11 +170,11 @@ def test_every_outcome_is_told_to_its_provider_only_and_never_dead_lettered(
 
 
 def test_a_presigned_link_fetches_the_report_from_the_local_s3(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+    clients: Clients, pool: ConnectionPool, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
     bad = [{"title": "", "year": 2000, "id": "x"}, {**CARMEN, "id": "y"}]
     ref = put(clients, endpoints, "providers/acme/linked.json", orjson.dumps(bad))
-    result = ingest(Ingestor(settings(), clients, "test"), ref)
+    result = ingest(Ingestor(settings(), clients, "test", pool), ref)
     assert result.report_key is not None
     link = clients.link(endpoints.bucket, result.report_key, 60)
     with urllib.request.urlopen(link, timeout=10) as got:  # no credentials: the link is enough
@@ -181,14 +184,14 @@ def test_a_presigned_link_fetches_the_report_from_the_local_s3(
 
 
 def test_a_load_waits_for_another_load_of_its_provider_then_loads(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+    clients: Clients, pool: ConnectionPool, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
     ref = put(clients, endpoints, "providers/acme/wait.json", orjson.dumps([CARMEN]))
     results: list[Result] = []
     with psycopg.connect(endpoints.database_url) as other:  # as another load of acme holds it
         other.execute("SELECT pg_advisory_xact_lock(hashtextextended('provider:acme', 0))")
         loading = threading.Thread(
-            target=lambda: results.append(Ingestor(settings(), clients, "test").ingest(ref))
+            target=lambda: results.append(Ingestor(settings(), clients, "test", pool).ingest(ref))
         )
         loading.start()
         deadline = time.monotonic() + 30

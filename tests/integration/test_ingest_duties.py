@@ -25,6 +25,7 @@ from moviestore.localstack.stack import REGION, Endpoints
 from moviestore.settings import Settings
 from moviestore.store.feed import ANALYZE_AFTER_MOVIES, refresh_statistics
 from moviestore.store.migrate import migrate
+from moviestore.store.pool import ConnectionPool
 from moviestore.worker.loop import Worker
 from tests.integration.s3_events import announce, subscribe
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 class Stage:
     """A worker on a queue of its own, a provider inbox subscribed to the provider topic."""
 
-    def __init__(self, endpoints: Endpoints, db: psycopg.Connection):
+    def __init__(self, endpoints: Endpoints, db: psycopg.Connection, pool: ConnectionPool):
         self.endpoints, self.db = endpoints, db
         self.clients = Clients(REGION, endpoints.aws_endpoint)
         self.provider = f"duties-{uuid.uuid4().hex[:8]}"
@@ -47,7 +48,7 @@ class Stage:
         )
         overrides: dict[str, Any] = {"sqs_queue_url": self.queue, "sqs_dlq_url": self.dlq}
         settings = Settings(**overrides)  # the rest from the stack's environment
-        self.worker = Worker(settings, self.clients, Ingestor(settings, self.clients, "test"))
+        self.worker = Worker(settings, self.clients, Ingestor(settings, self.clients, "test", pool))
 
     def upload(self, name: str, data: bytes, **put: Any) -> str:
         """Put the object and the S3 event naming it on the queue; the event's body."""
@@ -98,10 +99,10 @@ class Stage:
 
 
 @pytest.fixture
-def stage(endpoints: Endpoints) -> Iterator[Stage]:
+def stage(pool: ConnectionPool, endpoints: Endpoints) -> Iterator[Stage]:
     migrate(endpoints.database_url)
     with psycopg.connect(endpoints.database_url, autocommit=True) as db:
-        yield Stage(endpoints, db)
+        yield Stage(endpoints, db, pool)
 
 
 def fail_once(monkeypatch: pytest.MonkeyPatch, clients: Clients) -> list[str]:

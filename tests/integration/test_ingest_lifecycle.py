@@ -16,6 +16,7 @@ import pytest
 from moviestore.localstack.stack import Endpoints
 from moviestore.store import reads
 from moviestore.store.migrate import migrate
+from moviestore.store.pool import ConnectionPool
 from tests.cli import moviestore
 from tests.integration.s3_events import subscribe
 from tests.integration.test_ingest_duties import Stage
@@ -24,8 +25,8 @@ from tests.integration.test_ingest_duties import Stage
 class Lifecycle(Stage):
     """A stage whose uploads can be snapshots, with an inbox on the alerts topic too."""
 
-    def __init__(self, endpoints: Endpoints, db: psycopg.Connection):
-        super().__init__(endpoints, db)
+    def __init__(self, endpoints: Endpoints, db: psycopg.Connection, pool: ConnectionPool):
+        super().__init__(endpoints, db, pool)
         self.operators = subscribe(
             self.clients, endpoints.alerts_topic_arn, f"{self.provider}-operators", None
         )
@@ -67,10 +68,10 @@ class Lifecycle(Stage):
 
 
 @pytest.fixture
-def stage(endpoints: Endpoints) -> Iterator[Lifecycle]:
+def stage(endpoints: Endpoints, pool: ConnectionPool) -> Iterator[Lifecycle]:
     migrate(endpoints.database_url)
     with psycopg.connect(endpoints.database_url, autocommit=True) as db:
-        yield Lifecycle(endpoints, db)
+        yield Lifecycle(endpoints, db, pool)
 
 
 def test_a_snapshot_withdraws_what_it_lacks_and_the_api_no_longer_shows_it(

@@ -21,6 +21,7 @@ from moviestore.localstack.processes import free_port
 from moviestore.localstack.stack import Endpoints
 from moviestore.settings import Settings
 from moviestore.store.feed import prune
+from moviestore.store.pool import ConnectionPool
 
 PROVIDER = "cache-test"
 
@@ -53,9 +54,9 @@ def catalog_version(db: psycopg.Connection) -> int:
     return int(row[0])
 
 
-def ingest(settings: Settings, clients: Clients, ref: ObjectRef) -> Result:
-    result = Ingestor(settings, clients, "test").ingest(ref)
-    assert not Duties(settings, clients).run(ref, result)
+def ingest(settings: Settings, clients: Clients, pool: ConnectionPool, ref: ObjectRef) -> Result:
+    result = Ingestor(settings, clients, "test", pool).ingest(ref)
+    assert not Duties(settings, clients, pool).run(ref, result)
     return result
 
 
@@ -66,13 +67,17 @@ MOVIES = [
 
 
 def test_a_load_bumps_the_version_in_its_commit_and_writes_the_documents(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection, cache: redis.Redis
+    clients: Clients,
+    pool: ConnectionPool,
+    endpoints: Endpoints,
+    db: psycopg.Connection,
+    cache: redis.Redis,
 ) -> None:
     before = catalog_version(db)
     ref = put(clients, endpoints, "five.json", MOVIES)
     changes = subscribe(cache)
 
-    result = ingest(settings(), clients, ref)
+    result = ingest(settings(), clients, pool, ref)
 
     assert result.outcome is Outcome.LOADED
     assert result.catalog_version == before + 1 == catalog_version(db)
@@ -115,16 +120,18 @@ def feed(db: psycopg.Connection, version: int) -> tuple[int, list[tuple[int, str
 
 
 def test_each_commit_records_what_it_changed_in_the_change_feed(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+    clients: Clients, pool: ConnectionPool, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
-    first = ingest(settings(), clients, put(clients, endpoints, "feed-1.json", MOVIES))
+    first = ingest(settings(), clients, pool, put(clients, endpoints, "feed-1.json", MOVIES))
     ids = [r[0] for r in db.execute("SELECT id FROM movies ORDER BY id").fetchall()]
     assert first.catalog_version is not None
     assert feed(db, first.catalog_version) == (5, [(i, "inserted") for i in ids])  # a first load
 
     changed = [dict(m, title=f"{m['title']} (cut)") if i < 2 else m for i, m in enumerate(MOVIES)]
     added = {"title": "Cached new", "year": 2001, "id": "c-new", "genres": ["Drama"]}
-    second = ingest(settings(), clients, put(clients, endpoints, "feed-2.json", [*changed, added]))
+    second = ingest(
+        settings(), clients, pool, put(clients, endpoints, "feed-2.json", [*changed, added])
+    )
     assert second.catalog_version == first.catalog_version + 1
     new_id = db.execute("SELECT id FROM movies WHERE provider_id = 'c-new'").fetchone()
     assert new_id is not None
@@ -135,12 +142,14 @@ def test_each_commit_records_what_it_changed_in_the_change_feed(
 
 
 def test_the_feed_keeps_the_newest_versions_and_says_how_far_it_reaches(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+    clients: Clients, pool: ConnectionPool, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
     versions = []
     for i in range(3):
         movies = [dict(m, title=f"{m['title']} round {i}") for m in MOVIES]
-        result = ingest(settings(), clients, put(clients, endpoints, f"round-{i}.json", movies))
+        result = ingest(
+            settings(), clients, pool, put(clients, endpoints, f"round-{i}.json", movies)
+        )
         assert result.catalog_version is not None
         versions.append(result.catalog_version)
     horizon = prune(db, keep_versions=1)
@@ -155,12 +164,12 @@ def test_the_feed_keeps_the_newest_versions_and_says_how_far_it_reaches(
 
 
 def test_an_unchanged_file_keeps_the_version_and_has_only_its_notice_pending(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+    clients: Clients, pool: ConnectionPool, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
-    ingest(settings(), clients, put(clients, endpoints, "first.json", MOVIES))
+    ingest(settings(), clients, pool, put(clients, endpoints, "first.json", MOVIES))
     version = catalog_version(db)
     ref = put(clients, endpoints, "same-again.json", MOVIES)
-    again = Ingestor(settings(), clients, "test").ingest(ref)
+    again = Ingestor(settings(), clients, "test", pool).ingest(ref)
     assert again.outcome is Outcome.LOADED and again.summary["rows_inserted"] == 0
     assert again.catalog_version is None and again.pending  # the provider's notice
     assert catalog_version(db) == version
@@ -170,7 +179,7 @@ def test_an_unchanged_file_keeps_the_version_and_has_only_its_notice_pending(
     assert logged == (0,)  # nothing changed: nothing in the feed
     notified = "SELECT notified_at IS NOT NULL FROM ingestions WHERE id = %s"
     assert db.execute(notified, (again.ingestion_id,)).fetchone() == (False,)
-    assert not Duties(settings(), clients).run(ref, again)
+    assert not Duties(settings(), clients, pool).run(ref, again)
     assert db.execute(notified, (again.ingestion_id,)).fetchone() == (True,)
     assert catalog_version(db) == version  # the notice published no version
 
@@ -193,6 +202,7 @@ def documents(cache: redis.Redis, version: int) -> list[bytes]:
 )
 def test_the_documents_written_stay_within_the_limits(
     clients: Clients,
+    pool: ConnectionPool,
     endpoints: Endpoints,
     db: psycopg.Connection,
     cache: redis.Redis,
@@ -201,7 +211,7 @@ def test_the_documents_written_stay_within_the_limits(
     written: int,
 ) -> None:
     name = f"capped-{next(iter(limit))}.json"
-    result = ingest(settings(**limit), clients, put(clients, endpoints, name, MOVIES))
+    result = ingest(settings(**limit), clients, pool, put(clients, endpoints, name, MOVIES))
     assert result.catalog_version is not None
     assert len(documents(cache, result.catalog_version)) == written
     assert int(cache.get(VERSION_KEY) or 0) >= result.catalog_version  # still published
@@ -226,11 +236,11 @@ def test_the_version_never_goes_back(endpoints: Endpoints, db: psycopg.Connectio
 
 
 def test_redis_down_fails_nothing_and_is_counted(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+    clients: Clients, pool: ConnectionPool, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
     failures = publisher.FAILURES._value.get()
     nowhere = settings(redis_url=f"redis://127.0.0.1:{free_port()}/0")
-    result = ingest(nowhere, clients, put(clients, endpoints, "no-redis.json", MOVIES))
+    result = ingest(nowhere, clients, pool, put(clients, endpoints, "no-redis.json", MOVIES))
     assert result.outcome is Outcome.LOADED and result.catalog_version is not None
     assert publisher.FAILURES._value.get() == failures + 1
     # Redis being down is not a duty left undone: the API polls, and checks cached answers

@@ -19,6 +19,7 @@ from moviestore.ingest.pipeline import Ingestor, Outcome, Result
 from moviestore.localstack.stack import Endpoints
 from moviestore.settings import Settings
 from moviestore.store import ingestions
+from moviestore.store.pool import ConnectionPool
 
 OLD = [
     {"id": "shared", "title": "Old", "year": 2000},
@@ -56,10 +57,10 @@ def stack_settings(**overrides: Any) -> Settings:
     return Settings(**overrides)  # the rest from the stack's MOVIESTORE_* environment
 
 
-def ingest(ref: ObjectRef, clients: Clients, **kw: Any) -> Result:
+def ingest(ref: ObjectRef, clients: Clients, pool: ConnectionPool, **kw: Any) -> Result:
     settings = stack_settings()
-    result = Ingestor(settings, clients, "test").ingest(ref, **kw)
-    assert not Duties(settings, clients).run(ref, result)
+    result = Ingestor(settings, clients, "test", pool).ingest(ref, **kw)
+    assert not Duties(settings, clients, pool).run(ref, result)
     return result
 
 
@@ -85,8 +86,8 @@ def recorded(db: psycopg.Connection, ingestion_id: int | None) -> tuple[Any, ...
 @pytest.mark.parametrize("versioned", [False, True], ids=["unversioned", "versioned"])
 @pytest.mark.parametrize("newer_first", [False, True], ids=["older-first", "newer-first"])
 def test_the_newer_of_two_quick_uploads_wins_whatever_the_delivery_order(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection, versioned: bool,
-    newer_first: bool,
+    clients: Clients, pool: ConnectionPool, endpoints: Endpoints, db: psycopg.Connection, *,
+    versioned: bool, newer_first: bool,
 ) -> None:  # fmt: skip
     name = bucket(clients, endpoints, versioned)
     key = "providers/versions/catalog.json"
@@ -94,7 +95,7 @@ def test_the_newer_of_two_quick_uploads_wins_whatever_the_delivery_order(
 
     results = {}
     for ref in (newer, older) if newer_first else (older, newer):
-        results[ref.version] = ingest(ref, clients)
+        results[ref.version] = ingest(ref, clients, pool)
 
     old, new = results[older.version], results[newer.version]
     assert old.outcome is Outcome.SUPERSEDED and new.outcome is Outcome.LOADED
@@ -110,7 +111,11 @@ def test_the_newer_of_two_quick_uploads_wins_whatever_the_delivery_order(
 
 @pytest.mark.parametrize("versioned", [False, True], ids=["unversioned", "versioned"])
 def test_a_newer_upload_during_a_load_loads_after_it_and_wins(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection, versioned: bool
+    clients: Clients,
+    pool: ConnectionPool,
+    endpoints: Endpoints,
+    db: psycopg.Connection,
+    versioned: bool,
 ) -> None:
     name = bucket(clients, endpoints, versioned)
     key = "providers/versions/racing.json"
@@ -122,10 +127,10 @@ def test_a_newer_upload_during_a_load_loads_after_it_and_wins(
         if racing:
             return
         newer = upload(clients, name, key, NEW)  # while the older one is being loaded
-        racing.append(threading.Thread(target=lambda: later.append(ingest(newer, clients))))
+        racing.append(threading.Thread(target=lambda: later.append(ingest(newer, clients, pool))))
         racing[0].start()  # it waits for the provider's lock the older load holds
 
-    first = ingest(older, clients, on_batch=upload_the_newer_midway)
+    first = ingest(older, clients, pool, on_batch=upload_the_newer_midway)
     racing[0].join(60)
     [second] = later
     assert first.outcome is Outcome.LOADED and second.outcome is Outcome.LOADED
@@ -140,7 +145,7 @@ def test_a_newer_upload_during_a_load_loads_after_it_and_wins(
 
 
 def test_a_recorded_newer_sequencer_supersedes_without_asking_s3(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+    clients: Clients, pool: ConnectionPool, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
     key = "providers/versions/ordered.json"
     older = upload(clients, endpoints.bucket, key, OLD, sequencer="0055AED6DCD90281E5")
@@ -148,7 +153,7 @@ def test_a_recorded_newer_sequencer_supersedes_without_asking_s3(
                             None, "0055AED6DCD90281F0")  # fmt: skip
     assert ingestions.claim(db, newer_event.params(), "elsewhere") is not None
     # The older version is still the key's content in S3, yet a newer one was announced.
-    assert ingest(older, clients).outcome is Outcome.SUPERSEDED
+    assert ingest(older, clients, pool).outcome is Outcome.SUPERSEDED
     # Sequencers of another length are not compared (S3's current version decides).
     again = ObjectRef(endpoints.bucket, key, "versions", older.version, older.size, older.etag,
                       None, "55AED6DCD90281E6")  # fmt: skip
@@ -156,7 +161,7 @@ def test_a_recorded_newer_sequencer_supersedes_without_asking_s3(
 
 
 def test_a_claim_left_by_a_dead_worker_is_stale_then_taken_over(
-    clients: Clients, endpoints: Endpoints, db: psycopg.Connection
+    clients: Clients, pool: ConnectionPool, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
     ref = upload(clients, endpoints.bucket, "providers/versions/orphan.json", OLD)
     iid = ingestions.claim(db, ref.params(), "dead-worker")
@@ -169,7 +174,7 @@ def test_a_claim_left_by_a_dead_worker_is_stale_then_taken_over(
     ingestions.beat(db, [iid])
     assert not ingestions.open_claims(db, stale_after=120, limit=10)[0].row["stale"]
 
-    result = ingest(ref, clients)  # its message came back
+    result = ingest(ref, clients, pool)  # its message came back
     assert (result.outcome, result.ingestion_id) == (Outcome.LOADED, iid)
     row = db.execute("SELECT status, attempts, worker FROM ingestions WHERE id = %s", (iid,))
     assert row.fetchone() == ("loaded", 2, "test")

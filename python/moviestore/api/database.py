@@ -20,6 +20,8 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from moviestore.api import metrics
 
 Rows = list[dict[str, Any]]
+# How the API's connections (its pools and followers) are named in pg_stat_activity.
+APPLICATION = "moviestore-api"
 # Known down: requests fail at once, but one a second goes through, waiting this long at most.
 RETRY_SECONDS = 1.0
 PROBE_SECONDS = 1.0
@@ -39,6 +41,7 @@ class Database:
             timeout=max(1.0, statement_timeout_ms / 1000),
             kwargs={
                 "autocommit": True,
+                "application_name": APPLICATION,
                 "row_factory": dict_row,
                 "options": session_options(statement_timeout_ms),
             },

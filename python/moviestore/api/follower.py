@@ -32,6 +32,7 @@ import redis
 from moviestore._validator import CHANGE_COLUMNS
 from moviestore.api import metrics, search_index
 from moviestore.api.changes import ChangeLog, Step
+from moviestore.api.database import APPLICATION
 from moviestore.api.search_index import Built, Segments
 from moviestore.api.version import CatalogVersion, View
 from moviestore.catalog.keys import CHANNEL
@@ -152,7 +153,9 @@ class Follower:
 
     def connection(self) -> psycopg.Connection:
         if self.conn is None or self.conn.closed:
-            self.conn = psycopg.connect(self.database_url, autocommit=True, connect_timeout=2)
+            self.conn = psycopg.connect(
+                self.database_url, autocommit=True, connect_timeout=2, application_name=APPLICATION
+            )
         return self.conn
 
     def close_connection(self) -> None:

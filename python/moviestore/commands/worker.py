@@ -18,8 +18,12 @@ from moviestore.aws.clients import Clients
 from moviestore.commands import EXIT_INTERRUPTED
 from moviestore.ingest.pipeline import Ingestor
 from moviestore.settings import get_settings
+from moviestore.store.pool import open_pool
 from moviestore.worker import metrics
 from moviestore.worker.loop import Worker
+
+# How the worker's connections are named in pg_stat_activity.
+APPLICATION = "moviestore-worker"
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -32,7 +36,12 @@ def run(args: argparse.Namespace) -> int:
     logs.configure(settings.log_level)
     clients = Clients(settings.aws_region, settings.aws_endpoint_url)
     name = f"{socket.gethostname()}"
-    worker = Worker(settings, clients, Ingestor(settings, clients, name))
+    # A connection for each slot's load (its duties follow it, in the same thread) and one for
+    # the heartbeat.
+    pool = open_pool(
+        settings.database_url.get_secret_value(), settings.worker_concurrency + 1, APPLICATION
+    )
+    worker = Worker(settings, clients, Ingestor(settings, clients, name, pool))
     server = metrics.serve(settings.metrics_port, ready=lambda: not worker.stopping.is_set())
     stopped_by: list[int] = []
 
@@ -53,5 +62,6 @@ def run(args: argparse.Namespace) -> int:
         )
         worker.run()
     server.shutdown()
+    pool.close()
     # Both stop the same graceful way; Ctrl-C is reported as an interruption.
     return EXIT_INTERRUPTED if stopped_by[:1] == [signal.SIGINT] else 0

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import logging
 
-import psycopg
-
 from moviestore.aws.clients import Clients
 from moviestore.ingest.events import ObjectRef
 from moviestore.ingest.notify import Notices
@@ -28,13 +26,14 @@ from moviestore.logs import event
 from moviestore.settings import Settings
 from moviestore.store import ingestions
 from moviestore.store.feed import prune, refresh_statistics
+from moviestore.store.pool import ConnectionPool
 
 log = logging.getLogger("moviestore.ingest")
 
 
 class Duties:
-    def __init__(self, settings: Settings, clients: Clients):
-        self.settings, self.clients = settings, clients
+    def __init__(self, settings: Settings, clients: Clients, pool: ConnectionPool):
+        self.settings, self.clients, self.pool = settings, clients, pool
         self.publisher = CatalogPublisher(
             settings.redis_url.get_secret_value(),
             ttl_seconds=settings.cache_ttl_seconds,
@@ -53,8 +52,7 @@ class Duties:
         later)."""
         if not result.pending or result.ingestion_id is None:
             return False
-        url = self.settings.database_url.get_secret_value()
-        with psycopg.connect(url) as conn, conn.transaction():
+        with self.pool.connection() as conn, conn.transaction():
             if not ingestions.lock_version(conn, ref.bucket, ref.key, ref.version):
                 return True
             if not ingestions.notices_pending(conn, result.ingestion_id):
@@ -65,7 +63,7 @@ class Duties:
             self.notices.send(result)
             ingestions.mark_notified(conn, result.ingestion_id)
         if result.catalog_version is not None:
-            with psycopg.connect(url, autocommit=True) as conn:
+            with self.pool.connection() as conn:
                 prune(conn, self.settings.change_feed_keep_versions)
         event(
             log,

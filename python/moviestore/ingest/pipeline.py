@@ -45,6 +45,7 @@ from moviestore.store.loader import (
     load,
     lock_provider,
 )
+from moviestore.store.pool import ConnectionPool
 from moviestore.validation import CHUNK_SIZE, CatalogFileError, Limits, Report
 
 log = logging.getLogger("moviestore.ingest")
@@ -117,11 +118,13 @@ class Job:
 
 
 class Ingestor:
-    """Ingests objects; safe to share between worker threads (it owns no connection between
-    files)."""
+    """Ingests objects; safe to share between worker threads (each file borrows a connection
+    from ``pool`` for its load and gives it back)."""
 
-    def __init__(self, settings: Settings, clients: Clients, worker_name: str):
-        self.settings, self.clients, self.worker = settings, clients, worker_name
+    def __init__(
+        self, settings: Settings, clients: Clients, worker_name: str, pool: ConnectionPool
+    ):
+        self.settings, self.clients, self.worker, self.pool = settings, clients, worker_name, pool
         self.limits = Limits(
             max_errors=settings.report_max_errors,
             max_bytes=settings.max_file_bytes,
@@ -140,8 +143,7 @@ class Ingestor:
         function that cancels the load's statement (from any thread: a load blocked inside
         PostgreSQL then fails and is rolled back)."""
         started = time.monotonic()
-        url = self.settings.database_url.get_secret_value()
-        with psycopg.connect(url, autocommit=True) as conn:
+        with self.pool.connection() as conn:
             ingestion_id = ingestions.claim(conn, ref.params(), self.worker)
             if ingestion_id is None:
                 return resumed(conn, ref) or Result(

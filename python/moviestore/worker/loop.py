@@ -23,8 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import psycopg
-
 from moviestore.aws.clients import Clients
 from moviestore.ingest import events
 from moviestore.ingest.duties import Duties
@@ -33,6 +31,7 @@ from moviestore.ingest.pipeline import Ingestor, Outcome, Result
 from moviestore.logs import correlated, event
 from moviestore.settings import Settings
 from moviestore.store import ingestions
+from moviestore.store.pool import ConnectionPool
 from moviestore.worker import metrics
 
 if TYPE_CHECKING:
@@ -66,14 +65,13 @@ class Held:
 class InHand:
     """The messages a worker holds, heartbeated by one thread until each is released."""
 
-    def __init__(self, settings: Settings, clients: Clients):
-        self.settings, self.clients = settings, clients
+    def __init__(self, settings: Settings, clients: Clients, pool: ConnectionPool):
+        self.settings, self.clients, self.pool = settings, clients, pool
         self.lock = threading.Lock()
         self.messages: dict[str, Held] = {}  # by message id
         self.freed = threading.Event()
         self.done = threading.Event()
         self.thread = threading.Thread(target=self.beat_until_done, name="heartbeat", daemon=True)
-        self.conn: psycopg.Connection | None = None
 
     def __len__(self) -> int:
         with self.lock:
@@ -109,8 +107,6 @@ class InHand:
     def stop(self) -> None:
         self.done.set()
         self.thread.join(10)
-        if self.conn is not None:
-            self.conn.close()
 
     def beat_until_done(self) -> None:
         while not self.done.wait(self.settings.sqs_visibility_timeout_seconds / 3):
@@ -142,17 +138,9 @@ class InHand:
     def beat_claims(self, claims: list[int]) -> None:
         """Move the claims' ``heartbeat_at`` (a claim whose heartbeat stops is stale), and count
         the held snapshots waiting for an operator (an alert of their own)."""
-        try:
-            if self.conn is None or self.conn.closed:
-                url = self.settings.database_url.get_secret_value()
-                self.conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
-            ingestions.beat(self.conn, claims)
-            metrics.HELD.set(ingestions.held_count(self.conn))
-        except psycopg.Error:
-            if self.conn is not None:
-                self.conn.close()
-            self.conn = None
-            raise
+        with self.pool.connection() as conn:
+            ingestions.beat(conn, claims)
+            metrics.HELD.set(ingestions.held_count(conn))
 
 
 class Worker:
@@ -164,9 +152,9 @@ class Worker:
         duties: Duties | None = None,
     ):
         self.settings, self.clients, self.ingestor = settings, clients, ingestor
-        self.duties = duties or Duties(settings, clients)
+        self.duties = duties or Duties(settings, clients, ingestor.pool)
         self.slots = settings.worker_concurrency
-        self.in_hand = InHand(settings, clients)
+        self.in_hand = InHand(settings, clients, ingestor.pool)
         self.stopping = threading.Event()
         self.deadline: float | None = None
         metrics.SLOTS.set(self.slots)
