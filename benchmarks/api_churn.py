@@ -233,7 +233,41 @@ class Phase:
     counters: dict[str, float]
     applied: list[Applied]
     seconds: float
+    cpu: Cpu
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """Where the machine's CPU went while wrk ran: shares of every core's time."""
+
+    api: float  # the API's processes (its supervisor and server processes)
+    rest: float  # everything else: wrk, PostgreSQL, the worker, moto, Redis
+    idle: float
+
+    def __str__(self) -> str:
+        return f"{self.api:.0%} / {self.rest:.0%} / {self.idle:.0%}"
+
+
+def cpu_seconds(api: set[int]) -> tuple[float, float, float]:
+    """Now: the machine's busy and idle CPU seconds since it booted (/proc/stat), and those the
+    ``api`` processes have used."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, steal = fields
+    used = 0
+    for pid in api:
+        with contextlib.suppress(OSError):
+            after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used += int(after_name[11]) + int(after_name[12])  # utime, stime
+    busy = user + nice + system + irq + softirq + steal
+    return busy / tick, (idle + iowait) / tick, used / tick
+
+
+def cpu_between(before: tuple[float, float, float], after: tuple[float, float, float]) -> Cpu:
+    busy, idle, api = (b - a for a, b in zip(before, after, strict=True))
+    total = max(busy + idle, 1e-9)
+    return Cpu(api / total, max(0.0, busy - api) / total, idle / total)
 
 
 @dataclass
@@ -258,17 +292,18 @@ class Churn:
         before = base.cache_counters(self.api.url)
         work = during()
         next(work)
-        started = time.perf_counter()
+        pids = self.api.pids()
+        started, cpu_before = time.perf_counter(), cpu_seconds(pids)
         run = base.wrk(self.api.url, CONNECTIONS, self.seconds, self.script, (str(self.mix),))
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, cpu_between(cpu_before, cpu_seconds(pids))
         note = next(work, "")
         time.sleep(1.5)  # the last change sets reach the log
         counters = base.delta(base.cache_counters(self.api.url), before)
         changes, _ = applied(self.log, offset)
-        self.phases.append(Phase(name, run, counters, changes, wall, note))
+        self.phases.append(Phase(name, run, counters, changes, wall, cpu, note))
         print(f"{name}: {run.rps:,.0f} req/s, p50 {run.p50_ms:.2f} ms, p99 {run.p99_ms:.2f} ms, "
-              f"errors {run.errors}; {len(changes)} change sets applied; {counters} {note}",
-              flush=True)  # fmt: skip
+              f"errors {run.errors}; CPU API / rest / idle {cpu}; {len(changes)} change sets "
+              f"applied; {counters} {note}", flush=True)  # fmt: skip
 
 
 def churn(args: argparse.Namespace) -> int:
@@ -398,8 +433,8 @@ def render_churn(
         "",
         "| phase | req/s | vs phase 1 | p50 | p99 | errors | memory hits | of them kept across "
         "a change | found stale in memory / in Redis | Redis hits | lists from the index "
-        "| lists from PostgreSQL |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| lists from PostgreSQL | CPU: the API / the rest / idle |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for p in bench.phases:
         c = p.counters
@@ -409,7 +444,7 @@ def render_churn(
             f"| {c.get('memory:kept', 0):,.0f} | {c.get('memory:stale', 0):,.0f} / "
             f"{c.get('redis:stale', 0):,.0f} | {c.get('redis:hit', 0):,.0f} "
             f"| {c.get('list:index', 0):,.0f} "
-            f"| {c.get('list:database', 0):,.0f} |"
+            f"| {c.get('list:database', 0):,.0f} | {p.cpu} |"
         )
     lines += [
         "",

@@ -298,8 +298,8 @@ def burst(p: Platform, sizes: Sizes, concurrency: int) -> Burst:
     # Providers upload from machines of their own, at once: one uploader after another would
     # hold every small file back behind the large uploads before it, whatever the worker does.
     with ThreadPoolExecutor(BURST_UPLOADERS) as uploaders:
-        for done in [uploaders.submit(upload, key, body) for _, key, body, _ in uploads]:
-            done.result()
+        for uploading in [uploaders.submit(upload, key, body) for _, key, body, _ in uploads]:
+            uploading.result()
     keys = [key for _, key, _, _ in uploads]
     done = p.committed(keys, 3600)
     p.await_queryable(max(v for _, v, _ in done.values() if v is not None))

@@ -4,6 +4,7 @@ RESULTS section."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tests.cli import benchmark
@@ -51,6 +52,11 @@ def test_quick_churn_benchmark_writes_every_phase(tmp_path: Path) -> None:
     rows = [line for line in section.splitlines() if line.startswith("| ")]
     for phase in ("1. nobody uploading", "2. 10-movie files", "3. while a 20,000-movie file"):
         assert sum(line.startswith(f"| {phase}") for line in rows) == 2, phase  # both tables
+    # where the CPU went in each phase: the API's share, the rest, idle (about 100% together)
+    for line in rows[1:4]:
+        shares = re.fullmatch(r"(\d+)% / (\d+)% / (\d+)%", line.split("|")[-2].strip())
+        assert shares is not None, line
+        assert int(shares[1]) > 0 and 97 <= sum(map(int, shares.groups())) <= 103, line
     changes = [line for line in rows if line.startswith("| 2. ")][1]
     assert int(changes.split("|")[2].replace(",", "")) > 0  # change sets applied and logged
     for target in ("of phase 1's req/s", "freshness p99", "list answers from PostgreSQL",
