@@ -151,7 +151,7 @@ def test_a_recorded_newer_sequencer_supersedes_without_asking_s3(
     older = upload(clients, endpoints.bucket, key, OLD, sequencer="0055AED6DCD90281E5")
     newer_event = ObjectRef(endpoints.bucket, key, "versions", "other-etag", 1, "other-etag",
                             None, "0055AED6DCD90281F0")  # fmt: skip
-    assert ingestions.claim(db, newer_event.params(), "elsewhere") is not None
+    assert isinstance(ingestions.claim(db, newer_event.params(), "elsewhere", 60), int)
     # The older version is still the key's content in S3, yet a newer one was announced.
     assert ingest(older, clients, pool).outcome is Outcome.SUPERSEDED
     # Sequencers of another length are not compared (S3's current version decides).
@@ -164,16 +164,22 @@ def test_a_claim_left_by_a_dead_worker_is_stale_then_taken_over(
     clients: Clients, pool: ConnectionPool, endpoints: Endpoints, db: psycopg.Connection
 ) -> None:
     ref = upload(clients, endpoints.bucket, "providers/versions/orphan.json", OLD)
-    iid = ingestions.claim(db, ref.params(), "dead-worker")
-    assert iid is not None
+    iid = ingestions.claim(db, ref.params(), "dead-worker", 60)
+    assert isinstance(iid, int)
     db.execute("UPDATE ingestions SET heartbeat_at = now() - interval '10 minutes'")
     [claim] = ingestions.open_claims(db, stale_after=120, limit=10)
     assert (claim["id"], claim["status"], claim["worker"], claim.row["stale"]) == (
         iid, "processing", "dead-worker", True)  # fmt: skip
-    # A live claim (its heartbeat moving) is not stale.
+    # A live claim (its heartbeat moving) is not stale, and another delivery meanwhile is a
+    # duplicate: acknowledged, the claim left to its worker.
     ingestions.beat(db, [iid])
     assert not ingestions.open_claims(db, stale_after=120, limit=10)[0].row["stale"]
+    assert ingest(ref, clients, pool).outcome is Outcome.DUPLICATE
+    assert db.execute("SELECT attempts, worker FROM ingestions").fetchone() == (1, "dead-worker")
 
+    # The worker dies: its heartbeat stops, and its message comes back a whole visibility
+    # timeout after the last beat.
+    db.execute("UPDATE ingestions SET heartbeat_at = now() - interval '120 seconds'")
     result = ingest(ref, clients, pool)  # its message came back
     assert (result.outcome, result.ingestion_id) == (Outcome.LOADED, iid)
     row = db.execute("SELECT status, attempts, worker FROM ingestions WHERE id = %s", (iid,))

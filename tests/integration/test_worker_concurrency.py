@@ -47,8 +47,9 @@ class Backlog:
     dlq: str
     run: str
 
-    def announce(self, files: int) -> dict[str, int]:
-        """``files`` uploads of ``ROWS`` movies, one provider each: key -> rows."""
+    def announce(self, files: int, deliveries: int = 1) -> dict[str, int]:
+        """``files`` uploads of ``ROWS`` movies, one provider each, each event delivered
+        ``deliveries`` times (S3 and SQS deliver at least once): key -> rows."""
         keys = {}
         for i in range(files):
             key = f"providers/backlog-{self.run}-{i}/catalog.ndjson"
@@ -67,9 +68,10 @@ class Backlog:
                     "object": {"key": key, "size": len(data), "eTag": etag},
                 },
             }
-            self.clients.sqs.send_message(
-                QueueUrl=self.queue, MessageBody=orjson.dumps({"Records": [record]}).decode()
-            )
+            for _ in range(deliveries):
+                self.clients.sqs.send_message(
+                    QueueUrl=self.queue, MessageBody=orjson.dumps({"Records": [record]}).decode()
+                )
             keys[key] = ROWS
         return keys
 
@@ -184,6 +186,38 @@ def test_a_backlog_loads_each_file_once_with_nothing_expired_or_dead_lettered(
             proc.send_signal(signal.SIGTERM)
         for proc, _ in workers:
             assert proc.wait(60) == 0
+
+
+def metric(port: int, name: str) -> float:
+    for line in get(port, "/metrics")[1].decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def test_a_second_delivery_of_a_file_in_hand_is_acknowledged_and_frees_its_slot(
+    backlog: Backlog, endpoints: Endpoints, tmp_path: Path
+) -> None:
+    keys = backlog.announce(1, deliveries=2)
+    blocker = held_up(endpoints)
+    proc, port = backlog.worker(tmp_path / "w.log", concurrency=2)
+    try:
+        # Both deliveries received; the second finds the first's live claim and is deleted at
+        # once, while the first load waits on the lock: one message in flight, one slot busy.
+        wait_for(lambda: backlog.counts() == (0, 1), 30)
+        wait_for(lambda: busy(port) == 1.0, 10)
+        assert metric(port, 'moviestore_ingest_files_total{outcome="duplicate"}') == 1.0
+        blocker.close()
+        wait_for(lambda: backlog.counts() == (0, 0), 60)
+        wait_for(lambda: len(loaded_once(endpoints, keys)) == 1, 30)
+        assert loaded_once(endpoints, keys) == {
+            key: ("loaded", 1, rows, rows, rows) for key, rows in keys.items()
+        }
+        assert backlog.dead_letters() == 0
+    finally:
+        blocker.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
 
 
 def test_sigterm_abandons_the_files_in_hand_at_the_deadline_and_another_worker_loads_them(

@@ -53,6 +53,13 @@ log = logging.getLogger("moviestore.ingest")
 MODES = ("incremental", "snapshot")
 # How often a load waiting for its provider's lock tries again (doubling up to the last).
 LOCK_POLL_SECONDS = (0.05, 0.1, 0.2, 0.5, 1.0)
+# A claim heartbeated within this share of the visibility timeout belongs to a live worker (it
+# beats every third); a dead worker's message comes back a whole timeout after its last beat.
+LIVE_CLAIM_SHARE = 0.5
+DUPLICATE_REASON = (
+    "another delivery of this object version is being loaded (its claim is heartbeated); that "
+    "delivery's message stays until its load commits, so this one is acknowledged"
+)
 # S3 errors that mean "this version is not the one to load any more".
 GONE = {"PreconditionFailed", "NoSuchKey", "NoSuchVersion", "404", "412"}
 
@@ -65,6 +72,9 @@ class Outcome(StrEnum):
     SUPERSEDED = "superseded"
     DISCARDED = "discarded"  # a held snapshot an operator dropped (moviestore ingestions)
     ALREADY_DONE = "already_done"
+    # Another delivery of the same version is being loaded by a live worker (S3 and SQS deliver
+    # at least once): acknowledged at once instead of holding a slot until that load ends.
+    DUPLICATE = "duplicate"
 
 
 @dataclass
@@ -125,6 +135,7 @@ class Ingestor:
         self, settings: Settings, clients: Clients, worker_name: str, pool: ConnectionPool
     ):
         self.settings, self.clients, self.worker, self.pool = settings, clients, worker_name, pool
+        self.live_within = settings.sqs_visibility_timeout_seconds * LIVE_CLAIM_SHARE
         self.limits = Limits(
             max_errors=settings.report_max_errors,
             max_bytes=settings.max_file_bytes,
@@ -144,11 +155,16 @@ class Ingestor:
         PostgreSQL then fails and is rolled back)."""
         started = time.monotonic()
         with self.pool.connection() as conn:
-            ingestion_id = ingestions.claim(conn, ref.params(), self.worker)
-            if ingestion_id is None:
+            claimed = ingestions.claim(conn, ref.params(), self.worker, self.live_within)
+            if claimed == "processing":
+                event(log, logging.INFO, "duplicate delivery acknowledged",
+                      reason=DUPLICATE_REASON)  # fmt: skip
+                return Result(Outcome.DUPLICATE, reason=DUPLICATE_REASON)
+            if isinstance(claimed, str):
                 return resumed(conn, ref) or Result(
                     Outcome.ALREADY_DONE, reason="this object version was already ingested"
                 )
+            ingestion_id = claimed
             if on_claim is not None:
                 on_claim(ingestion_id, conn.cancel_safe)
             conn.autocommit = False

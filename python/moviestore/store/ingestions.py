@@ -20,8 +20,9 @@ from psycopg.rows import dict_row
 # A delivery of a version with one of these statuses is only acknowledged (its notices aside).
 FINAL = ("loaded", "partially_loaded", "rejected", "superseded", "held", "discarded")
 
-# A new version is claimed; a claim left by a worker that died (processing, or failed) is taken
-# over, and so is a held snapshot an operator confirmed. None: the version is final.
+# A new version is claimed; a claim left by a worker that died (processing with a heartbeat
+# older than ``live_within`` seconds, or failed) is taken over, and so is a held snapshot an
+# operator confirmed. None: the version is final, or claimed by a live worker.
 CLAIM = """
 INSERT INTO ingestions (bucket, key, version, provider, status, worker, bytes, etag, version_id,
     sequencer, heartbeat_at)
@@ -31,9 +32,14 @@ ON CONFLICT (bucket, key, version) DO UPDATE
     SET attempts = ingestions.attempts + 1, worker = EXCLUDED.worker, started_at = now(),
         heartbeat_at = now(), status = 'processing',
         sequencer = coalesce(ingestions.sequencer, EXCLUDED.sequencer)
-    WHERE ingestions.status IN ('processing', 'failed', 'confirmed')
+    WHERE ingestions.status IN ('failed', 'confirmed')
+        OR (ingestions.status = 'processing'
+            AND ingestions.heartbeat_at < now() - make_interval(secs => %(live_within)s))
 RETURNING id
 """
+
+STATUS = "SELECT status FROM ingestions WHERE bucket = %(bucket)s AND key = %(key)s"
+STATUS += " AND version = %(version)s"
 
 # Read under the provider's lock: what another worker may have decided meanwhile.
 UNDER_LOCK = "SELECT status, settled_at IS NOT NULL FROM ingestions WHERE id = %s"
@@ -128,9 +134,18 @@ class Stored:
         return self.row[name]
 
 
-def claim(conn: psycopg.Connection, ref: dict[str, Any], worker: str) -> int | None:
-    row = conn.execute(CLAIM, {**ref, "worker": worker}).fetchone()
-    return None if row is None else int(row[0])
+def claim(
+    conn: psycopg.Connection, ref: dict[str, Any], worker: str, live_within: float
+) -> int | str:
+    """The claimed row's id, else the status that refused the claim: a final one, or
+    ``processing`` (a live worker has it: heartbeated within ``live_within`` seconds)."""
+    row = conn.execute(CLAIM, {**ref, "worker": worker, "live_within": live_within}).fetchone()
+    if row is not None:
+        return int(row[0])
+    status = conn.execute(STATUS, ref).fetchone()
+    if status is None:
+        raise RuntimeError(f"ingestion of {ref['key']} refused its claim and vanished")
+    return str(status[0])
 
 
 def under_lock(conn: psycopg.Connection, ingestion_id: int) -> tuple[str, bool]:
