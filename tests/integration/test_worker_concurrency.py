@@ -47,15 +47,17 @@ class Backlog:
     dlq: str
     run: str
 
-    def announce(self, files: int, deliveries: int = 1) -> dict[str, int]:
-        """``files`` uploads of ``ROWS`` movies, one provider each, each event delivered
-        ``deliveries`` times (S3 and SQS deliver at least once): key -> rows."""
+    def announce(
+        self, files: int, deliveries: int = 1, rows: int = ROWS, name: str = "backlog"
+    ) -> dict[str, int]:
+        """``files`` uploads of ``rows`` movies, one provider each (``{name}-{run}-{i}``), each
+        event delivered ``deliveries`` times (S3 and SQS deliver at least once): key -> rows."""
         keys = {}
         for i in range(files):
-            key = f"providers/backlog-{self.run}-{i}/catalog.ndjson"
+            key = f"providers/{name}-{self.run}-{i}/catalog.ndjson"
             lines = (
                 orjson.dumps({"id": f"{i}-{n}", "title": f"Film {n}", "year": 2000})
-                for n in range(ROWS)
+                for n in range(rows)
             )
             data = b"\n".join(lines)
             etag = self.clients.s3.put_object(Bucket=self.endpoints.bucket, Key=key, Body=data)[
@@ -72,7 +74,7 @@ class Backlog:
                 self.clients.sqs.send_message(
                     QueueUrl=self.queue, MessageBody=orjson.dumps({"Records": [record]}).decode()
                 )
-            keys[key] = ROWS
+            keys[key] = rows
         return keys
 
     def counts(self) -> tuple[int, int]:
@@ -95,11 +97,12 @@ class Backlog:
         return int(attrs["ApproximateNumberOfMessages"])
 
     def worker(
-        self, log: Path, concurrency: int, grace: float = 60
+        self, log: Path, concurrency: int, grace: float = 60, **settings: str
     ) -> tuple[subprocess.Popen[bytes], int]:
         port = free_port()
         env = {
             **os.environ,
+            **{f"MOVIESTORE_{name.upper()}": value for name, value in settings.items()},
             "MOVIESTORE_METRICS_PORT": str(port),
             "MOVIESTORE_SQS_QUEUE_URL": self.queue,
             "MOVIESTORE_SQS_DLQ_URL": self.dlq,
@@ -216,6 +219,44 @@ def test_a_second_delivery_of_a_file_in_hand_is_acknowledged_and_frees_its_slot(
         assert backlog.dead_letters() == 0
     finally:
         blocker.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+
+
+def provider_locked(endpoints: Endpoints, key: str) -> psycopg.Connection:
+    """Every load of ``key``'s provider waits while this connection's transaction is open."""
+    holder = psycopg.connect(endpoints.database_url)
+    holder.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('provider:' || %s, 0))", (key.split("/")[1],)
+    )
+    return holder
+
+
+def test_a_small_file_loads_while_large_files_hold_every_large_slot(
+    backlog: Backlog, endpoints: Endpoints, tmp_path: Path
+) -> None:
+    large = backlog.announce(2, name="large")  # 2,000 movies: about 100 kB each
+    holders = [provider_locked(endpoints, key) for key in large]
+    proc, port = backlog.worker(tmp_path / "w.log", concurrency=2, worker_large_file_bytes="10000")
+    try:
+        # Two slots, so one large slot: one large file is in it (its load waits for its
+        # provider), the other waits for it in hand; the small slot is still free.
+        wait_for(lambda: metric(port, "moviestore_worker_waiting_large") == 1.0, 30)
+        small = backlog.announce(1, rows=10, name="small")
+        wait_for(lambda: len(loaded_once(endpoints, small)) == 1, 30)
+        wait_for(lambda: loaded_once(endpoints, small)[next(iter(small))][0] == "loaded", 30)
+        assert [status for status, *_ in loaded_once(endpoints, large).values()] == ["processing"]
+        for holder in holders:
+            holder.close()
+        wait_for(lambda: backlog.counts() == (0, 0), 60)
+        wait_for(lambda: len(loaded_once(endpoints, large)) == 2, 30)
+        assert loaded_once(endpoints, {**large, **small}) == {
+            key: ("loaded", 1, rows, rows, rows) for key, rows in {**large, **small}.items()
+        }
+        assert backlog.dead_letters() == 0
+    finally:
+        for holder in holders:
+            holder.close()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
 

@@ -106,6 +106,13 @@ LOCK_VERSION = "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))"
 NOTIFIED = "SELECT notified_at IS NULL FROM ingestions WHERE id = %s"
 MARK_NOTIFIED = "UPDATE ingestions SET notified_at = now() WHERE id = %s"
 BEAT = "UPDATE ingestions SET heartbeat_at = now() WHERE id = ANY(%s) AND status = 'processing'"
+# A claim its worker gave up (its load abandoned at shutdown, rolled back): its heartbeat set
+# ``stale_after`` seconds back, as a dead worker's is when its message comes back, so the
+# message, visible again at once, takes it over.
+RELEASE = """
+UPDATE ingestions SET heartbeat_at = now() - make_interval(secs => %(stale_after)s)
+WHERE id = ANY(%(ids)s) AND status = 'processing'
+"""
 
 # An operator's decision on a held snapshot: only a held row changes.
 SETTLE = """
@@ -204,6 +211,11 @@ def beat(conn: psycopg.Connection, ingestion_ids: Sequence[int]) -> None:
     """Move the heartbeat of the claims a worker holds."""
     if ingestion_ids:
         conn.execute(BEAT, (list(ingestion_ids),))
+
+
+def release(conn: psycopg.Connection, ingestion_ids: Sequence[int], stale_after: float) -> None:
+    """Give up the claims (see ``RELEASE``)."""
+    conn.execute(RELEASE, {"ids": list(ingestion_ids), "stale_after": stale_after})
 
 
 def held_count(conn: psycopg.Connection) -> int:

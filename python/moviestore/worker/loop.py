@@ -1,7 +1,11 @@
 """Long-poll SQS, ingest up to ``worker_concurrency`` files at once, and delete a message only
 after its data is committed and its provider told.
 
-* Only as many messages are received as there are free slots, so none waits in hand unworked.
+* Only as many messages are received as there are free slots, so none waits in hand unworked,
+  but one: large files (``worker_large_file_bytes``) take at most all slots but one, so one
+  always serves small files, and a large file received while the large slots are taken waits
+  in hand (heartbeated) without keeping the small slot from receiving. A provider's 10-movie
+  file never waits behind four catalogs of gigabytes.
 * Every message in hand is heartbeated (its visibility extended every third of the timeout,
   together with its claim's ``heartbeat_at``) until it is deleted or given back: no message
   expires while it is held, so no other worker receives it meanwhile and its receive count does
@@ -15,13 +19,16 @@ after its data is committed and its provider told.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import psycopg
 
 from moviestore.aws.clients import Clients
 from moviestore.ingest import events
@@ -116,24 +123,31 @@ class InHand:
                 log.warning("heartbeat failed", exc_info=True)
 
     def beat(self) -> None:
+        """Extend every held message's visibility, then the heartbeat of the claims of those
+        extended: a claim never looks live longer than its message stays hidden (a delivery
+        that finds a live claim is acknowledged as a duplicate)."""
         with self.lock:
             held = list(self.messages.values())
+            extended: list[Held] = []
             for start in range(0, len(held), SQS_BATCH):
+                batch = held[start : start + SQS_BATCH]
                 entries = [
                     {
                         "Id": str(i),
                         "ReceiptHandle": h.receipt,
                         "VisibilityTimeout": self.settings.sqs_visibility_timeout_seconds,
                     }
-                    for i, h in enumerate(held[start : start + SQS_BATCH])
+                    for i, h in enumerate(batch)
                 ]
                 sent = self.clients.sqs.change_message_visibility_batch(
                     QueueUrl=self.settings.sqs_queue_url,
                     Entries=entries,  # type: ignore[arg-type]
                 )
+                refused = {f["Id"] for f in sent.get("Failed", [])}
                 for failed in sent.get("Failed", []):
                     event(log, logging.WARNING, "heartbeat refused", detail=failed.get("Message"))
-        self.beat_claims([c for h in held for c in h.claims])
+                extended += [h for i, h in enumerate(batch) if str(i) not in refused]
+        self.beat_claims([c for h in extended for c in h.claims])
 
     def beat_claims(self, claims: list[int]) -> None:
         """Move the claims' ``heartbeat_at`` (a claim whose heartbeat stops is stale), and count
@@ -155,6 +169,7 @@ class Worker:
         self.duties = duties or Duties(settings, clients, ingestor.pool)
         self.slots = settings.worker_concurrency
         self.in_hand = InHand(settings, clients, ingestor.pool)
+        self.large = Lanes(max(1, self.slots - 1))
         self.stopping = threading.Event()
         self.deadline: float | None = None
         metrics.SLOTS.set(self.slots)
@@ -188,9 +203,10 @@ class Worker:
     def run(self) -> None:
         self.in_hand.start()
         try:
-            with ThreadPoolExecutor(self.slots, thread_name_prefix="ingest") as pool:
+            # A thread for each slot, and one for a large file waiting for a large slot.
+            with ThreadPoolExecutor(self.slots + 1, thread_name_prefix="ingest") as pool:
                 while not self.stopping.is_set():
-                    free = self.slots - len(self.in_hand)
+                    free = self.slots - len(self.in_hand) + min(self.large.waiting, 1)
                     if free <= 0:
                         self.in_hand.freed.wait(1)
                         self.in_hand.freed.clear()
@@ -216,7 +232,23 @@ class Worker:
             return []
         return messages
 
-    def give_back(self, messages: list[MessageTypeDef]) -> None:
+    def give_back(self, messages: list[MessageTypeDef], claims: set[int] | None = None) -> None:
+        """Make ``messages`` visible again at once; their ``claims`` are released first (a
+        delivery that finds a claim live would take itself for a duplicate and be acknowledged).
+        If they cannot be, the messages come back when their visibility runs out, by when the
+        claims are stale."""
+        if claims:
+            try:
+                with self.ingestor.pool.connection() as conn:
+                    ingestions.release(
+                        conn, sorted(claims), self.settings.sqs_visibility_timeout_seconds
+                    )
+            except psycopg.Error:
+                log.warning("claims not released; the messages come back at their timeout",
+                            exc_info=True)  # fmt: skip
+                for m in messages:
+                    self.in_hand.release(m["MessageId"])
+                return
         for m in messages:
             self.in_hand.release(m["MessageId"])
             self.clients.sqs.change_message_visibility(
@@ -244,7 +276,7 @@ class Worker:
                 keep = self.handle_body(body, held)
             except Exception as e:
                 if isinstance(e, ShutdownInterruptedError) or self.past_deadline():
-                    self.give_back([message])  # cancelled at the deadline, rolled back
+                    self.give_back([message], held.claims)  # cancelled, rolled back
                     event(log, logging.WARNING, "load abandoned at shutdown; message returned")
                     return
                 # Not deleted: SQS redelivers it, and after maxReceiveCount dead-letters it.
@@ -285,13 +317,47 @@ class Worker:
         return False
 
     def ingest(self, ref: events.ObjectRef, held: Held) -> bool:
-        with correlated(key=ref.key, provider=ref.provider):
+        large = self.slots > 1 and ref.size >= self.settings.worker_large_file_bytes
+        lane = self.large.slot(self.stopping) if large else contextlib.nullcontext()
+        with correlated(key=ref.key, provider=ref.provider), lane:
             with metrics.DURATION.time():
                 result = self.ingestor.ingest(
                     ref, on_batch=self.check_deadline, on_claim=held.claimed
                 )
             count(result)
             return self.duties.run(ref, result)
+
+
+class Lanes:
+    """The slots large files may take, and how many large files wait for one."""
+
+    def __init__(self, slots: int):
+        self.free = threading.Semaphore(slots)
+        self.lock = threading.Lock()
+        self.waiting = 0
+
+    @contextlib.contextmanager
+    def slot(self, stopping: threading.Event) -> Iterator[None]:
+        """Hold a large slot for the block; waiting for one ends when the worker stops (the
+        message is given back: its load never started)."""
+        if not self.free.acquire(blocking=False):
+            self.count_waiting(+1)
+            event(log, logging.INFO, "large file waits for a large slot")
+            try:
+                while not self.free.acquire(timeout=0.5):
+                    if stopping.is_set():
+                        raise ShutdownInterruptedError("stopped before its load started")
+            finally:
+                self.count_waiting(-1)
+        try:
+            yield
+        finally:
+            self.free.release()
+
+    def count_waiting(self, step: int) -> None:
+        with self.lock:
+            self.waiting += step
+            metrics.WAITING.set(self.waiting)
 
 
 def count(result: Result) -> None:

@@ -23,6 +23,10 @@ QUEUE_LAG = Histogram(
 )
 MESSAGES = Counter("moviestore_worker_messages_total", "SQS messages, by what happened", ["result"])
 BUSY = Gauge("moviestore_worker_busy", "Messages in hand (files being ingested)")
+WAITING = Gauge(
+    "moviestore_worker_waiting_large",
+    "Large files in hand waiting for a large-file slot (at most one beyond the slots)",
+)
 SLOTS = Gauge("moviestore_worker_slots", "Files the worker loads at once (worker_concurrency)")
 HELD = Gauge("moviestore_ingest_held_snapshots", "Snapshots the brake holds for an operator")
 # A provider's rejected files: told to the provider in its notice, never dead-lettered.
