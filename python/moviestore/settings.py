@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=1, ge=1, le=16)
     # Files at least this large (the S3 event's size) are large: with a concurrency of N > 1,
     # at most N - 1 of them load at once, so one slot always serves the small files.
-    worker_large_file_bytes: int = Field(default=64 << 20, ge=1)
+    worker_large_file_bytes: int = Field(default=16 << 20, ge=1)
     worker_shutdown_grace_seconds: float = Field(default=300, ge=0)
     sqs_visibility_timeout_seconds: int = Field(default=120, ge=10, le=43200)
     sqs_wait_seconds: int = Field(default=20, ge=0, le=20)

@@ -34,7 +34,7 @@ from moviestore.aws.clients import Clients
 from moviestore.ingest import events
 from moviestore.ingest.duties import Duties
 from moviestore.ingest.notify import dead_letter_malformed
-from moviestore.ingest.pipeline import Ingestor, Outcome, Result
+from moviestore.ingest.pipeline import DUPLICATE_REASON, Ingestor, Outcome, Result
 from moviestore.logs import correlated, event
 from moviestore.settings import Settings
 from moviestore.store import ingestions
@@ -76,6 +76,7 @@ class InHand:
         self.settings, self.clients, self.pool = settings, clients, pool
         self.lock = threading.Lock()
         self.messages: dict[str, Held] = {}  # by message id
+        self.versions: set[tuple[str, str, str]] = set()  # the object versions being handled
         self.freed = threading.Event()
         self.done = threading.Event()
         self.thread = threading.Thread(target=self.beat_until_done, name="heartbeat", daemon=True)
@@ -98,6 +99,22 @@ class InHand:
             self.messages.pop(message_id, None)
             metrics.BUSY.set(len(self.messages))
         self.freed.set()
+
+    @contextlib.contextmanager
+    def version(self, ref: events.ObjectRef) -> Iterator[bool]:
+        """For the block, ``ref``'s object version is handled here; False if it already was (a
+        second delivery in this worker, before any claim could tell: it would wait for a slot
+        or a lock for nothing)."""
+        version = (ref.bucket, ref.key, ref.version)
+        with self.lock:
+            first = version not in self.versions
+            self.versions.add(version)
+        try:
+            yield first
+        finally:
+            if first:
+                with self.lock:
+                    self.versions.discard(version)
 
     def cancel_all(self) -> None:
         with self.lock:
@@ -318,14 +335,19 @@ class Worker:
 
     def ingest(self, ref: events.ObjectRef, held: Held) -> bool:
         large = self.slots > 1 and ref.size >= self.settings.worker_large_file_bytes
-        lane = self.large.slot(self.stopping) if large else contextlib.nullcontext()
-        with correlated(key=ref.key, provider=ref.provider), lane:
-            with metrics.DURATION.time():
-                result = self.ingestor.ingest(
-                    ref, on_batch=self.check_deadline, on_claim=held.claimed
-                )
-            count(result)
-            return self.duties.run(ref, result)
+        with correlated(key=ref.key, provider=ref.provider), self.in_hand.version(ref) as first:
+            if not first:
+                event(log, logging.INFO, "duplicate delivery acknowledged",
+                      reason=DUPLICATE_REASON)  # fmt: skip
+                count(Result(Outcome.DUPLICATE, reason=DUPLICATE_REASON))
+                return False
+            with self.large.slot(self.stopping) if large else contextlib.nullcontext():
+                with metrics.DURATION.time():
+                    result = self.ingestor.ingest(
+                        ref, on_batch=self.check_deadline, on_claim=held.claimed
+                    )
+                count(result)
+                return self.duties.run(ref, result)
 
 
 class Lanes:
