@@ -136,11 +136,16 @@ def backlog(endpoints: Endpoints) -> Iterator[Backlog]:
     yield Backlog(clients, endpoints, queue, dlq, run)
 
 
-def busy(port: int) -> float:
+def metric(port: int, name: str) -> float:
+    """The worker's metric ``name`` (with its labels), -1 when it has none."""
     for line in get(port, "/metrics")[1].decode().splitlines():
-        if line.startswith("moviestore_worker_busy "):
+        if line.startswith(name + " "):
             return float(line.split()[1])
     return -1
+
+
+def busy(port: int) -> float:
+    return metric(port, "moviestore_worker_busy")
 
 
 def loaded_once(endpoints: Endpoints, keys: dict[str, int]) -> dict[str, tuple[object, ...]]:
@@ -189,13 +194,6 @@ def test_a_backlog_loads_each_file_once_with_nothing_expired_or_dead_lettered(
             proc.send_signal(signal.SIGTERM)
         for proc, _ in workers:
             assert proc.wait(60) == 0
-
-
-def metric(port: int, name: str) -> float:
-    for line in get(port, "/metrics")[1].decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return 0.0
 
 
 def test_a_second_delivery_of_a_file_in_hand_is_acknowledged_and_frees_its_slot(

@@ -157,9 +157,7 @@ class Ingestor:
         with self.pool.connection() as conn:
             claimed = ingestions.claim(conn, ref.params(), self.worker, self.live_within)
             if claimed == "processing":
-                event(log, logging.INFO, "duplicate delivery acknowledged",
-                      reason=DUPLICATE_REASON)  # fmt: skip
-                return Result(Outcome.DUPLICATE, reason=DUPLICATE_REASON)
+                return duplicate()
             if isinstance(claimed, str):
                 return resumed(conn, ref) or Result(
                     Outcome.ALREADY_DONE, reason="this object version was already ingested"
@@ -291,6 +289,13 @@ class Ingestor:
             reason = "a snapshot with invalid records withdraws nothing by absence"
             summary["reason"] = reason
         return Result(outcome, job.ingestion_id, report, reason, summary=summary)
+
+
+def duplicate() -> Result:
+    """Another delivery of this object version is in hand (here or in a live worker): this one
+    is only acknowledged."""
+    event(log, logging.INFO, "duplicate delivery acknowledged", reason=DUPLICATE_REASON)
+    return Result(Outcome.DUPLICATE, reason=DUPLICATE_REASON)
 
 
 def wait_for_provider(

@@ -34,7 +34,7 @@ from moviestore.aws.clients import Clients
 from moviestore.ingest import events
 from moviestore.ingest.duties import Duties
 from moviestore.ingest.notify import dead_letter_malformed
-from moviestore.ingest.pipeline import DUPLICATE_REASON, Ingestor, Outcome, Result
+from moviestore.ingest.pipeline import Ingestor, Outcome, Result, duplicate
 from moviestore.logs import correlated, event
 from moviestore.settings import Settings
 from moviestore.store import ingestions
@@ -160,8 +160,9 @@ class InHand:
                     QueueUrl=self.settings.sqs_queue_url,
                     Entries=entries,  # type: ignore[arg-type]
                 )
-                refused = {f["Id"] for f in sent.get("Failed", [])}
+                refused = set()
                 for failed in sent.get("Failed", []):
+                    refused.add(failed["Id"])
                     event(log, logging.WARNING, "heartbeat refused", detail=failed.get("Message"))
                 extended += [h for i, h in enumerate(batch) if str(i) not in refused]
         self.beat_claims([c for h in extended for c in h.claims])
@@ -337,9 +338,7 @@ class Worker:
         large = self.slots > 1 and ref.size >= self.settings.worker_large_file_bytes
         with correlated(key=ref.key, provider=ref.provider), self.in_hand.version(ref) as first:
             if not first:
-                event(log, logging.INFO, "duplicate delivery acknowledged",
-                      reason=DUPLICATE_REASON)  # fmt: skip
-                count(Result(Outcome.DUPLICATE, reason=DUPLICATE_REASON))
+                count(duplicate())
                 return False
             with self.large.slot(self.stopping) if large else contextlib.nullcontext():
                 with metrics.DURATION.time():
