@@ -201,8 +201,8 @@ class Platform:
         """No movie, no ingestion, and the API started anew on the empty catalog (a TRUNCATE is
         no change the feed tells)."""
         with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute("TRUNCATE movies, ingestions, catalog_versions, catalog_changes"
-                         " RESTART IDENTITY CASCADE")  # fmt: skip
+            conn.execute("TRUNCATE movies, ingestions, catalog_versions, catalog_changes,"
+                         " catalog_change_rows RESTART IDENTITY CASCADE")  # fmt: skip
             conn.execute("UPDATE catalog_state SET feed_horizon = version")
             conn.execute("CHECKPOINT")
         self.start_api()

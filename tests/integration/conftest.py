@@ -55,7 +55,7 @@ def db(endpoints: Endpoints) -> Iterator[psycopg.Connection]:
     migrate(endpoints.database_url)
     with psycopg.connect(endpoints.database_url, autocommit=True) as c:
         c.execute(
-            "TRUNCATE movies, ingestions, catalog_versions, catalog_changes"
+            "TRUNCATE movies, ingestions, catalog_versions, catalog_changes, catalog_change_rows"
             " RESTART IDENTITY CASCADE"
         )
         yield c

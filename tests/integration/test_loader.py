@@ -34,7 +34,7 @@ def conn(endpoints: Endpoints) -> Iterator[psycopg.Connection]:
     migrate(endpoints.database_url)
     with psycopg.connect(endpoints.database_url) as c:
         c.execute(
-            "TRUNCATE movies, ingestions, catalog_versions, catalog_changes"
+            "TRUNCATE movies, ingestions, catalog_versions, catalog_changes, catalog_change_rows"
             " RESTART IDENTITY CASCADE"
         )
         c.commit()

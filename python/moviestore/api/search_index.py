@@ -93,9 +93,12 @@ class Built:
             return None
 
     def applied(self, changes: reads.Changes) -> Built:
-        """The index at ``changes.version``: a new value; this one keeps answering meanwhile."""
-        return Built(changes.version, self.index.apply(changes.ids, changes.rows),
-                     self.ascii_lower)  # fmt: skip
+        """The index at ``changes.version``, each version applied in turn: a new value; this
+        one keeps answering meanwhile."""
+        index = self.index
+        for v in changes.versions:
+            index = index.apply(v.ids, v.rows)
+        return Built(changes.version, index, self.ascii_lower)
 
     def indexed(self, ids: list[int]) -> list[Indexed | None]:
         """How the index holds these movies (None: not in it)."""

@@ -7,7 +7,8 @@ migrations).
 * only live movies: every statement that lists, counts or fetches movies leaves out withdrawn
   ones (``withdrawn_at`` set), through the live-only indexes (migration 0006);
 * the search index: the catalog as binary COPY in title order, and a page's rows by id;
-* the change feed (``store/feed.py`` writes it): where it stands, what changed since a version.
+* the change feed (``store/feed.py`` writes it): where it stands, what changed since a version,
+  version by version, with the rows the search index applies.
 
 A list statement's text depends only on its shape (which filters, which sort, whether a cursor
 is given), so each shape is composed and rendered to bytes once per process; a request only
@@ -260,73 +261,54 @@ FEED_STATE = sql.SQL(
     " GROUP BY s.version, s.feed_horizon"
 )
 
-# The versions after ``since``, with when each was committed.
+# The versions after ``since``, oldest first: when each was committed, and every movie it
+# changed, in the catalog now or not (one array each, from the feed's primary key in order:
+# no sort; read in binary, 200,000 ids cost the reader milliseconds, not a row each).
 VERSIONS_SINCE = sql.SQL(
-    "SELECT version, committed_at FROM catalog_versions WHERE version > %(since)s ORDER BY version"
-)
-
-# Every movie changed after ``since`` (each once), whether it is in the catalog now or not:
-# one array (read in binary, 200,000 ids cost the reader milliseconds, not a row each).
-CHANGED_IDS = sql.SQL(
-    "SELECT coalesce(array_agg(DISTINCT c.movie_id ORDER BY c.movie_id), '{}')"
-    " FROM catalog_versions v JOIN catalog_changes c ON c.ingestion_id = v.ingestion_id"
-    " WHERE v.version > %(since)s"
+    "SELECT v.version, v.committed_at, ARRAY(SELECT c.movie_id FROM catalog_changes c"
+    " WHERE c.ingestion_id = v.ingestion_id ORDER BY c.movie_id)"
+    " FROM catalog_versions v WHERE v.version > %(since)s ORDER BY v.version"
 )
 
 
-def changed_rows_copy(columns: tuple[str, ...], since: int, *, walk: bool = False) -> sql.Composed:
-    """The changed movies that are in the catalog now (live), in no particular order, as
-    ``columns`` (the index's ``CHANGE_COLUMNS``): movie columns, and ``after_id``, the movie's
-    predecessor, the live movie right before it in the catalog's ``ORDER BY title, id`` (NULL
-    for the first). That is how the index places a movie without knowing the collation. A
-    withdrawn movie is changed but absent: the index drops it. COPY takes no parameters:
-    ``since`` is a literal, composed safely.
-
-    Each predecessor is one probe of the live ``(title, id)`` index (~5 µs), or, with
-    ``walk``, all of them come from one walk of that index (an index-only scan with ``lag``,
-    ~0.3 µs a catalog movie) joined to the changed rows: the walk wins above about a thirtieth of
-    the catalog (``WALK_SHARE``). Measured at 300,000 movies: 200,000 changed read in 0.41 s
-    walking, 1.0 s probing; 10,000 changed in 0.11 s either way; 3,000 in 0.08 s walking,
-    0.03 s probing."""
-    changed = sql.SQL(
-        "SELECT c.movie_id"
-        " FROM catalog_versions v JOIN catalog_changes c ON c.ingestion_id = v.ingestion_id"
-        " WHERE v.version > {since}"
-    ).format(since=sql.Literal(since))
-    if walk:
-        selected = [
-            sql.SQL("w.after_id") if c == "after_id" else sql.Identifier("m", c) for c in columns
-        ]
-        return sql.SQL(
-            "COPY (SELECT {columns} FROM movies m JOIN (SELECT p.id,"
-            " lag(p.id) OVER (ORDER BY p.title, p.id) AS after_id"
-            " FROM movies p WHERE p.withdrawn_at IS NULL) w ON w.id = m.id"
-            " WHERE m.withdrawn_at IS NULL AND m.id IN ({changed})) TO STDOUT (FORMAT binary)"
-        ).format(columns=sql.SQL(", ").join(selected), changed=changed)
-    predecessor = sql.SQL(
-        "(SELECT p.id FROM movies p WHERE p.withdrawn_at IS NULL"
-        " AND (p.title, p.id) < (m.title, m.id) ORDER BY p.title DESC, p.id DESC LIMIT 1)"
-    )
-    selected = [predecessor if c == "after_id" else sql.Identifier("m", c) for c in columns]
-    return sql.SQL(
-        "COPY (SELECT {columns} FROM movies m WHERE m.withdrawn_at IS NULL"
-        " AND m.id IN ({changed})) TO STDOUT (FORMAT binary)"
-    ).format(columns=sql.SQL(", ").join(selected), changed=changed)
+# A version's change rows (``store.feed`` wrote them with the version): binary COPY tuples of
+# the index's ``CHANGE_COLUMNS``, in parts; read in binary, a few values, not a row each.
+CHANGE_ROWS = sql.SQL("SELECT tuples FROM catalog_change_rows WHERE version = %(version)s")
+# What binary COPY data starts with (signature, flags, header extension length) and ends with.
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+COPY_TRAILER = b"\xff\xff"
 
 
-# A change set of more than this share of the catalog reads its predecessors in one walk.
-WALK_SHARE = 1 / 30
+@dataclass(frozen=True)
+class Version:
+    """What one version changed: ``rows``, binary COPY of its change rows (empty until
+    ``changed_rows`` reads them)."""
+
+    version: int
+    committed_at: datetime
+    ids: list[int]  # every movie it changed, in the catalog now or not, ascending
+    rows: bytes = b""
 
 
 @dataclass(frozen=True)
 class Changes:
-    """What changed after ``since`` up to ``version``, read in one snapshot."""
+    """What changed after ``since`` up to ``version``, read in one snapshot, version by version
+    (an index applies them in order: each version's predecessors are that version's)."""
 
     since: int
     version: int
-    committed: list[tuple[int, datetime]]  # each version and when it was committed
-    ids: list[int]  # every changed movie, in the catalog now or not
-    rows: bytes  # binary COPY of the changed movies in the catalog now (``changed_rows_copy``)
+    versions: list[Version]
+
+    @property
+    def committed(self) -> list[tuple[int, datetime]]:
+        return [(v.version, v.committed_at) for v in self.versions]
+
+    @functools.cached_property
+    def ids(self) -> list[int]:
+        """Every movie changed after ``since`` (each once), ascending."""
+        if len(self.versions) == 1:
+            return self.versions[0].ids
+        return sorted({movie for v in self.versions for movie in v.ids})
 
 
 def feed_state(conn: psycopg.Connection, since: int) -> FeedState:
@@ -339,27 +321,22 @@ def feed_state(conn: psycopg.Connection, since: int) -> FeedState:
 def changes_since(conn: psycopg.Connection, state: FeedState, since: int) -> Changes:
     """The changes after ``since`` without their rows (``changed_rows`` reads them), in the
     snapshot ``state`` was read in (the caller's REPEATABLE READ transaction)."""
-    committed = [(int(v), at) for v, at in conn.execute(VERSIONS_SINCE, {"since": since})]
-    found = conn.execute(CHANGED_IDS, {"since": since}, binary=True).fetchone()
-    ids: list[int] = found[0] if found is not None else []
-    return Changes(since, state.version, committed, ids, b"")
+    cursor = conn.cursor(binary=True)
+    versions = [Version(int(v), at, ids) for v, at, ids in
+                cursor.execute(VERSIONS_SINCE, {"since": since})]  # fmt: skip
+    return Changes(since, state.version, versions)
 
 
-def changed_rows(conn: psycopg.Connection, changes: Changes, columns: tuple[str, ...],
-                 catalog_movies: int) -> Changes:  # fmt: skip
-    """``changes`` with the rows of its movies that are live, as ``columns``, in the same
-    transaction; ``catalog_movies`` (about how many the catalog holds) picks how predecessors
-    are found (``WALK_SHARE``). A walk is joined by hash or merge, never a nested loop: with
-    the statistics of a catalog that was just emptied and loaded, the planner may otherwise
-    walk the catalog once per changed movie (seen: 98 s for one change set)."""
-    if not changes.ids:
-        return changes
-    walk = len(changes.ids) > catalog_movies * WALK_SHARE
-    if walk:
-        conn.execute("SET LOCAL enable_nestloop = off")
-    with conn.cursor().copy(changed_rows_copy(columns, changes.since, walk=walk)) as copy:
-        rows = b"".join(bytes(chunk) for chunk in copy)
-    return replace(changes, rows=rows)
+def changed_rows(conn: psycopg.Connection, changes: Changes) -> Changes:
+    """``changes`` with each version's change rows (binary COPY data: its parts between a
+    header and a trailer), read in the same transaction."""
+    cursor = conn.cursor(binary=True)
+    versions = []
+    for v in changes.versions:
+        parts = [row[0] for row in cursor.execute(CHANGE_ROWS, {"version": v.version})]
+        rows = b"".join([COPY_HEADER, *parts, COPY_TRAILER]) if parts else b""
+        versions.append(replace(v, rows=rows))
+    return replace(changes, versions=versions)
 
 
 def catalog_version(conn: psycopg.Connection) -> int:

@@ -73,7 +73,9 @@ def new_ingestion(conn: psycopg.Connection) -> int:
     return int(row[0])
 
 
-def commit(conn: psycopg.Connection, ingestion: int, changed: dict[int, str]) -> int:
+def commit(
+    conn: psycopg.Connection, ingestion: int, changed: dict[int, str], walk: bool | None = None
+) -> int:
     """What an ingestion's transaction ends with (``store.loader`` logs the changes as it
     writes movies): the changed movies in the change feed, and a new catalog version."""
     with conn.cursor() as cur:
@@ -81,7 +83,8 @@ def commit(conn: psycopg.Connection, ingestion: int, changed: dict[int, str]) ->
             "INSERT INTO catalog_changes (ingestion_id, movie_id, change) VALUES (%s, %s, %s)",
             [(ingestion, movie_id, change) for movie_id, change in changed.items()],
         )
-    return commit_version(conn, ingestion, len(changed))
+    catalog = None if walk is None else (0 if walk else 10**9)  # walk or probe, if told
+    return commit_version(conn, ingestion, len(changed), catalog_movies=catalog)
 
 
 def load(url: str, rows: list[dict[str, Any]]) -> list[Movie]:
@@ -147,11 +150,19 @@ class Commits:
         return generate(1, seed=self.rng.randrange(10**9))[0]
 
     def change(
-        self, inserts: int, updates: int, removals: int, seed: int | None = None, comebacks: int = 0
+        self,
+        inserts: int,
+        updates: int,
+        removals: int,
+        seed: int | None = None,
+        *,
+        comebacks: int = 0,
+        walk: bool | None = None,
     ) -> int:
         """One commit: new movies, changed ones (any indexed column), withdrawn ones, and
         withdrawn ones brought back (some changed on the way); ``seed`` picks which and how
-        (else the next of ``rng``)."""
+        (else the next of ``rng``); ``walk``: how the commit finds the predecessors (a walk
+        of the catalog or a probe each; else as the catalog's size says)."""
         if seed is not None:
             self.rng = random.Random(seed)
         changed: dict[int, str] = {}
@@ -198,7 +209,7 @@ class Commits:
                 ).fetchone()  # fmt: skip
                 assert row is not None
                 changed[row[0]] = "inserted"
-            return commit(conn, ingestion, changed)
+            return commit(conn, ingestion, changed, walk)
 
     def update(self, movie_id: int, values: dict[str, Any]) -> int:
         """One commit changing one movie's columns (``title``, ``year``, ``genres``, ...)."""

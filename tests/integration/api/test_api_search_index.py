@@ -7,6 +7,9 @@ too: the "search-index" plan in conftest.py.)"""
 from __future__ import annotations
 
 import random
+import struct
+import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +20,17 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from moviestore._validator import CHANGE_COLUMNS
 from moviestore.api import search_index
 from moviestore.api.search_index import Built, Segments
 from moviestore.catalog.query import SORTS, MovieQuery
+from moviestore.localstack.processes import wait_until
 from moviestore.localstack.stack import Endpoints, LocalStack
 from moviestore.store import reads
+from moviestore.store.feed import commit_version
 from tests.integration.api.catalog import (
     CAST,
     GENRES,
@@ -32,9 +38,12 @@ from tests.integration.api.catalog import (
     WORDS,
     Commits,
     Movie,
+    commit,
     create_database,
     generate,
     load,
+    movie_ids,
+    new_ingestion,
 )
 from tests.integration.api.conftest import CATALOG_SIZE
 
@@ -138,15 +147,14 @@ def test_a_cursor_of_a_changed_or_missing_movie_is_left_to_postgresql(indexed: I
 # --- changes -------------------------------------------------------------------------------
 
 
-def changes_since(url: str, since: int, *, walk: bool = False) -> reads.Changes:
-    """The changes after ``since``, their predecessors found by a probe each or (``walk``) in
-    one walk of the catalog."""
+def changes_since(url: str, since: int) -> reads.Changes:
+    """The changes after ``since``, with each version's rows."""
     with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         state = reads.feed_state(conn, since)
         assert since >= state.horizon and state.recorded == state.version - since
         changes = reads.changes_since(conn, state, since)
-        return reads.changed_rows(conn, changes, CHANGE_COLUMNS, 0 if walk else 10**9)
+        return reads.changed_rows(conn, changes)
 
 
 class ChangingCatalog(RuleBasedStateMachine):
@@ -162,7 +170,8 @@ class ChangingCatalog(RuleBasedStateMachine):
         """The same catalog at the start of every example (only the version moves on)."""
         with psycopg.connect(self.catalog.url) as conn:
             conn.execute(
-                "TRUNCATE movies, ingestions, catalog_versions, catalog_changes"
+                "TRUNCATE movies, ingestions, catalog_versions, catalog_changes,"
+                " catalog_change_rows"
                 " RESTART IDENTITY CASCADE"
             )
         load(self.catalog.url, generate(120, seed=11))
@@ -183,8 +192,8 @@ class ChangingCatalog(RuleBasedStateMachine):
     ) -> None:  # fmt: skip
         for seed in seeds:  # several versions read as one change set (a withdrawal and a
             # comeback of one movie among them)
-            self.catalog.change(inserts, updates, removals, seed, comebacks=comebacks)
-        changes = changes_since(self.catalog.url, self.built.version, walk=walk)
+            self.catalog.change(inserts, updates, removals, seed, comebacks=comebacks, walk=walk)
+        changes = changes_since(self.catalog.url, self.built.version)
         self.built = self.built.applied(changes)
         assert self.built.version == changes.version
         self.check(data)
@@ -253,3 +262,143 @@ def copy_of_one(url: str, movie_id: int, after: int) -> bytes:
         )
         with conn.cursor().copy(query, (movie_id, after)) as copy:
             return b"".join(bytes(chunk) for chunk in copy)
+
+
+def test_change_rows_of_ingestions_committing_at_once_are_exact_at_each_version(
+    local_stack: tuple[LocalStack, Endpoints],
+) -> None:
+    """Two ingestions commit at once, the second's new movie right after the first's in title
+    order. The second's predecessors are found after it waited for the first's commit, so its
+    new movie follows the first's (found before the wait, it would follow the movie before
+    both), and the index that applies both versions answers as PostgreSQL does."""
+    url = create_database(local_stack[1].database_url, "moviestore_feed_race")
+    load(url, generate(40))
+    built = build(url)
+
+    def insert(conn: psycopg.Connection, title: str) -> tuple[int, int]:
+        ingestion = new_ingestion(conn)
+        m = generate(1, seed=len(title))[0]
+        row = conn.execute(
+            """INSERT INTO movies (provider, record_key, title, year, genres, "cast",
+                   content_hash, ingestion_id, source_key)
+               VALUES (%s, %s, %s, %s, %s, %s, 0, %s, 'k') RETURNING id""",
+            (m["provider"], uuid.uuid4(), title, m["year"], m["genres"], m["cast"], ingestion),
+        ).fetchone()  # fmt: skip
+        assert row is not None
+        conn.execute("INSERT INTO catalog_changes VALUES (%s, %s, 'inserted')", (ingestion, row[0]))
+        return ingestion, row[0]
+
+    with psycopg.connect(url) as first, psycopg.connect(url) as second:
+        first_ingestion, first_id = insert(first, "Mmm race")
+        second_ingestion, second_id = insert(second, "Mmm race, the sequel")
+        first_version = commit_version(first, first_ingestion, 1)  # holds the version's lock
+        waiting = threading.Thread(target=commit_version, args=(second, second_ingestion, 1))
+        waiting.start()
+        with psycopg.connect(url, autocommit=True) as watcher:
+
+            def locked() -> bool:
+                row = watcher.execute(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
+                    (second.info.backend_pid,),
+                ).fetchone()
+                return row == ("Lock",)
+
+            wait_until(locked, 10, "the second commit's wait for the version's lock")
+        first.commit()
+        waiting.join(10)
+        assert not waiting.is_alive()
+        second.commit()
+        parts = second.execute(
+            "SELECT tuples FROM catalog_change_rows WHERE version = %s", (first_version + 1,)
+        ).fetchall()
+    placed = [(f[0], f[-1]) for _, f in copy_tuples(b"".join(p for (p,) in parts))]
+    assert placed == [(second_id.to_bytes(8, "big"), first_id.to_bytes(8, "big"))]
+    changes = changes_since(url, built.version)
+    assert [v.version for v in changes.versions] == [first_version, first_version + 1]
+    built = built.applied(changes)
+    for sort in SORTS:
+        same_answer(built, url, MovieQuery(sort=sort, limit=30), None)
+        same_answer(built, url, MovieQuery(title="mmm", sort=sort, limit=30), None)
+
+
+@pytest.mark.parametrize("walk", [False, True])
+def test_a_versions_change_rows_are_what_copy_writes_with_each_predecessor(
+    local_stack: tuple[LocalStack, Endpoints], walk: bool
+) -> None:
+    """The tuples an ingestion encodes for its version are byte for byte what PostgreSQL's own
+    binary COPY writes for the same movies, each with its predecessor in the catalog's title
+    order at that version (found here the obvious way: the whole order). One version holds a
+    movie that sorts first (no predecessor), empty arrays and quotes, text beyond ASCII, a new
+    movie, a comeback and a withdrawal (no tuple)."""
+    url = create_database(local_stack[1].database_url, "moviestore_change_rows")
+    load(url, generate(30))
+    with psycopg.connect(url) as conn:
+        ids = movie_ids(conn, withdrawn=False)
+        conn.execute("UPDATE movies SET withdrawn_at = now() WHERE id = %s", (ids[-1],))
+    with psycopg.connect(url) as conn:
+        ingestion = new_ingestion(conn)
+        edits: list[tuple[int, dict[str, Any]]] = [
+            (ids[0], {"title": ""}),  # sorts first of all: no predecessor
+            (ids[1], {"title": "Ångström", "genres": [], "cast": ['Zoë "the one", {Jr.}']}),
+            (ids[2], {"title": "Ωmega", "year": 1901}),
+            (ids[-1], {}),  # withdrawn before, back now
+        ]
+        for movie_id, values in edits:
+            assignments = [sql.SQL("{} = {}").format(sql.Identifier(c), sql.Literal(v))
+                           for c, v in values.items()]  # fmt: skip
+            conn.execute(
+                sql.SQL("UPDATE movies SET {} WHERE id = {}").format(
+                    sql.SQL(", ").join([*assignments, sql.SQL("withdrawn_at = NULL")]),
+                    sql.Literal(movie_id),
+                )
+            )
+        conn.execute("UPDATE movies SET withdrawn_at = now() WHERE id = %s", (ids[3],))
+        m = generate(1, seed=99)[0]
+        row = conn.execute(
+            """INSERT INTO movies (provider, record_key, title, year, genres, "cast",
+                   content_hash, ingestion_id, source_key)
+               VALUES (%s, %s, 'Mid', %s, %s, %s, 0, %s, 'k') RETURNING id""",
+            (m["provider"], uuid.uuid4(), m["year"], m["genres"], m["cast"], ingestion),
+        ).fetchone()  # fmt: skip
+        assert row is not None
+        changed = {ids[0]: "updated", ids[1]: "updated", ids[2]: "updated", ids[-1]: "updated",
+                   ids[3]: "withdrawn", row[0]: "inserted"}  # fmt: skip
+        version = commit(conn, ingestion, changed, walk)
+    columns = sql.SQL(", ").join(map(sql.Identifier, CHANGE_COLUMNS[:-1]))
+    with psycopg.connect(url) as conn:
+        order = [r[0] for r in conn.execute(
+            "SELECT id FROM movies WHERE withdrawn_at IS NULL ORDER BY title, id")]  # fmt: skip
+        before = dict(zip(order, [None, *order[:-1]], strict=True))
+        assert before[ids[0]] is None and ids[3] not in before
+        expected = set()
+        for movie_id in set(changed) - {ids[3]}:
+            query = sql.SQL(
+                "COPY (SELECT {}, {}::int8 FROM movies WHERE id = {}) TO STDOUT (FORMAT binary)"
+            ).format(columns, sql.Literal(before[movie_id]), sql.Literal(movie_id))
+            with conn.cursor().copy(query) as copy:
+                data = b"".join(bytes(chunk) for chunk in copy)
+            assert data.startswith(reads.COPY_HEADER) and data.endswith(reads.COPY_TRAILER)
+            expected.add(data[len(reads.COPY_HEADER) : -len(reads.COPY_TRAILER)])
+        parts = [r[0] for r in conn.execute(
+            "SELECT tuples FROM catalog_change_rows WHERE version = %s", (version,))]  # fmt: skip
+    stored = [whole for whole, _ in copy_tuples(b"".join(parts))]
+    assert len(stored) == len(expected) == 5
+    assert set(stored) == expected
+
+
+def copy_tuples(data: bytes) -> list[tuple[bytes, list[bytes | None]]]:
+    """Binary COPY tuples cut apart (a field count, then each field's length and bytes): each
+    whole, and its fields (None: NULL)."""
+    tuples, at = [], 0
+    while at < len(data):
+        start, (count,) = at, struct.unpack_from(">h", data, at)
+        at += 2
+        fields: list[bytes | None] = []
+        for _ in range(count):
+            (length,) = struct.unpack_from(">i", data, at)
+            at += 4
+            fields.append(None if length == -1 else data[at : at + length])
+            at += max(length, 0)
+        tuples.append((data[start:at], fields))
+    assert at == len(data)
+    return tuples
