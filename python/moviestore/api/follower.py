@@ -173,10 +173,11 @@ class Follower:
     def read(
         self, conn: psycopg.Connection, since: int, index: Built | None, most: int | None = None
     ) -> reads.Changes | None:
-        """The changes after ``since``, None if the feed cannot tell them all; with the rows
-        ``index`` applies (each version's, as its ingestion wrote them), if any, unless more
-        than ``most`` movies changed (the caller starts over: a build reads the catalog once,
-        in order, and costs less)."""
+        """The changes after ``since``, None if the feed cannot tell them all (or, for an
+        index, a version's change rows were not written); with the rows ``index`` applies
+        (each version's, as its ingestion wrote them), if any, unless more than ``most`` movies
+        changed (the caller starts over: a build reads the catalog once, in order, and costs
+        less)."""
         state = reads.feed_state(conn, since)
         complete = since >= state.horizon and state.recorded == state.version - since
         if not complete:
@@ -184,6 +185,8 @@ class Follower:
         changes = reads.changes_since(conn, state, since)
         if index is None or (most is not None and len(changes.ids) > most):
             return changes
+        if not changes.rows_recorded:
+            return None
         return reads.changed_rows(conn, changes)
 
     # --- moving forward -------------------------------------------------------------------

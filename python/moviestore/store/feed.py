@@ -25,8 +25,8 @@ NEXT_VERSION = (
 )
 COMMIT_VERSION = """
 WITH bumped AS (UPDATE catalog_state SET version = version + 1 RETURNING version)
-INSERT INTO catalog_versions (version, ingestion_id, movies)
-SELECT version, %(ingestion_id)s, %(movies)s FROM bumped
+INSERT INTO catalog_versions (version, ingestion_id, movies, change_rows)
+SELECT version, %(ingestion_id)s, %(movies)s, %(change_rows)s FROM bumped
 RETURNING version
 """
 
@@ -171,8 +171,10 @@ def commit_version(conn: psycopg.Connection, ingestion_id: int, movies: int, *,
                    catalog_movies: int | None = None) -> int:  # fmt: skip
     """Make the catalog version of an ingestion that changed ``movies`` movies (its changes
     already logged): lock the version, record the version's change rows, bump; the caller
-    commits right after. ``catalog_movies``: about how many movies the catalog holds (the
-    planner's estimate if not given), which picks how predecessors are found."""
+    commits right after. ``catalog_movies``, about how many movies the catalog held before (the
+    planner's estimate if not given), picks how predecessors are found, and whether the rows
+    are worth writing at all: not for a change larger than the catalog (a first load), which
+    every index builds anew from the catalog instead of applying."""
     row = conn.execute(NEXT_VERSION).fetchone()
     if row is None:
         raise RuntimeError("catalog_state has no row")
@@ -182,7 +184,18 @@ def commit_version(conn: psycopg.Connection, ingestion_id: int, movies: int, *,
     if catalog_movies is None:
         estimate = conn.execute(CATALOG_ESTIMATE).fetchone()
         catalog_movies = int(estimate[0]) if estimate is not None else 0
-    walk = movies > catalog_movies * WALK_SHARE
+    rows = movies <= catalog_movies
+    if rows:
+        write_change_rows(conn, version, ingestion_id, walk=movies > catalog_movies * WALK_SHARE)
+    params = {"ingestion_id": ingestion_id, "movies": movies, "change_rows": rows}
+    row = conn.execute(COMMIT_VERSION, params).fetchone()
+    if row is None or int(row[0]) != version:
+        raise RuntimeError(f"catalog_state moved from {version - 1} under its lock")
+    return version
+
+
+def write_change_rows(conn: psycopg.Connection, version: int, ingestion_id: int, *,
+                      walk: bool) -> None:  # fmt: skip
     if walk:
         # Joined by hash or merge, never a nested loop: with the statistics of a catalog that
         # was just emptied and loaded, the planner may otherwise walk the catalog once per
@@ -191,10 +204,6 @@ def commit_version(conn: psycopg.Connection, ingestion_id: int, movies: int, *,
     conn.execute(change_rows(walk=walk), {"version": version, "ingestion_id": ingestion_id})
     if walk:
         conn.execute("SET LOCAL enable_nestloop TO DEFAULT")
-    row = conn.execute(COMMIT_VERSION, {"ingestion_id": ingestion_id, "movies": movies}).fetchone()
-    if row is None or int(row[0]) != version:
-        raise RuntimeError(f"catalog_state moved from {version - 1} under its lock")
-    return version
 
 
 def prune(conn: psycopg.Connection, keep_versions: int) -> int | None:

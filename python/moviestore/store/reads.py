@@ -265,7 +265,8 @@ FEED_STATE = sql.SQL(
 # changed, in the catalog now or not (one array each, from the feed's primary key in order:
 # no sort; read in binary, 200,000 ids cost the reader milliseconds, not a row each).
 VERSIONS_SINCE = sql.SQL(
-    "SELECT v.version, v.committed_at, ARRAY(SELECT c.movie_id FROM catalog_changes c"
+    "SELECT v.version, v.committed_at, v.change_rows, ARRAY(SELECT c.movie_id"
+    " FROM catalog_changes c"
     " WHERE c.ingestion_id = v.ingestion_id ORDER BY c.movie_id)"
     " FROM catalog_versions v WHERE v.version > %(since)s ORDER BY v.version"
 )
@@ -286,6 +287,7 @@ class Version:
 
     version: int
     committed_at: datetime
+    recorded: bool  # whether its change rows were written (not for a first load: none to read)
     ids: list[int]  # every movie it changed, in the catalog now or not, ascending
     rows: bytes = b""
 
@@ -298,6 +300,11 @@ class Changes:
     since: int
     version: int
     versions: list[Version]
+
+    @property
+    def rows_recorded(self) -> bool:
+        """Whether an index can apply them: every version's change rows were written."""
+        return all(v.recorded for v in self.versions)
 
     @property
     def committed(self) -> list[tuple[int, datetime]]:
@@ -322,7 +329,7 @@ def changes_since(conn: psycopg.Connection, state: FeedState, since: int) -> Cha
     """The changes after ``since`` without their rows (``changed_rows`` reads them), in the
     snapshot ``state`` was read in (the caller's REPEATABLE READ transaction)."""
     cursor = conn.cursor(binary=True)
-    versions = [Version(int(v), at, ids) for v, at, ids in
+    versions = [Version(int(v), at, recorded, ids) for v, at, recorded, ids in
                 cursor.execute(VERSIONS_SINCE, {"since": since})]  # fmt: skip
     return Changes(since, state.version, versions)
 

@@ -153,8 +153,12 @@ impl<'a> View<'a> {
         &self.text[self.starts[r] as usize..self.starts[r + 1] as usize]
     }
 
-    /// The rank of the movie with this id, removed or not.
+    /// The rank of the movie with this id, removed or not. An id beyond the base's largest
+    /// (a movie added since: ids only grow) is answered without a search.
     pub fn rank_of(&self, id: i64) -> Option<u32> {
+        if self.by_id.last().is_none_or(|&r| id > self.id(r)) {
+            return None;
+        }
         let at = self.by_id.partition_point(|&r| self.id(r) < id);
         self.by_id.get(at).copied().filter(|&r| self.id(r) == id)
     }

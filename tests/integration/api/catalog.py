@@ -77,13 +77,15 @@ def commit(
     conn: psycopg.Connection, ingestion: int, changed: dict[int, str], walk: bool | None = None
 ) -> int:
     """What an ingestion's transaction ends with (``store.loader`` logs the changes as it
-    writes movies): the changed movies in the change feed, and a new catalog version."""
+    writes movies): the changed movies in the change feed, and a new catalog version with its
+    change rows; ``walk``: how the commit finds the predecessors (a walk of the catalog or a
+    probe each; else as the catalog's size says)."""
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO catalog_changes (ingestion_id, movie_id, change) VALUES (%s, %s, %s)",
             [(ingestion, movie_id, change) for movie_id, change in changed.items()],
         )
-    catalog = None if walk is None else (0 if walk else 10**9)  # walk or probe, if told
+    catalog = None if walk is None else (len(changed) if walk else 10**9)
     return commit_version(conn, ingestion, len(changed), catalog_movies=catalog)
 
 

@@ -20,6 +20,8 @@ CREATE TABLE catalog_change_rows (
 -- read, in every API process).
 ALTER TABLE catalog_change_rows ALTER COLUMN tuples SET STORAGE EXTERNAL;
 
--- Versions made before this table have no rows: to the API's processes the feed now begins
--- here (one behind starts over from the catalog, as for any version beyond the horizon).
-UPDATE catalog_state SET feed_horizon = version;
+-- Whether the version's change rows were written. They are not for a version that changed more
+-- movies than the catalog held before it (a first load): every index then holds fewer movies
+-- than the change and is built anew from the catalog instead. Nor for the versions made before
+-- this table. A process with an index behind such a version starts over from the catalog.
+ALTER TABLE catalog_versions ADD COLUMN change_rows boolean NOT NULL DEFAULT false;
