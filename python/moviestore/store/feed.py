@@ -119,11 +119,16 @@ def change_rows(*, walk: bool) -> sql.Composed:
 
 # A change set of more than this share of the catalog finds its predecessors in one walk.
 WALK_SHARE = 1 / 30
-# About how many movies the catalog holds (the planner's count; -1 or 0 before any ANALYZE):
-# enough to pick walk or probe, both exact.
-CATALOG_ESTIMATE = (
-    "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'movies'::regclass"
-)
+# About how many movies the catalog holds, withdrawn ones and this transaction's included: the
+# planner's estimate, which follows the table's size even before any ANALYZE (``reltuples`` is
+# then -1); enough to pick walk or probe, both exact, and whether to write change rows at all.
+CATALOG_ESTIMATE = "EXPLAIN (FORMAT JSON) SELECT FROM movies"
+
+
+def catalog_estimate(conn: psycopg.Connection) -> int:
+    row = conn.execute(CATALOG_ESTIMATE).fetchone()
+    return int(row[0][0]["Plan"]["Plan Rows"]) if row is not None else 0
+
 
 # Versions (and their changes) older than the newest ``keep`` go; the horizon says how far.
 PRUNE = """
@@ -171,10 +176,10 @@ def commit_version(conn: psycopg.Connection, ingestion_id: int, movies: int, *,
                    catalog_movies: int | None = None) -> int:  # fmt: skip
     """Make the catalog version of an ingestion that changed ``movies`` movies (its changes
     already logged): lock the version, record the version's change rows, bump; the caller
-    commits right after. ``catalog_movies``, about how many movies the catalog held before (the
-    planner's estimate if not given), picks how predecessors are found, and whether the rows
-    are worth writing at all: not for a change larger than the catalog (a first load), which
-    every index builds anew from the catalog instead of applying."""
+    commits right after. ``catalog_movies``, about how many movies the catalog holds with this
+    ingestion's (the planner's estimate if not given), picks how predecessors are found, and
+    whether the rows are worth writing at all: not for a change larger than the catalog was
+    before it (a first load), which every index builds anew from the catalog instead."""
     row = conn.execute(NEXT_VERSION).fetchone()
     if row is None:
         raise RuntimeError("catalog_state has no row")
@@ -182,9 +187,8 @@ def commit_version(conn: psycopg.Connection, ingestion_id: int, movies: int, *,
     if isolation != "read committed":  # its snapshot would not see the version before
         raise RuntimeError(f"a version is made in a READ COMMITTED transaction, not {isolation}")
     if catalog_movies is None:
-        estimate = conn.execute(CATALOG_ESTIMATE).fetchone()
-        catalog_movies = int(estimate[0]) if estimate is not None else 0
-    rows = movies <= catalog_movies
+        catalog_movies = catalog_estimate(conn)
+    rows = movies <= catalog_movies - movies
     if rows:
         write_change_rows(conn, version, ingestion_id, walk=movies > catalog_movies * WALK_SHARE)
     params = {"ingestion_id": ingestion_id, "movies": movies, "change_rows": rows}

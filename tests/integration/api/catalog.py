@@ -85,7 +85,7 @@ def commit(
             "INSERT INTO catalog_changes (ingestion_id, movie_id, change) VALUES (%s, %s, %s)",
             [(ingestion, movie_id, change) for movie_id, change in changed.items()],
         )
-    catalog = None if walk is None else (len(changed) if walk else 10**9)
+    catalog = None if walk is None else (2 * len(changed) if walk else 10**9)
     return commit_version(conn, ingestion, len(changed), catalog_movies=catalog)
 
 
