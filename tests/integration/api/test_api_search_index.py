@@ -30,7 +30,7 @@ from moviestore.catalog.query import SORTS, MovieQuery
 from moviestore.localstack.processes import wait_until
 from moviestore.localstack.stack import Endpoints, LocalStack
 from moviestore.store import reads
-from moviestore.store.feed import commit_version
+from moviestore.store.feed import PROBE_MOVIES, commit_version
 from tests.integration.api.catalog import (
     CAST,
     GENRES,
@@ -402,3 +402,43 @@ def copy_tuples(data: bytes) -> list[tuple[bytes, list[bytes | None]]]:
         tuples.append((data[start:at], fields))
     assert at == len(data)
     return tuples
+
+
+@pytest.mark.parametrize(("catalog", "written"), [(0, False), (PROBE_MOVIES + 1, True)])
+def test_a_large_change_writes_rows_unless_it_outnumbers_the_catalog_before_it(
+    local_stack: tuple[LocalStack, Endpoints], catalog: int, written: bool
+) -> None:
+    """Above ``PROBE_MOVIES`` changed movies the commit counts the live catalog: a first load
+    (more movies than the catalog held) writes no change rows, every index builds anew; a
+    large change into a larger catalog writes them."""
+    url = create_database(local_stack[1].database_url, "moviestore_large_change")
+    movies = PROBE_MOVIES + 1
+
+    def insert(conn: psycopg.Connection, ingestion: int, count: int) -> None:
+        conn.execute(
+            """INSERT INTO movies (provider, record_key, title, year, ingestion_id, source_key,
+                   content_hash)
+               SELECT 'acme', gen_random_uuid(), 'Movie ' || n, 2000, %s, 'k', 0
+               FROM generate_series(1, %s) AS n""",
+            (ingestion, count),
+        )  # fmt: skip
+
+    with psycopg.connect(url) as conn:
+        if catalog:
+            insert(conn, new_ingestion(conn), catalog)
+    with psycopg.connect(url) as conn:
+        ingestion = new_ingestion(conn)
+        insert(conn, ingestion, movies)
+        conn.execute(
+            "INSERT INTO catalog_changes SELECT %s, id, 'inserted' FROM movies"
+            " WHERE ingestion_id = %s",
+            (ingestion, ingestion),
+        )
+        version = commit_version(conn, ingestion, movies)
+        recorded = conn.execute(
+            "SELECT v.change_rows, count(r.part) FROM catalog_versions v"
+            " LEFT JOIN catalog_change_rows r USING (version) WHERE v.version = %s"
+            " GROUP BY v.change_rows",
+            (version,),
+        ).fetchone()
+    assert recorded == (written, 1 if written else 0)
