@@ -4,13 +4,14 @@ Robyn 0.88 gets shutdown wrong in both of its modes: one process keeps running (
 keeps accepting) after SIGTERM, skipping shutdown handlers; ``--processes N`` kills its children
 without draining. So ``moviestore api`` runs its own:
 
-* the supervisor binds the port once (failing fast when it is taken), forks the server
-  processes, drops its own copy of the socket, and on SIGTERM/SIGINT passes SIGTERM on and
+* the supervisor checks that the port can be bound (failing fast when it is taken), forks the
+  server processes, each of which listens on a socket of its own on that port (SO_REUSEPORT:
+  the kernel spreads connections over them), and on SIGTERM/SIGINT passes SIGTERM on and
   waits (bounded), then exits 0; a server process dying on its own stops the rest, exit 1;
 * each server process, on SIGTERM, lets actix stop accepting and finish the requests in hand
   (Robyn's runtime drains on SIGTERM), waits until none is left in Python or the grace period
-  ends, closes its pools and exits 0. Its copy of the listening socket was dropped at start, so
-  nothing keeps accepting connections that no one will serve.
+  ends, closes its pools and exits 0. It closes its listening socket when it starts draining,
+  so nothing keeps accepting connections that no one will serve.
 """
 
 from __future__ import annotations
@@ -82,8 +83,8 @@ def segments_directory(settings: Settings) -> Iterator[Path | None]:
 
 def serve_with(settings: Settings, components: Components) -> int:
     app, api = create_app(components)
-    try:
-        socket, listen_fd = listening_socket(settings.api_host, settings.api_port)
+    try:  # the port taken: fail now, not in each server process
+        SocketHeld(settings.api_host, settings.api_port)  # bound, then dropped: closed at once
     except OSError as e:
         event(log, logging.ERROR, "cannot listen", host=settings.api_host,
               port=settings.api_port, error=str(e))  # fmt: skip
@@ -92,17 +93,8 @@ def serve_with(settings: Settings, components: Components) -> int:
     for index in range(settings.api_processes):
         pid = os.fork()
         if pid == 0:
-            run_server_process(
-                settings=settings,
-                app=app,
-                api=api,
-                components=components,
-                socket=socket,
-                listen_fd=listen_fd,
-            )
+            run_server_process(settings=settings, app=app, api=api, components=components)
         children[pid] = index
-    # The servers hold the port now; the supervisor must not keep it open.
-    del socket
     event(log, logging.INFO, "api started", port=settings.api_port,
           processes=settings.api_processes, workers=settings.api_workers)  # fmt: skip
     return supervise(children, settings.api_shutdown_grace_seconds + 5)
@@ -151,13 +143,7 @@ def supervise(children: dict[int, int], bound_seconds: float) -> int:
 
 
 def run_server_process(
-    *,
-    settings: Settings,
-    app: Robyn,
-    api: Api,
-    components: Components,
-    socket: SocketHeld,
-    listen_fd: int,
+    *, settings: Settings, app: Robyn, api: Api, components: Components
 ) -> NoReturn:
     started = threading.Event()
     running: dict[str, Any] = {}
@@ -183,6 +169,12 @@ def run_server_process(
     try:
         # The supervisor being killed outright must not leave servers running.
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        # A socket of this process's own on the shared port (SO_REUSEPORT): the kernel spreads
+        # new connections over the processes' sockets by a hash of their addresses. One socket
+        # shared by all, whichever process woke first took a burst of connections, often every
+        # one of them (seen: wrk's 8 connections 1 to 7 or 0 to 8; with 0 to 8 one process
+        # served everything, at a core's speed, while the other idled).
+        socket, listen_fd = listening_socket(settings.api_host, settings.api_port)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor turns Ctrl-C into SIGTERM
         REQUEST_IDS.reseed()
         # Installed before the runtime starts: Robyn's own handler then chains to ours.

@@ -22,7 +22,7 @@ from moviestore.localstack.processes import free_port
 from moviestore.localstack.redis import Redis
 from moviestore.localstack.stack import Endpoints, LocalStack
 from tests.integration.api.catalog import Movie, select
-from tests.integration.api.conftest import metric
+from tests.integration.api.conftest import Api, await_search_indexes, metric
 from tests.integration.api.extra import Extra, extra_api, spare_redis_db
 
 EXIT_BOUND_SECONDS = 15  # the extra APIs' grace period is 10 s
@@ -212,6 +212,10 @@ def test_sigterm_drains_the_request_in_flight_then_exits_0(
     api = extra_api(stack, endpoints, api_database, spare_redis_db(endpoints, 3))
     proc = api.server.proc
     assert proc is not None
+    # Both processes started (their pools open, their indexes built) before the table is
+    # locked: else one still starting waits on the lock too, is taken for the request, and
+    # SIGTERM comes before the request was even read (it is refused then, rightly).
+    await_search_indexes(api.url, 2, api.server)
     # Filters no one asked before: the answer must come from PostgreSQL.
     params = {"title": "a", "year_from": 1990 + uuid.uuid4().int % 10, "limit": 17}
     expected = select(api.movies, params)
@@ -388,3 +392,51 @@ def test_postgresql_cut_off_uncached_requests_fail_at_once_and_recover(
     finally:
         api.server.stop()
         partition.stop()
+
+
+def socket_inodes(pid: int) -> set[int]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = fd.readlink().name
+            if target.startswith("socket:["):
+                inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def established_inodes(port: int) -> set[int]:
+    """The inodes of the established TCP connections whose local port is ``port``."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                inodes.add(int(fields[9]))
+    return inodes
+
+
+def test_connections_are_spread_over_the_server_processes(api: Api) -> None:
+    """Clients that connect at once while the API is idle (a load balancer's pool, wrk's
+    connections) reach every server process: each listens on a socket of its own on the port
+    and the kernel spreads connections by a hash of their addresses."""
+    assert api.server.proc is not None
+    children = Path(f"/proc/{api.server.proc.pid}/task/{api.server.proc.pid}/children")
+    pids = [int(p) for p in children.read_text().split()]
+    assert len(pids) == api.processes == 2
+    port = urlsplit(api.url).port
+    assert port is not None
+    clients = []
+    try:
+        for _ in range(32):  # at once, as a pool opens; all on one process: 2 in 2^32
+            clients.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        for client in clients:
+            client.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        for client in clients:
+            assert client.recv(4096).startswith(b"HTTP/1.1 200")  # served: accepted
+        connections = established_inodes(port)
+        held = [len(socket_inodes(pid) & connections) for pid in pids]
+    finally:
+        for client in clients:
+            client.close()
+    assert sum(held) == 32
+    assert min(held) > 0, held
