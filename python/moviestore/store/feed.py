@@ -178,15 +178,15 @@ def commit_version(conn: psycopg.Connection, ingestion_id: int, movies: int, *,
     ingestion's (counted if not given, for a large change), picks how predecessors are found,
     and whether the rows are worth writing at all: not for a change larger than the catalog
     was before it (a first load), which every index builds anew from the catalog instead."""
+    if catalog_movies is None and movies > PROBE_MOVIES:  # counted before the lock is taken
+        counted = conn.execute(LIVE_MOVIES).fetchone()
+        catalog_movies = int(counted[0]) if counted is not None else 0
     row = conn.execute(NEXT_VERSION).fetchone()
     if row is None:
         raise RuntimeError("catalog_state has no row")
     version, isolation = int(row[0]), row[1]
     if isolation != "read committed":  # its snapshot would not see the version before
         raise RuntimeError(f"a version is made in a READ COMMITTED transaction, not {isolation}")
-    if catalog_movies is None and movies > PROBE_MOVIES:
-        counted = conn.execute(LIVE_MOVIES).fetchone()
-        catalog_movies = int(counted[0]) if counted is not None else 0
     rows = catalog_movies is None or movies <= catalog_movies - movies
     if rows:
         walk = catalog_movies is not None and movies > catalog_movies * WALK_SHARE
